@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// SwiftMetricLearning: deep metric learning in Swift.
+///
+/// Modules, with one-way dependencies:
+///   CBLAS, CImageCodecs   system libraries (OpenBLAS, libjpeg-turbo, libpng, zlib)
+///   DMLNumerics           matrices over contiguous storage, BLAS, stable helpers, RNG, .npy
+///   MetricLearning        distances, losses, synthesis (EE, Symm), hard negative pair mining
+///   DMLEvaluation         nearest neighbours, Recall@K, MAP@R, k-means, NMI, F1
+///   DMLNetworks           layers, initialization, optimizers, schedules
+///   DMLData               IDX, .npy features, image decoding, datasets, augmentation, loader
+///   DMLTraining           sampler, trainer, checkpoints, run logs
+///   DMLReport             HTML/SVG reports and experiment summaries
+///   SwiftMetricLearning   umbrella module re-exporting the above
+///   DMLCommands, dml      the command-line tool
+let package = Package(
+    name: "SwiftMetricLearning",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "SwiftMetricLearning", targets: ["SwiftMetricLearning"]),
+        .executable(name: "dml", targets: ["dml"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "DMLNumerics",
+            dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")]
+        ),
+        .target(name: "SwiftMetricLearning", dependencies: ["DMLNumerics"]),
+        .target(
+            name: "DMLCommands",
+            dependencies: [
+                "SwiftMetricLearning",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "dml", dependencies: ["DMLCommands"]),
+
+        .target(
+            name: "DMLTestSupport",
+            dependencies: ["DMLNumerics", .product(name: "RealModule", package: "swift-numerics")],
+            path: "Tests/DMLTestSupport"
+        ),
+        .testTarget(name: "DMLNumericsTests", dependencies: ["DMLNumerics", "DMLTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

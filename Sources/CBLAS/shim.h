@@ -1,0 +1,2 @@
+// Bridges OpenBLAS's CBLAS interface (Debian package libopenblas-dev) into Swift.
+#include <cblas.h>

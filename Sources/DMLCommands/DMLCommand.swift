@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `dml` command: train, evaluate and inspect metric-learning embeddings.
+public struct DMLCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "dml",
+        abstract: "Deep metric learning: losses, embedding-space synthesis, training and evaluation.",
+        subcommands: []
+    )
+
+    public init() {}
+}

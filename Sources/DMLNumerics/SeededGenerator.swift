@@ -1,0 +1,98 @@
+import RealModule
+
+/// A seeded, reproducible random number generator: xoshiro256** (Blackman & Vigna) with its
+/// state filled from the seed by SplitMix64.
+///
+/// A value type: copying it forks the stream, so a component that owns one has no hidden
+/// shared state. The same seed gives the same sequence on every machine.
+public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatable {
+    private var s0, s1, s2, s3: UInt64
+
+    /// A generator whose whole state is derived from `seed`.
+    public init(seed: UInt64) {
+        var sm = seed
+        func splitMix() -> UInt64 {
+            sm &+= 0x9E37_79B9_7F4A_7C15
+            var z = sm
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
+    }
+
+    /// A generator for an independent sub-stream `stream` of `seed` (for example one per
+    /// worker thread, or one per purpose: initialization, sampling, augmentation).
+    public init(seed: UInt64, stream: UInt64) {
+        self.init(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03) &+ stream)
+    }
+
+    /// The next 64 random bits.
+    @inlinable
+    public mutating func next() -> UInt64 {
+        nextState()
+    }
+
+    @usableFromInline
+    mutating func nextState() -> UInt64 {
+        let result = rotl(s1 &* 5, 7) &* 9
+        let t = s1 << 17
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
+        s2 ^= t
+        s3 = rotl(s3, 45)
+        return result
+    }
+
+    private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+
+    /// A uniform value in `[0, 1)` with 53 random bits.
+    public mutating func nextUniform() -> Double {
+        Double(next() >> 11) * 0x1.0p-53
+    }
+
+    /// A standard normal value (Box–Muller transform).
+    public mutating func nextNormal() -> Double {
+        var u1 = nextUniform()
+        while u1 <= Double.leastNormalMagnitude { u1 = nextUniform() }
+        let u2 = nextUniform()
+        return Double.sqrt(-2 * Double.log(u1)) * Double.cos(2 * Double.pi * u2)
+    }
+
+    /// A uniform integer in `0..<upperBound`.
+    public mutating func nextInt(below upperBound: Int) -> Int {
+        Int.random(in: 0..<upperBound, using: &self)
+    }
+
+    /// A `rows × columns` matrix of independent `N(mean, std²)` values.
+    public mutating func normalMatrix<T: BLASScalar>(
+        rows: Int, columns: Int, mean: Double = 0, std: Double = 1, as _: T.Type = T.self
+    ) -> Matrix<T> {
+        var elements = [T]()
+        elements.reserveCapacity(rows * columns)
+        for _ in 0..<(rows * columns) { elements.append(T(mean + std * nextNormal())) }
+        return Matrix(rows: rows, columns: columns, elements: elements)
+    }
+
+    /// A `rows × columns` matrix of independent values uniform in `[low, high)`.
+    public mutating func uniformMatrix<T: BLASScalar>(
+        rows: Int, columns: Int, low: Double = 0, high: Double = 1, as _: T.Type = T.self
+    ) -> Matrix<T> {
+        var elements = [T]()
+        elements.reserveCapacity(rows * columns)
+        for _ in 0..<(rows * columns) { elements.append(T(low + (high - low) * nextUniform())) }
+        return Matrix(rows: rows, columns: columns, elements: elements)
+    }
+
+    /// The elements of `values` in a random order (Fisher–Yates, from the last index down).
+    /// Written out rather than `Array.shuffled(using:)` so the order is fixed by this code,
+    /// not by the standard library's version.
+    public mutating func shuffled<C: Collection>(_ values: C) -> [C.Element] {
+        var a = Array(values)
+        if a.count < 2 { return a }
+        for i in stride(from: a.count - 1, to: 0, by: -1) {
+            let j = Int(next() % UInt64(i + 1))
+            a.swapAt(i, j)
+        }
+        return a
+    }
+}

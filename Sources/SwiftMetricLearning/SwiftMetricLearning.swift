@@ -1,0 +1,2 @@
+// The umbrella module: `import SwiftMetricLearning` brings in the whole library.
+@_exported import DMLNumerics

@@ -1,0 +1,3 @@
+import DMLCommands
+
+DMLCommand.main()
