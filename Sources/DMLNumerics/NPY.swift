@@ -1,8 +1,9 @@
 import Foundation
 
 /// The element types of `.npy` arrays this library reads and writes: little-endian
-/// float32, float64, int32 and int64.
+/// float32, float64, int32 and int64, and uint8 (for image thumbnails).
 public enum NPYDType: String, Sendable, CaseIterable {
+    case uint8 = "|u1"
     case float32 = "<f4"
     case float64 = "<f8"
     case int32 = "<i4"
@@ -11,6 +12,7 @@ public enum NPYDType: String, Sendable, CaseIterable {
     /// Bytes per element.
     public var size: Int {
         switch self {
+        case .uint8: 1
         case .float32, .int32: 4
         case .float64, .int64: 8
         }
@@ -19,6 +21,7 @@ public enum NPYDType: String, Sendable, CaseIterable {
     /// NumPy's name of the type.
     public var name: String {
         switch self {
+        case .uint8: "uint8"
         case .float32: "float32"
         case .float64: "float64"
         case .int32: "int32"
@@ -52,6 +55,7 @@ public struct NPYError: Error, CustomStringConvertible, Equatable {
 public struct NPYArray: Sendable, Equatable {
     /// The element values, in C (row-major) order.
     public enum Values: Sendable, Equatable {
+        case uint8([UInt8])
         case float32([Float])
         case float64([Double])
         case int32([Int32])
@@ -60,6 +64,7 @@ public struct NPYArray: Sendable, Equatable {
         /// The number of elements.
         public var count: Int {
             switch self {
+            case .uint8(let v): v.count
             case .float32(let v): v.count
             case .float64(let v): v.count
             case .int32(let v): v.count
@@ -70,6 +75,7 @@ public struct NPYArray: Sendable, Equatable {
         /// The element type.
         public var dtype: NPYDType {
             switch self {
+            case .uint8: .uint8
             case .float32: .float32
             case .float64: .float64
             case .int32: .int32
@@ -158,11 +164,12 @@ public struct NPYArray: Sendable, Equatable {
             throw fail("the header is not \(major == 3 ? "UTF-8" : "ASCII") text")
         }
         let fields = try NPYHeader.parse(header, source: source)
-        guard let dtype = NPYDType(rawValue: fields.descr.replacingOccurrences(of: "=", with: "<")) else {
+        let descr = fields.descr == "<u1" || fields.descr == "=u1" || fields.descr == ">u1" ? "|u1" : fields.descr
+        guard let dtype = NPYDType(rawValue: descr.replacingOccurrences(of: "=", with: "<")) else {
             if fields.descr.hasPrefix(">") {
                 throw fail("big-endian data (\(fields.descr)) is not supported; expected little-endian float32, float64, int32 or int64")
             }
-            throw fail("unsupported dtype \(fields.descr); expected float32 (<f4), float64 (<f8), int32 (<i4) or int64 (<i8)")
+            throw fail("unsupported dtype \(fields.descr); expected float32 (<f4), float64 (<f8), int32 (<i4), int64 (<i8) or uint8 (|u1)")
         }
         if fields.fortranOrder && fields.shape.count > 1 {
             throw fail("Fortran-order arrays are not supported; save with C order (numpy.ascontiguousarray)")
@@ -185,6 +192,7 @@ public struct NPYArray: Sendable, Equatable {
                 }
             }
             switch dtype {
+            case .uint8: return .uint8(load(UInt8.self))
             case .float32: return .float32(load(Float.self))
             case .float64: return .float64(load(Double.self))
             case .int32: return .int32(load(Int32.self))
@@ -219,6 +227,7 @@ public struct NPYArray: Sendable, Equatable {
         }
         out.append(contentsOf: header.utf8)
         switch values {
+        case .uint8(let v): out.append(contentsOf: v)
         case .float32(let v): v.withUnsafeBytes { out.append(contentsOf: $0) }
         case .float64(let v): v.withUnsafeBytes { out.append(contentsOf: $0) }
         case .int32(let v): v.withUnsafeBytes { out.append(contentsOf: $0) }
@@ -237,6 +246,7 @@ public struct NPYArray: Sendable, Equatable {
     /// Every element as a `Double`.
     public var doubleValues: [Double] {
         switch values {
+        case .uint8(let v): v.map(Double.init)
         case .float32(let v): v.map(Double.init)
         case .float64(let v): v
         case .int32(let v): v.map(Double.init)
@@ -258,7 +268,7 @@ public struct NPYArray: Sendable, Equatable {
         switch values {
         case .float32(let v): elements = T.self == Float.self ? v as! [T] : v.map { T($0) }
         case .float64(let v): elements = T.self == Double.self ? v as! [T] : v.map { T($0) }
-        case .int32, .int64:
+        case .uint8, .int32, .int64:
             throw NPYError(source: source, reason: "expected float32 or float64 values, got \(dtype.name)")
         }
         return Matrix(rows: rows, columns: columns, elements: elements)
@@ -271,6 +281,7 @@ public struct NPYArray: Sendable, Equatable {
             throw NPYError(source: source, reason: "expected a 1-D array of labels, got shape \(shape)")
         }
         switch values {
+        case .uint8(let v): return v.map(Int.init)
         case .int32(let v): return v.map(Int.init)
         case .int64(let v): return v.map(Int.init)
         case .float32, .float64:
