@@ -31,6 +31,10 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CImageCodecs",
+            providers: [.apt(["libturbojpeg0-dev", "libpng-dev", "zlib1g-dev"])]
+        ),
         .target(
             name: "DMLNumerics",
             dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")]
