@@ -40,7 +40,8 @@ let package = Package(
             dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .target(name: "MetricLearning", dependencies: ["DMLNumerics"]),
-        .target(name: "SwiftMetricLearning", dependencies: ["DMLNumerics", "MetricLearning"]),
+        .target(name: "DMLTraining", dependencies: ["DMLNumerics", "MetricLearning"]),
+        .target(name: "SwiftMetricLearning", dependencies: ["DMLNumerics", "MetricLearning", "DMLTraining"]),
         .target(
             name: "DMLCommands",
             dependencies: [
@@ -57,6 +58,7 @@ let package = Package(
         ),
         .testTarget(name: "DMLNumericsTests", dependencies: ["DMLNumerics", "DMLTestSupport"]),
         .testTarget(name: "MetricLearningTests", dependencies: ["MetricLearning", "DMLTestSupport"]),
+        .testTarget(name: "DMLTrainingTests", dependencies: ["DMLTraining", "DMLTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

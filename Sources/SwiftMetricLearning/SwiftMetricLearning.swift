@@ -1,3 +1,4 @@
 // The umbrella module: `import SwiftMetricLearning` brings in the whole library.
 @_exported import DMLNumerics
 @_exported import MetricLearning
+@_exported import DMLTraining
