@@ -39,7 +39,10 @@ let package = Package(
             name: "DMLNumerics",
             dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")]
         ),
-        .target(name: "DMLNetworks", dependencies: ["DMLNumerics"]),
+        .target(
+            name: "DMLNetworks",
+            dependencies: ["DMLNumerics", .product(name: "RealModule", package: "swift-numerics")]
+        ),
         .target(name: "SwiftMetricLearning", dependencies: ["DMLNumerics", "DMLNetworks"]),
         .target(
             name: "DMLCommands",

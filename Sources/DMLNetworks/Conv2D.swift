@@ -29,6 +29,9 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
     public var biasGradient: Matrix<Scalar>?
     /// When set, the GEMM time of this layer is added to it.
     public var profiler: GEMMProfiler?
+    /// Whether `backward` computes `∂L/∂x`. The first layer of a network, whose input is data,
+    /// can switch it off to save a GEMM and col2im; `backward` then returns zeros for `∂L/∂x`.
+    public var computesInputGradient = true
 
     private var geometry: ConvolutionGeometry?
     private var batch = 0
@@ -109,12 +112,19 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
         }
         profiler.measure {
             Matrix.gemm(channelMajor, columns, transB: .transpose, beta: 1, into: &weightGradient)
-            // The patch buffer is no longer needed: reuse it for ∂cols.
-            Matrix.gemm(weight, channelMajor, transA: .transpose, into: &columns)
         }
-        inputGradient.reshapeForReuse(rows: n, columns: g.channels * g.height * g.width)
+        let inputShape = TensorShape(channels: g.channels, height: g.height, width: g.width)
+        guard computesInputGradient else {
+            if inputGradient.rows != n || inputGradient.columns != inputShape.count {
+                inputGradient = Matrix(rows: n, columns: inputShape.count)
+            }
+            return Tensor(inputGradient, shape: inputShape)
+        }
+        // The patch buffer is no longer needed: reuse it for ∂cols.
+        profiler.measure { Matrix.gemm(weight, channelMajor, transA: .transpose, into: &columns) }
+        inputGradient.reshapeForReuse(rows: n, columns: inputShape.count)
         withPointers(columns, &inputGradient) { Scalar.col2im($0, geometry: g, batch: n, into: $1) }
-        return Tensor(inputGradient, shape: TensorShape(channels: g.channels, height: g.height, width: g.width))
+        return Tensor(inputGradient, shape: inputShape)
     }
 
     public func visitParameters(_ visit: (String, inout Matrix<Scalar>, inout Matrix<Scalar>) -> Void) {

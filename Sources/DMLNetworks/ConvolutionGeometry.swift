@@ -39,7 +39,7 @@ public struct ConvolutionGeometry: Hashable, Sendable {
 
     /// The output columns `ow` whose input column `ow·s − pad + j` lies inside `0..<W`.
     @inlinable
-    func validOutputColumns(kernelColumn j: Int) -> Range<Int> {
+    public func validOutputColumns(kernelColumn j: Int) -> Range<Int> {
         let ow = outputWidth
         // smallest ow with ow·s ≥ pad − j
         let need = padding - j

@@ -1,4 +1,5 @@
 extension NetworkScalar {
+    @inlinable
     public static func im2col(_ x: UnsafePointer<Self>, geometry g: ConvolutionGeometry, batch: Int, into col: UnsafeMutablePointer<Self>) {
         let k = g.kernel, s = g.stride, pad = g.padding
         let oh = g.outputHeight, ow = g.outputWidth, p = g.outputSpatial
@@ -35,6 +36,7 @@ extension NetworkScalar {
         }
     }
 
+    @inlinable
     public static func col2im(_ col: UnsafePointer<Self>, geometry g: ConvolutionGeometry, batch: Int, into dx: UnsafeMutablePointer<Self>) {
         let k = g.kernel, s = g.stride, pad = g.padding
         let oh = g.outputHeight, ow = g.outputWidth, p = g.outputSpatial
@@ -63,6 +65,7 @@ extension NetworkScalar {
         }
     }
 
+    @inlinable
     public static func channelMajorToBatch(_ z: UnsafePointer<Self>, bias: UnsafePointer<Self>?, into y: UnsafeMutablePointer<Self>, batch: Int, channels: Int, spatial: Int) {
         let rowLength = batch * spatial
         for n in 0..<batch {
@@ -79,6 +82,7 @@ extension NetworkScalar {
         }
     }
 
+    @inlinable
     public static func batchToChannelMajor(_ g: UnsafePointer<Self>, into z: UnsafeMutablePointer<Self>, batch: Int, channels: Int, spatial: Int) {
         let rowLength = batch * spatial
         for n in 0..<batch {

@@ -16,6 +16,9 @@ public final class Linear<Scalar: NetworkScalar>: Layer {
     public var biasGradient: Matrix<Scalar>?
     /// When set, the GEMM time of this layer is added to it.
     public var profiler: GEMMProfiler?
+    /// Whether `backward` computes `∂L/∂x` (off for the first layer of a network, whose input
+    /// is data; `backward` then returns zeros for `∂L/∂x`).
+    public var computesInputGradient = true
 
     private var input = Matrix<Scalar>.empty
     private var inputShape = TensorShape.vector(0)
@@ -69,10 +72,12 @@ public final class Linear<Scalar: NetworkScalar>: Layer {
 
     public func backward(_ g: Tensor<Scalar>) -> Tensor<Scalar> {
         precondition(g.batch == input.rows && g.shape.count == outputDimension, "Linear.backward: gradient shape differs from the output")
-        profiler.measure {
-            Matrix.gemm(g.values, input, transA: .transpose, beta: 1, into: &weightGradient)
+        profiler.measure { Matrix.gemm(g.values, input, transA: .transpose, beta: 1, into: &weightGradient) }
+        if computesInputGradient {
             inputGradient.reshapeForReuse(rows: g.batch, columns: inputDimension)
-            Matrix.gemm(g.values, weight, into: &inputGradient)
+            profiler.measure { Matrix.gemm(g.values, weight, into: &inputGradient) }
+        } else if inputGradient.rows != g.batch || inputGradient.columns != inputDimension {
+            inputGradient = Matrix(rows: g.batch, columns: inputDimension)
         }
         if biasGradient != nil {
             let rows = g.batch, columns = outputDimension

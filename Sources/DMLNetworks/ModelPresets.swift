@@ -1,7 +1,8 @@
 import DMLNumerics
 
 /// Ready-made embedding networks. Every weight comes from one `SeededGenerator(seed:)`, in layer
-/// order, so the same seed gives the same network.
+/// order, so the same seed gives the same network. The first layer does not compute the
+/// gradient with respect to the data unless `computesInputGradient` is set (saves a GEMM per step).
 public enum ModelPresets {
     /// An MLP for feature vectors:
     /// `input → [Linear(h) → (BatchNorm) → ReLU → (Dropout)]* → Linear(embedding) → (L2Normalize)`.
@@ -10,20 +11,25 @@ public enum ModelPresets {
     /// He initialization, the embedding layer Xavier uniform.
     public static func mlp<T: NetworkScalar>(
         inputDimension: Int, hiddenDimensions: [Int] = [512], embeddingDimension: Int = 512,
-        batchNorm: Bool = false, dropout: Double = 0, normalize: Bool = true, seed: UInt64, as _: T.Type = T.self
+        batchNorm: Bool = false, dropout: Double = 0, normalize: Bool = true,
+        computesInputGradient: Bool = false, seed: UInt64, as _: T.Type = T.self
     ) -> Sequential<T> {
         var generator = SeededGenerator(seed: seed)
         let model = Sequential<T>([])
         var width = inputDimension
         for (index, hidden) in hiddenDimensions.enumerated() {
             let k = index + 1
-            model.append(Linear<T>(width, hidden, bias: !batchNorm, initialization: .heNormal, generator: &generator), name: "hidden\(k)")
+            let linear = Linear<T>(width, hidden, bias: !batchNorm, initialization: .heNormal, generator: &generator)
+            linear.computesInputGradient = index > 0 || computesInputGradient
+            model.append(linear, name: "hidden\(k)")
             if batchNorm { model.append(BatchNorm<T>(channels: hidden), name: "bn\(k)") }
             model.append(ReLU<T>(), name: "relu\(k)")
             if dropout > 0 { model.append(Dropout<T>(probability: dropout, seed: seed &+ UInt64(k)), name: "dropout\(k)") }
             width = hidden
         }
-        model.append(Linear<T>(width, embeddingDimension, initialization: .xavierUniform, generator: &generator), name: "embedding")
+        let embedding = Linear<T>(width, embeddingDimension, initialization: .xavierUniform, generator: &generator)
+        embedding.computesInputGradient = !hiddenDimensions.isEmpty || computesInputGradient
+        model.append(embedding, name: "embedding")
         if normalize { model.append(L2Normalize<T>(), name: "l2") }
         return model
     }
@@ -37,15 +43,17 @@ public enum ModelPresets {
     /// 32×28×28 → 32×14×14 → 64×14×14 → 64×7×7 → 128×7×7 → 128 → embedding.
     public static func convolutional<T: NetworkScalar>(
         input: TensorShape, widths: [Int] = [32, 64, 128], embeddingDimension: Int = 512,
-        normalize: Bool = true, seed: UInt64, as _: T.Type = T.self
+        normalize: Bool = true, computesInputGradient: Bool = false, seed: UInt64, as _: T.Type = T.self
     ) -> Sequential<T> {
         var generator = SeededGenerator(seed: seed)
         let model = Sequential<T>([])
         var channels = input.channels
         for (index, width) in widths.enumerated() {
             let k = index + 1
-            model.append(Conv2D<T>(channels, width, kernelSize: 3, padding: 1, bias: false,
-                                   initialization: .heNormal, generator: &generator), name: "block\(k).conv")
+            let conv = Conv2D<T>(channels, width, kernelSize: 3, padding: 1, bias: false,
+                                 initialization: .heNormal, generator: &generator)
+            conv.computesInputGradient = index > 0 || computesInputGradient
+            model.append(conv, name: "block\(k).conv")
             model.append(BatchNorm<T>(channels: width), name: "block\(k).bn")
             model.append(ReLU<T>(), name: "block\(k).relu")
             if index < widths.count - 1 { model.append(MaxPool2D<T>(kernelSize: 2), name: "block\(k).pool") }

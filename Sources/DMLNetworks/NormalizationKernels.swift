@@ -1,23 +1,27 @@
+import RealModule
+
 extension NetworkScalar {
+    @inlinable
     public static func channelStatistics(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, mean: UnsafeMutablePointer<Self>, variance: UnsafeMutablePointer<Self>) {
         let count = Self(batch * spatial)
         for c in 0..<channels {
             var sum: Self = 0
             for n in 0..<batch {
                 let p = x + (n * channels + c) * spatial
-                for q in 0..<spatial { sum += p[q] }
+                for q in 0..<spatial { sum = Relaxed.sum(sum, p[q]) }
             }
             let mu = sum / count
             var squares: Self = 0
             for n in 0..<batch {
                 let p = x + (n * channels + c) * spatial
-                for q in 0..<spatial { let d = p[q] - mu; squares += d * d }
+                for q in 0..<spatial { let d = p[q] - mu; squares = Relaxed.multiplyAdd(d, d, squares) }
             }
             mean[c] = mu
             variance[c] = squares / count
         }
     }
 
+    @inlinable
     public static func batchNormForward(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, mean: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, gamma: UnsafePointer<Self>, beta: UnsafePointer<Self>, normalized: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>) {
         for n in 0..<batch {
             for c in 0..<channels {
@@ -33,6 +37,7 @@ extension NetworkScalar {
         }
     }
 
+    @inlinable
     public static func batchNormBackward(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, gamma: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, training: Bool, into dx: UnsafeMutablePointer<Self>, gammaGradient: UnsafeMutablePointer<Self>, betaGradient: UnsafeMutablePointer<Self>) {
         let m = Self(batch * spatial)
         for c in 0..<channels {
@@ -40,7 +45,10 @@ extension NetworkScalar {
             for n in 0..<batch {
                 let offset = (n * channels + c) * spatial
                 let gp = g + offset, hp = normalized + offset
-                for q in 0..<spatial { sumG += gp[q]; sumGH += gp[q] * hp[q] }
+                for q in 0..<spatial {
+                    sumG = Relaxed.sum(sumG, gp[q])
+                    sumGH = Relaxed.multiplyAdd(gp[q], hp[q], sumGH)
+                }
             }
             gammaGradient[c] += sumGH
             betaGradient[c] += sumG

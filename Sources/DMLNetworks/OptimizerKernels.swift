@@ -35,6 +35,7 @@ public struct SGDStepConstants: Sendable {
 }
 
 extension NetworkScalar {
+    @inlinable
     public static func adamUpdate(weights w: UnsafeMutablePointer<Self>, gradients g: UnsafePointer<Self>, firstMoment m: UnsafeMutablePointer<Self>, secondMoment v: UnsafeMutablePointer<Self>, count: Int, hyper: AdamStepConstants) {
         let b1 = Self(hyper.beta1), b2 = Self(hyper.beta2)
         let a1 = 1 - b1, a2 = 1 - b2
@@ -54,6 +55,7 @@ extension NetworkScalar {
         }
     }
 
+    @inlinable
     public static func sgdUpdate(weights w: UnsafeMutablePointer<Self>, gradients g: UnsafePointer<Self>, momentumBuffer b: UnsafeMutablePointer<Self>, count: Int, hyper: SGDStepConstants) {
         let lr = Self(hyper.learningRate), mu = Self(hyper.momentum)
         let lambda = Self(hyper.coupledDecay)

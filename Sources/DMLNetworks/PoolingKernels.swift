@@ -1,4 +1,7 @@
+import RealModule
+
 extension NetworkScalar {
+    @inlinable
     public static func maxPoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>, planes: Int, geometry g: PoolingGeometry) {
         let oh = g.outputHeight, ow = g.outputWidth, k = g.kernel, s = g.stride
         let inPlane = g.height * g.width, outPlane = oh * ow
@@ -24,6 +27,7 @@ extension NetworkScalar {
         }
     }
 
+    @inlinable
     public static func maxPoolBackward(_ g: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, into dx: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry) {
         let inPlane = geometry.height * geometry.width
         let outPlane = geometry.outputHeight * geometry.outputWidth
@@ -36,6 +40,7 @@ extension NetworkScalar {
         }
     }
 
+    @inlinable
     public static func averagePoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, planes: Int, geometry g: PoolingGeometry) {
         let oh = g.outputHeight, ow = g.outputWidth, k = g.kernel, s = g.stride
         let inPlane = g.height * g.width, outPlane = oh * ow
@@ -56,6 +61,7 @@ extension NetworkScalar {
         }
     }
 
+    @inlinable
     public static func averagePoolBackward(_ g: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry) {
         let oh = geometry.outputHeight, ow = geometry.outputWidth, k = geometry.kernel, s = geometry.stride
         let inPlane = geometry.height * geometry.width, outPlane = oh * ow
@@ -76,16 +82,18 @@ extension NetworkScalar {
         }
     }
 
+    @inlinable
     public static func planeMeans(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, planes: Int, spatial: Int) {
         let scale = 1 / Self(spatial)
         for q in 0..<planes {
             let p = x + q * spatial
             var s: Self = 0
-            for i in 0..<spatial { s += p[i] }
+            for i in 0..<spatial { s = Relaxed.sum(s, p[i]) }
             y[q] = s * scale
         }
     }
 
+    @inlinable
     public static func planeMeansBackward(_ g: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, planes: Int, spatial: Int) {
         let scale = 1 / Self(spatial)
         for q in 0..<planes {

@@ -106,7 +106,8 @@ import DMLTestSupport
 
     @Test func sequentialConvolutionalPresetEndToEnd() {
         let model: Sequential<Double> = ModelPresets.convolutional(input: TensorShape(channels: 2, height: 6, width: 6),
-                                                                   widths: [3, 4], embeddingDimension: 5, seed: 21)
+                                                                   widths: [3, 4], embeddingDimension: 5,
+                                                                   computesInputGradient: true, seed: 21)
         let check = LayerGradientCheck(model, input: randomTensor(batch: 3, shape: TensorShape(channels: 2, height: 6, width: 6), seed: 22))
         #expect(check.parameterErrors.keys.sorted() == [
             "block1.bn.bias", "block1.bn.weight", "block1.conv.weight",
@@ -118,7 +119,7 @@ import DMLTestSupport
 
     @Test func sequentialMLPPresetEndToEnd() {
         let model: Sequential<Double> = ModelPresets.mlp(inputDimension: 7, hiddenDimensions: [6, 5], embeddingDimension: 4,
-                                                         batchNorm: true, seed: 23)
+                                                         batchNorm: true, computesInputGradient: true, seed: 23)
         let check = LayerGradientCheck(model, input: randomTensor(batch: 5, shape: .vector(7), seed: 24))
         #expect(check.parameterErrors.count == 8)  // 2 hidden weights, 2×(γ, β), embedding weight and bias
         #expect(check.worst < Self.tolerance)
