@@ -1,0 +1,140 @@
+import DMLNumerics
+
+/// Batch normalization over the channels of NCHW activations (PyTorch's `BatchNorm2d`; for
+/// vectors `d × 1 × 1` it is `BatchNorm1d`).
+///
+/// Training mode normalizes with the batch statistics over the `M = N·H·W` values of each
+/// channel, `μ_c = (1/M) Σ x`, `σ²_c = (1/M) Σ (x − μ_c)²` (biased):
+/// `y = γ_c (x − μ_c)/√(σ²_c + ε) + β_c`, and updates the running statistics as PyTorch does,
+/// `μ̄ ← (1 − m) μ̄ + m μ_c`, `σ̄² ← (1 − m) σ̄² + m σ²_c · M/(M − 1)` (unbiased variance).
+/// Evaluation mode uses `μ̄`, `σ̄²` instead.
+///
+/// Backward with batch statistics: `∂L/∂x = γ_c r_c / M · (M g − Σ g − x̂ Σ g x̂)` with
+/// `r_c = 1/√(σ²_c + ε)`, `x̂ = (x − μ_c) r_c`; `∂L/∂γ_c += Σ g x̂`, `∂L/∂β_c += Σ g`.
+public final class BatchNorm<Scalar: NetworkScalar>: Layer {
+    /// The number of channels `C`.
+    public let channels: Int
+    /// The running-statistics momentum `m` (0.1, PyTorch's default).
+    public let momentum: Double
+    /// `ε` added to the variance (1e-5).
+    public let epsilon: Double
+    /// The scale `γ`, `1 × C`, initialized to 1.
+    public var gamma: Matrix<Scalar>
+    /// The shift `β`, `1 × C`, initialized to 0.
+    public var beta: Matrix<Scalar>
+    /// `∂L/∂γ`.
+    public var gammaGradient: Matrix<Scalar>
+    /// `∂L/∂β`.
+    public var betaGradient: Matrix<Scalar>
+    /// The running mean `μ̄`, `1 × C`, initialized to 0.
+    public var runningMean: Matrix<Scalar>
+    /// The running variance `σ̄²`, `1 × C`, initialized to 1.
+    public var runningVariance: Matrix<Scalar>
+
+    private var mean: Matrix<Scalar>
+    private var variance: Matrix<Scalar>
+    private var inverseStd: Matrix<Scalar>
+    private var normalized = Matrix<Scalar>.empty
+    private var output = Matrix<Scalar>.empty
+    private var inputGradient = Matrix<Scalar>.empty
+    private var usedBatchStatistics = true
+
+    /// Batch normalization of `channels` channels.
+    public init(channels: Int, momentum: Double = 0.1, epsilon: Double = 1e-5) {
+        precondition(channels > 0, "BatchNorm needs a positive channel count")
+        self.channels = channels
+        self.momentum = momentum
+        self.epsilon = epsilon
+        gamma = Matrix(rows: 1, columns: channels, repeating: 1)
+        beta = Matrix(rows: 1, columns: channels)
+        gammaGradient = Matrix(rows: 1, columns: channels)
+        betaGradient = Matrix(rows: 1, columns: channels)
+        runningMean = Matrix(rows: 1, columns: channels)
+        runningVariance = Matrix(rows: 1, columns: channels, repeating: 1)
+        mean = Matrix(rows: 1, columns: channels)
+        variance = Matrix(rows: 1, columns: channels)
+        inverseStd = Matrix(rows: 1, columns: channels)
+    }
+
+    public func outputShape(for input: TensorShape) throws -> TensorShape {
+        guard input.channels == channels else {
+            throw NetworkShapeError(layer: "BatchNorm(\(channels))", reason: "expected \(channels) channels, got \(input)")
+        }
+        return input
+    }
+
+    public func forward(_ x: Tensor<Scalar>, training: Bool) -> Tensor<Scalar> {
+        precondition(x.shape.channels == channels, "BatchNorm expects \(channels) channels, got \(x.shape)")
+        let n = x.batch, c = channels, p = x.shape.spatialCount
+        let count = n * p
+        usedBatchStatistics = training
+        if training {
+            precondition(count > 1, "BatchNorm in training mode needs more than one value per channel")
+            withPointers(x.values, &mean) { xp, mp in
+                variance.withUnsafeMutableBufferPointer { vp in
+                    Scalar.channelStatistics(xp, batch: n, channels: c, spatial: p, mean: mp, variance: vp.baseAddress!)
+                }
+            }
+            let m = Scalar(momentum), unbias = Scalar(Double(count) / Double(count - 1))
+            for k in 0..<c {
+                runningMean[0, k] = (1 - m) * runningMean[0, k] + m * mean[0, k]
+                runningVariance[0, k] = (1 - m) * runningVariance[0, k] + m * variance[0, k] * unbias
+            }
+        } else {
+            mean = runningMean
+            variance = runningVariance
+        }
+        let eps = Scalar(epsilon)
+        for k in 0..<c { inverseStd[0, k] = 1 / (variance[0, k] + eps).squareRoot() }
+        normalized.reshapeForReuse(rows: n, columns: x.shape.count)
+        output.reshapeForReuse(rows: n, columns: x.shape.count)
+        mean.withUnsafeBufferPointer { mp in
+            inverseStd.withUnsafeBufferPointer { rp in
+                gamma.withUnsafeBufferPointer { gp in
+                    beta.withUnsafeBufferPointer { bp in
+                        normalized.withUnsafeMutableBufferPointer { hp in
+                            withPointers(x.values, &output) { xp, yp in
+                                Scalar.batchNormForward(xp, batch: n, channels: c, spatial: p, mean: mp.baseAddress!,
+                                                        inverseStd: rp.baseAddress!, gamma: gp.baseAddress!, beta: bp.baseAddress!,
+                                                        normalized: hp.baseAddress!, into: yp)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(output, shape: x.shape)
+    }
+
+    public func backward(_ g: Tensor<Scalar>) -> Tensor<Scalar> {
+        precondition(g.values.rows == normalized.rows && g.values.columns == normalized.columns, "BatchNorm.backward: gradient shape differs from the output")
+        let n = g.batch, c = channels, p = g.shape.spatialCount, training = usedBatchStatistics
+        inputGradient.reshapeForReuse(rows: n, columns: g.shape.count)
+        normalized.withUnsafeBufferPointer { hp in
+            gamma.withUnsafeBufferPointer { gp in
+                inverseStd.withUnsafeBufferPointer { rp in
+                    gammaGradient.withUnsafeMutableBufferPointer { dgp in
+                        betaGradient.withUnsafeMutableBufferPointer { dbp in
+                            withPointers(g.values, &inputGradient) { gv, dx in
+                                Scalar.batchNormBackward(gv, normalized: hp.baseAddress!, batch: n, channels: c, spatial: p,
+                                                         gamma: gp.baseAddress!, inverseStd: rp.baseAddress!, training: training,
+                                                         into: dx, gammaGradient: dgp.baseAddress!, betaGradient: dbp.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(inputGradient, shape: g.shape)
+    }
+
+    public func visitParameters(_ visit: (String, inout Matrix<Scalar>, inout Matrix<Scalar>) -> Void) {
+        visit("weight", &gamma, &gammaGradient)
+        visit("bias", &beta, &betaGradient)
+    }
+
+    public func visitBuffers(_ visit: (String, inout Matrix<Scalar>) -> Void) {
+        visit("runningMean", &runningMean)
+        visit("runningVariance", &runningVariance)
+    }
+}

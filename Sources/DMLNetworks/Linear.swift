@@ -1,0 +1,94 @@
+import DMLNumerics
+
+/// A fully connected layer `y = x Wᵀ + b` with `W` of shape `out × in` (PyTorch's layout) and
+/// an optional bias `b` of length `out`. The input is flattened: any `C × H × W` with
+/// `C·H·W = in` is accepted.
+///
+/// Backward: `∂L/∂x = G W`, `∂L/∂W += Gᵀ x`, `∂L/∂b += Σ_rows G` (two GEMMs and a column sum).
+public final class Linear<Scalar: NetworkScalar>: Layer {
+    /// The weights `W`, `out × in`.
+    public var weight: Matrix<Scalar>
+    /// `∂L/∂W`.
+    public var weightGradient: Matrix<Scalar>
+    /// The bias `b` as a `1 × out` matrix, or nil.
+    public var bias: Matrix<Scalar>?
+    /// `∂L/∂b`.
+    public var biasGradient: Matrix<Scalar>?
+    /// When set, the GEMM time of this layer is added to it.
+    public var profiler: GEMMProfiler?
+    /// Whether `backward` computes `∂L/∂x` (off for the first layer of a network, whose input
+    /// is data; `backward` then returns zeros for `∂L/∂x`).
+    public var computesInputGradient = true
+
+    private var input = Matrix<Scalar>.empty
+    private var inputShape = TensorShape.vector(0)
+    private var output = Matrix<Scalar>.empty
+    private var inputGradient = Matrix<Scalar>.empty
+
+    /// Input dimension.
+    public var inputDimension: Int { weight.columns }
+    /// Output dimension.
+    public var outputDimension: Int { weight.rows }
+
+    /// A layer `in → out` with weights from `initialization` (fanIn = in, fanOut = out) and a zero bias.
+    public init(_ inputDimension: Int, _ outputDimension: Int, bias: Bool = true,
+                initialization: Initialization = .heNormal, generator: inout SeededGenerator) {
+        weight = initialization.weights(rows: outputDimension, columns: inputDimension,
+                                        fanIn: inputDimension, fanOut: outputDimension, generator: &generator)
+        weightGradient = Matrix(rows: outputDimension, columns: inputDimension)
+        self.bias = bias ? Matrix(rows: 1, columns: outputDimension) : nil
+        biasGradient = bias ? Matrix(rows: 1, columns: outputDimension) : nil
+    }
+
+    /// A layer with the given weights (`out × in`) and optional bias (`1 × out`).
+    public init(weight: Matrix<Scalar>, bias: Matrix<Scalar>?) {
+        precondition(bias == nil || (bias!.rows == 1 && bias!.columns == weight.rows), "bias must be 1 × out")
+        self.weight = weight
+        weightGradient = Matrix(rows: weight.rows, columns: weight.columns)
+        self.bias = bias
+        biasGradient = bias.map { Matrix(rows: $0.rows, columns: $0.columns) }
+    }
+
+    public func outputShape(for input: TensorShape) throws -> TensorShape {
+        guard input.count == inputDimension else {
+            throw NetworkShapeError(layer: "Linear(\(inputDimension)→\(outputDimension))",
+                                    reason: "expected \(inputDimension) input values per sample, got \(input) = \(input.count)")
+        }
+        return .vector(outputDimension)
+    }
+
+    public func forward(_ x: Tensor<Scalar>, training: Bool) -> Tensor<Scalar> {
+        precondition(x.shape.count == inputDimension, "Linear expects \(inputDimension) inputs, got \(x.shape)")
+        input = x.values
+        inputShape = x.shape
+        output.reshapeForReuse(rows: x.batch, columns: outputDimension)
+        profiler.measure { Matrix.gemm(x.values, weight, transB: .transpose, into: &output) }
+        if let bias {
+            let rows = x.batch, columns = outputDimension
+            withPointers(bias, &output) { b, y in Scalar.addRowVector(b, to: y, rows: rows, columns: columns) }
+        }
+        return Tensor(output)
+    }
+
+    public func backward(_ g: Tensor<Scalar>) -> Tensor<Scalar> {
+        precondition(g.batch == input.rows && g.shape.count == outputDimension, "Linear.backward: gradient shape differs from the output")
+        profiler.measure { Matrix.gemm(g.values, input, transA: .transpose, beta: 1, into: &weightGradient) }
+        if computesInputGradient {
+            inputGradient.reshapeForReuse(rows: g.batch, columns: inputDimension)
+            profiler.measure { Matrix.gemm(g.values, weight, into: &inputGradient) }
+        } else if inputGradient.rows != g.batch || inputGradient.columns != inputDimension {
+            inputGradient = Matrix(rows: g.batch, columns: inputDimension)
+        }
+        if biasGradient != nil {
+            let rows = g.batch, columns = outputDimension
+            withPointers(g.values, &biasGradient!) { gp, s in Scalar.accumulateColumnSums(gp, rows: rows, columns: columns, into: s) }
+        }
+        input = .empty
+        return Tensor(inputGradient, shape: inputShape)
+    }
+
+    public func visitParameters(_ visit: (String, inout Matrix<Scalar>, inout Matrix<Scalar>) -> Void) {
+        visit("weight", &weight, &weightGradient)
+        if bias != nil { visit("bias", &bias!, &biasGradient!) }
+    }
+}

@@ -1,0 +1,82 @@
+import DMLNumerics
+
+/// A BLAS scalar (`Float` or `Double`) with the elementwise kernels the layers and optimizers
+/// run: ReLU, im2col/col2im, pooling, batch normalization, dropout, L2 normalization and the
+/// optimizer updates.
+///
+/// Why a protocol and not free generic functions: layers are generic classes reached through
+/// `any Layer<Scalar>` existentials, whose methods run as *unspecialized* generic code, where
+/// every `+` on `Scalar` is a witness call (40× slower than specialized code, measured). Each
+/// kernel below is a protocol requirement whose default implementation is specialized for the
+/// concrete conformances `Float` and `Double` in this module, so a generic layer calls
+/// `Scalar.reluForward(…)` once per batch and the per-element loop runs fully specialized.
+///
+/// All pointers address contiguous storage; activations are NCHW (`(n·C + c)·H·W + h·W + w`).
+public protocol NetworkScalar: BLASScalar {
+    /// `x_i ← value` for `i < count`.
+    static func fill(_ x: UnsafeMutablePointer<Self>, count: Int, value: Self)
+    /// `y_i = x_i · m_i` for `i < count`.
+    static func multiply(_ x: UnsafePointer<Self>, _ m: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
+    /// `y_i = max(x_i, 0)`.
+    static func reluForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
+    /// `dx_i = g_i · [y_i > 0]` (with `y` the ReLU output).
+    static func reluBackward(_ g: UnsafePointer<Self>, output y: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int)
+    /// `y_ij = x_ij + b_j` for a `rows × columns` matrix `x` and a row vector `b`.
+    static func addRowVector(_ b: UnsafePointer<Self>, to y: UnsafeMutablePointer<Self>, rows: Int, columns: Int)
+    /// `Σ_i x_i` over `count` contiguous values.
+    static func channelRowSum(_ x: UnsafePointer<Self>, count: Int) -> Self
+    /// `s_j += Σ_i g_ij` (column sums of a `rows × columns` matrix, accumulated).
+    static func accumulateColumnSums(_ g: UnsafePointer<Self>, rows: Int, columns: Int, into s: UnsafeMutablePointer<Self>)
+
+    /// Unfolds convolution patches: `col[r, n·P + p]` with `r = (c·k + i)·k + j`, `P = OH·OW`,
+    /// `p = oh·OW + ow`, equals `x[n, c, oh·s − pad + i, ow·s − pad + j]` (0 outside the image).
+    static func im2col(_ x: UnsafePointer<Self>, geometry: ConvolutionGeometry, batch: Int, into col: UnsafeMutablePointer<Self>)
+    /// The adjoint of `im2col`: `dx[n, c, ih, iw] = Σ col[r, n·P + p]` over the patches that read it
+    /// (`dx` is overwritten).
+    static func col2im(_ col: UnsafePointer<Self>, geometry: ConvolutionGeometry, batch: Int, into dx: UnsafeMutablePointer<Self>)
+    /// From channel-major `z[c, n·P + p]` (a `C × (N·P)` GEMM result) to NCHW `y[n, c, p] = z[c, n·P + p] + b_c`
+    /// (`bias` may be nil).
+    static func channelMajorToBatch(_ z: UnsafePointer<Self>, bias: UnsafePointer<Self>?, into y: UnsafeMutablePointer<Self>, batch: Int, channels: Int, spatial: Int)
+    /// From NCHW `g[n, c, p]` to channel-major `z[c, n·P + p]`.
+    static func batchToChannelMajor(_ g: UnsafePointer<Self>, into z: UnsafeMutablePointer<Self>, batch: Int, channels: Int, spatial: Int)
+
+    /// Max pooling over `planes = N·C` planes of `H × W` with a `k × k` window and stride `s`
+    /// (no padding): `y = max` over the window, `argmax` the in-plane index of the maximum.
+    static func maxPoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>, planes: Int, geometry: PoolingGeometry)
+    /// `dx[argmax] += g` per output (`dx` is overwritten first).
+    static func maxPoolBackward(_ g: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, into dx: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry)
+    /// Average pooling: `y = (1/k²) Σ` over the window.
+    static func averagePoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry)
+    /// `dx += g / k²` over each window (`dx` is overwritten first).
+    static func averagePoolBackward(_ g: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry)
+
+    /// `y_q = (1/P) Σ_{i<P} x[q·P + i]` for each of `planes` contiguous planes of `P = spatial` values.
+    static func planeMeans(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, planes: Int, spatial: Int)
+    /// `dx[q·P + i] = g_q / P`, the adjoint of `planeMeans`.
+    static func planeMeansBackward(_ g: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, planes: Int, spatial: Int)
+
+    /// Per-channel batch statistics over `N·P` values: `μ_c` and the biased variance `σ²_c`.
+    static func channelStatistics(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, mean: UnsafeMutablePointer<Self>, variance: UnsafeMutablePointer<Self>)
+    /// `x̂ = (x − μ_c)·r_c` and `y = γ_c x̂ + β_c`, with `r_c = 1/√(σ²_c + ε)`.
+    static func batchNormForward(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, mean: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, gamma: UnsafePointer<Self>, beta: UnsafePointer<Self>, normalized: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>)
+    /// Batch-norm backward. `dγ_c += Σ g x̂`, `dβ_c += Σ g`; with batch statistics
+    /// (`training`) `dx = γ_c r_c / M · (M g − Σ g − x̂ Σ g x̂)`, `M = N·P`; with fixed running
+    /// statistics `dx = γ_c r_c g`.
+    static func batchNormBackward(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, gamma: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, training: Bool, into dx: UnsafeMutablePointer<Self>, gammaGradient: UnsafeMutablePointer<Self>, betaGradient: UnsafeMutablePointer<Self>)
+
+    /// `y_i = x_i / max(‖x_i‖, ε)` row-wise; `norms_i = max(‖x_i‖, ε)`.
+    static func l2NormalizeRows(_ x: UnsafePointer<Self>, rows: Int, columns: Int, epsilon: Self, into y: UnsafeMutablePointer<Self>, norms: UnsafeMutablePointer<Self>)
+    /// `dx_i = (g_i − y_i (y_i·g_i)) / ‖x_i‖` (or `g_i / ε` where the norm was clamped).
+    static func l2NormalizeBackward(_ g: UnsafePointer<Self>, output y: UnsafePointer<Self>, norms: UnsafePointer<Self>, rows: Int, columns: Int, epsilon: Self, into dx: UnsafeMutablePointer<Self>)
+
+    /// An inverted-dropout mask: each entry is `1/(1 − p)` with probability `1 − p`, else 0.
+    static func dropoutMask(into m: UnsafeMutablePointer<Self>, count: Int, dropProbability: Double, generator: inout SeededGenerator)
+
+    /// One Adam/AdamW update of `count` weights (see `Adam`).
+    static func adamUpdate(weights w: UnsafeMutablePointer<Self>, gradients g: UnsafePointer<Self>, firstMoment m: UnsafeMutablePointer<Self>, secondMoment v: UnsafeMutablePointer<Self>, count: Int, hyper: AdamStepConstants)
+    /// One SGD-with-momentum update of `count` weights (see `SGD`).
+    static func sgdUpdate(weights w: UnsafeMutablePointer<Self>, gradients g: UnsafePointer<Self>, momentumBuffer b: UnsafeMutablePointer<Self>, count: Int, hyper: SGDStepConstants)
+}
+
+extension Float: NetworkScalar {}
+extension Double: NetworkScalar {}
