@@ -39,7 +39,11 @@ let package = Package(
             name: "DMLNumerics",
             dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")]
         ),
-        .target(name: "SwiftMetricLearning", dependencies: ["DMLNumerics"]),
+        .target(
+            name: "DMLEvaluation",
+            dependencies: ["DMLNumerics", .product(name: "RealModule", package: "swift-numerics")]
+        ),
+        .target(name: "SwiftMetricLearning", dependencies: ["DMLNumerics", "DMLEvaluation"]),
         .target(
             name: "DMLCommands",
             dependencies: [
@@ -55,6 +59,7 @@ let package = Package(
             path: "Tests/DMLTestSupport"
         ),
         .testTarget(name: "DMLNumericsTests", dependencies: ["DMLNumerics", "DMLTestSupport"]),
+        .testTarget(name: "DMLEvaluationTests", dependencies: ["DMLEvaluation", "DMLCommands", "DMLTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
