@@ -48,6 +48,7 @@ let package = Package(
             name: "DMLCommands",
             dependencies: [
                 "SwiftMetricLearning",
+                "DMLEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
