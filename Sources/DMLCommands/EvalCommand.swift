@@ -97,7 +97,7 @@ struct EvalCommand: ParsableCommand {
             result = try evaluate(embeddings: references, labels: referenceLabels, options: options)
         }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let json = String(decoding: try encoder.encode(result), as: UTF8.self)
         if let clustersOut, let assignments = result.clusterAssignments {
             try NPYArray(labels: assignments).write(to: clustersOut)
