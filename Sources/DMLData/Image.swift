@@ -31,7 +31,7 @@ public struct Image: Equatable, Sendable {
 
     /// Sample `channel` of pixel `(x, y)`.
     @inlinable
-    public subscript(x: Int, y: Int, channel: Int) -> UInt8 {
+    public subscript(x x: Int, y y: Int, channel channel: Int) -> UInt8 {
         pixels[(y * width + x) * channels + channel]
     }
 
