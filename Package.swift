@@ -39,7 +39,8 @@ let package = Package(
             name: "DMLNumerics",
             dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")]
         ),
-        .target(name: "SwiftMetricLearning", dependencies: ["DMLNumerics"]),
+        .target(name: "DMLReport", dependencies: ["DMLNumerics", "CImageCodecs"]),
+        .target(name: "SwiftMetricLearning", dependencies: ["DMLNumerics", "DMLReport"]),
         .target(
             name: "DMLCommands",
             dependencies: [
@@ -55,6 +56,7 @@ let package = Package(
             path: "Tests/DMLTestSupport"
         ),
         .testTarget(name: "DMLNumericsTests", dependencies: ["DMLNumerics", "DMLTestSupport"]),
+        .testTarget(name: "DMLReportTests", dependencies: ["DMLReport", "DMLNumerics", "DMLTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
