@@ -56,7 +56,7 @@ let package = Package(
             path: "Tests/DMLTestSupport"
         ),
         .testTarget(name: "DMLNumericsTests", dependencies: ["DMLNumerics", "DMLTestSupport"]),
-        .testTarget(name: "DMLReportTests", dependencies: ["DMLReport", "DMLNumerics", "DMLTestSupport"]),
+        .testTarget(name: "DMLReportTests", dependencies: ["DMLReport", "DMLNumerics", "CImageCodecs"]),
     ],
     swiftLanguageModes: [.v6]
 )

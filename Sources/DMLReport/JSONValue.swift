@@ -113,6 +113,14 @@ public enum JSONValue: Sendable, Equatable, Codable {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The value serialized as indented JSON with sorted keys.
+    public var prettyText: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
+        guard let data = try? encoder.encode(self) else { return "null" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// `3` for integral values below 2⁵³, otherwise Swift's shortest round-trip form.
     static func formatNumber(_ d: Double) -> String {
         if d.isFinite, d == d.rounded(), abs(d) < 9e15 { return String(Int64(d)) }

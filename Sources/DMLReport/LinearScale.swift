@@ -51,7 +51,7 @@ public struct LinearScale: Sendable, Equatable {
     /// A tick label with as many decimals as the step needs (`0.25` → 2, `20` → 0);
     /// values of 10 000 and more with a `k` suffix when the step allows (`20000` → `20k`).
     public func label(_ value: Double) -> String {
-        if abs(step) >= 1000, (value / 1000).rounded() == value / 1000 {
+        if abs(step) >= 1000, value != 0, (value / 1000).rounded() == value / 1000 {
             return String(Int((value / 1000).rounded())) + "k"
         }
         let decimals = max(0, Int((-log10(step)).rounded(.up)))

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// The covariance `C = (X − 1μᵀ)ᵀ(X − 1μᵀ) / (N − 1)` is one GEMM (d × d, in Double). Its top
 /// eigenvectors come from power iteration with deflation: `v ← Cv / ‖Cv‖` until
-/// `1 − |vᵀv_prev| < 10⁻¹²` (at most 5 000 steps), `λ = vᵀCv`, then `C ← C − λvvᵀ` for the
+/// `‖v − v_prev‖ < 10⁻¹¹` (at most 10 000 steps; the error shrinks by λ₂/λ₁ per step), `λ = vᵀCv`, then `C ← C − λvvᵀ` for the
 /// next one. The start vector is seeded, and each component's sign is fixed so that its
 /// largest-magnitude entry is positive, so the result is deterministic.
 public struct PrincipalComponents: Sendable {
@@ -17,6 +17,11 @@ public struct PrincipalComponents: Sendable {
     public let variances: [Double]
     /// The total variance `trace(C)`, so `variances[i] / totalVariance` is the explained share.
     public let totalVariance: Double
+
+    /// The convergence threshold on `‖v − v_prev‖`.
+    static let tolerance = 1e-11
+    /// The most power-iteration steps per component.
+    static let maxIterations = 10_000
 
     /// Fits the top `count` components of the rows of `points` (at least 2 rows).
     @_specialize(exported: true, where T == Float)
@@ -42,11 +47,11 @@ public struct PrincipalComponents: Sendable {
         for c in 0..<k {
             var v = Matrix<Double>(rows: d, columns: 1, elements: (0..<d).map { _ in generator.nextNormal() })
             v = PrincipalComponents.normalized(v)
-            for _ in 0..<5000 {
+            for _ in 0..<PrincipalComponents.maxIterations {
                 let next = PrincipalComponents.normalized(Matrix.product(covariance, v))
-                let change = 1 - abs(zip(next.elements, v.elements).reduce(0.0) { $0 + $1.0 * $1.1 })
+                let change = zip(next.elements, v.elements).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
                 v = next
-                if change < 1e-12 { break }
+                if change < PrincipalComponents.tolerance { break }
             }
             if let big = v.elements.indices.max(by: { abs(v.elements[$0]) < abs(v.elements[$1]) }), v.elements[big] < 0 {
                 v = -1 * v
