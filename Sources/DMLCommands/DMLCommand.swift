@@ -5,7 +5,11 @@ public struct DMLCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "dml",
         abstract: "Deep metric learning: losses, embedding-space synthesis, training and evaluation.",
+<<<<<<< HEAD
         subcommands: [EvalCommand.self, BenchCommand.self]
+=======
+        subcommands: [ReportCommand.self, SummarizeCommand.self]
+>>>>>>> report
     )
 
     public init() {}
