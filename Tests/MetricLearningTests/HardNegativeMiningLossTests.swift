@@ -58,8 +58,8 @@ import DMLTestSupport
     }
 
     /// (The `nonzero` reduction only rescales the `mean` gradient; its value is checked below.)
-    @Test(arguments: MiningMode.all, TestBatch.reduced)
-    func gradientMatchesFiniteDifferences(mode: MiningMode, batch: TestBatch) throws {
+    @Test(arguments: HNPMMode.all, TestBatch.reduced)
+    func gradientMatchesFiniteDifferences(mode: HNPMMode, batch: TestBatch) throws {
         let (x, labels) = batch.data
         for (name, loss) in Self.losses(normalized: batch.normalized, withReductions: false) {
             let out = try loss.hardNegativeLoss(x, labels: labels, synthesis: mode.synthesis)
@@ -73,8 +73,8 @@ import DMLTestSupport
         }
     }
 
-    @Test(arguments: MiningMode.all, TestBatch.standard)
-    func valueMatchesBruteForceEnumeration(mode: MiningMode, batch: TestBatch) throws {
+    @Test(arguments: HNPMMode.all, TestBatch.standard)
+    func valueMatchesBruteForceEnumeration(mode: HNPMMode, batch: TestBatch) throws {
         let (x, labels) = batch.data
         let oracle = try HardNegativeOracle(x, labels: labels, synthesis: mode.synthesis)
         for (name, loss) in Self.losses(normalized: batch.normalized) {

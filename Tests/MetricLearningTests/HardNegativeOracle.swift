@@ -4,17 +4,17 @@ import DMLNumerics
 
 /// The HNPM modes the loss tests run in: mining on the originals, with Embedding Expansion, with
 /// Symmetrical Synthesis (adjacent pairing), and EE over all pairs (differs from adjacent at K > 2).
-struct MiningMode: CustomTestStringConvertible, Sendable {
+struct HNPMMode: CustomTestStringConvertible, Sendable {
     let name: String
     let synthesis: any EmbeddingSynthesis
 
     var testDescription: String { name }
 
-    static let all: [MiningMode] = [
-        MiningMode(name: "hnpm", synthesis: NoSynthesis()),
-        MiningMode(name: "hnpm+ee", synthesis: EmbeddingExpansion()),
-        MiningMode(name: "hnpm+symm", synthesis: SymmetricalSynthesis()),
-        MiningMode(name: "hnpm+ee(all pairs)", synthesis: EmbeddingExpansion(points: 3, pairing: .all)),
+    static let all: [HNPMMode] = [
+        HNPMMode(name: "hnpm", synthesis: NoSynthesis()),
+        HNPMMode(name: "hnpm+ee", synthesis: EmbeddingExpansion()),
+        HNPMMode(name: "hnpm+symm", synthesis: SymmetricalSynthesis()),
+        HNPMMode(name: "hnpm+ee(all pairs)", synthesis: EmbeddingExpansion(points: 3, pairing: .all)),
     ]
 }
 

@@ -9,7 +9,7 @@ import DMLNumerics
 /// `∂L/∂D_ij = 2 D_ij / |P|` on positive pairs and `−2 [m − D_ij]_+ / |N|` on negative ones.
 ///
 /// The hard-negative-pair-mining form is in `ContrastiveLoss+HardNegativeMining.swift`.
-public struct ContrastiveLoss: MetricLoss, Codable, Hashable, Sendable {
+public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
     /// The margin `m` beyond which a negative pair costs nothing [1].
     public var margin: Double
 

@@ -16,7 +16,7 @@ import DMLNumerics
 /// (every factor ≤ 1, so nothing overflows); then one GEMM through `PairwiseDistances.backward`.
 ///
 /// The hard-negative-pair-mining form is in `LiftedStructuredLoss+HardNegativeMining.swift`.
-public struct LiftedStructuredLoss: MetricLoss, Codable, Hashable, Sendable {
+public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
     /// The margin `α` [1].
     public var margin: Double
 

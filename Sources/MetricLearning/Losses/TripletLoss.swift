@@ -17,7 +17,7 @@ import DMLNumerics
 /// `1/N` to `∂L/∂M_ap` and `−1/N` to `∂L/∂M_an`.
 ///
 /// The hard-negative-pair-mining form is in `TripletLoss+HardNegativeMining.swift`.
-public struct TripletLoss: MetricLoss, Codable, Hashable, Sendable {
+public struct TripletLoss: MetricLoss, Codable, Equatable, Sendable {
     /// The margin `m` [0.2].
     public var margin: Double
     /// Whether `M` is the squared distance `D²` instead of `D` [false].
