@@ -6,10 +6,14 @@ public struct DMLCommand: ParsableCommand {
         commandName: "dml",
         abstract: "Deep metric learning: losses, embedding-space synthesis, training and evaluation.",
 <<<<<<< HEAD
+<<<<<<< HEAD
         subcommands: [EvalCommand.self, BenchCommand.self]
 =======
         subcommands: [ReportCommand.self, SummarizeCommand.self]
 >>>>>>> report
+=======
+        subcommands: [LossCommand.self]
+>>>>>>> losses
     )
 
     public init() {}
