@@ -29,7 +29,7 @@ struct EmbedCommand: ParsableCommand {
     var labelsOut: String?
 
     func run() throws {
-        try CommandErrors.reporting {
+        do {
             guard split == "train" || split == "test" else {
                 throw ValidationError("--split must be train or test, not \(split)")
             }
@@ -37,7 +37,7 @@ struct EmbedCommand: ParsableCommand {
             var data = saved.dataset
             if let dataset { data.name = dataset }
             if let dataRoot { data.root = dataRoot }
-            let loaded = try DatasetLoader.load(data)
+            let loaded = try data.load()
             let chosen = split == "train" ? loaded.train : loaded.test
             let embeddings = try EmbeddingNetwork.embed(chosen, with: model)
             let labelsPath = labelsOut ?? (out.hasSuffix(".npy") ? String(out.dropLast(4)) + "_labels.npy" : out + "_labels.npy")

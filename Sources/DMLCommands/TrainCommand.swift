@@ -118,10 +118,10 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        try CommandErrors.reporting {
+        do {
             let configuration = try resolvedConfiguration()
             if !quiet { FileHandle.standardError.write(Data("loading \(configuration.dataset.name)…\n".utf8)) }
-            let data = try DatasetLoader.load(configuration.dataset)
+            let data = try configuration.dataset.load()
             if !quiet {
                 FileHandle.standardError.write(Data("""
                     \(configuration.dataset.name): \(data.train.count) training items of \(data.train.classCount) classes, \

@@ -153,8 +153,9 @@ public final class Trainer {
     func evaluateHeldOut(elapsed: Double) throws -> EvaluationResult {
         let embeddings = try EmbeddingNetwork.embed(dataset.test, with: model)
         let settings = configuration.evaluation
-        let options = EvaluationOptions(metric: settings.metric, recallKs: settings.recallKs,
-                                        clustering: settings.clustering, seed: configuration.seed)
+        var options = EvaluationOptions(metric: settings.metric, recallKs: settings.recallKs,
+                                        clustering: settings.clustering)
+        options.seed = configuration.seed
         let result = try evaluate(embeddings: embeddings, labels: dataset.test.labels, options: options)
         log.append(.evaluation(iteration: iteration, metrics: Trainer.metrics(of: result), elapsedSeconds: elapsed))
         try log.flush()
@@ -197,7 +198,7 @@ public final class Trainer {
         let embeddings = try EmbeddingNetwork.embed(dataset.test, with: model)
         try NPYArray(embeddings).write(to: directory + "/embeddings/test_embeddings.npy")
         try NPYArray(labels: dataset.test.labels).write(to: directory + "/embeddings/test_labels.npy")
-        if dataset.test.isImageData, let thumbnails = try Thumbnails.make(dataset.test, size: 32) {
+        if let thumbnails = try dataset.test.thumbnails(size: 32) {
             try thumbnails.write(to: directory + "/embeddings/test_thumbnails.npy")
         }
     }

@@ -144,3 +144,10 @@ public struct EvaluationSettings: Codable, Sendable, Equatable {
     /// The default evaluation.
     public init() {}
 }
+
+extension LossConfiguration {
+    /// `plain`, `hnpm`, `hnpm+ee` or `hnpm+symm`: the mode names of the papers' ablations.
+    public var modeDescription: String {
+        mining == .plain ? "plain" : (synthesis == .none ? "hnpm" : "hnpm+\(synthesis.rawValue)")
+    }
+}
