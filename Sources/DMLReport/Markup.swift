@@ -24,8 +24,16 @@ public indirect enum Markup: Sendable, Equatable {
         return out
     }
 
+    /// HTML elements that never have content; only these (and SVG elements) may be written
+    /// `<x/>`, because an HTML parser ignores the slash on any other element and leaves it open.
+    public static let voidElements: Set<String> = [
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
+    ]
+
     /// Appends the serialized node to `out` (one pass, no intermediate strings per child).
-    public func render(into out: inout String) {
+    /// An empty element is written `<x/>` when it is void or inside `<svg>` (`inSVG`), and
+    /// `<x></x>` otherwise, which both XML and HTML parsers read the same way.
+    public func render(into out: inout String, inSVG: Bool = false) {
         switch self {
         case .text(let value):
             out += Markup.escapeText(value)
@@ -34,12 +42,13 @@ public indirect enum Markup: Sendable, Equatable {
             for (key, value) in attributes {
                 out += " " + key + "=\"" + Markup.escapeAttribute(value) + "\""
             }
-            if children.isEmpty {
+            let foreign = inSVG || name == "svg"
+            if children.isEmpty && (foreign || Markup.voidElements.contains(name)) {
                 out += "/>"
                 return
             }
             out += ">"
-            for child in children { child.render(into: &out) }
+            for child in children { child.render(into: &out, inSVG: foreign) }
             out += "</" + name + ">"
         }
     }

@@ -19,7 +19,7 @@ import Testing
     @Test func meanAndStandardDeviationPerCell() throws {
         let s = try ExperimentSummary(runs: runs)
         #expect(s.losses == ["triplet", "npair"])
-        #expect(s.modes == ["plain", "hnpm+ee", "hnpm"])
+        #expect(s.modes == ["plain", "hnpm", "hnpm+ee"])
         #expect(s.metricKeys == ["recall@1", "recall@2", "nmi", "f1", "map@r"])
         #expect(s.cells.map { "\($0.loss)/\($0.mode)" } == ["triplet/plain", "triplet/hnpm+ee", "npair/plain", "npair/hnpm"])
         let plain = s.cells[0].statistics["recall@1"]!

@@ -22,6 +22,10 @@ import Testing
         #expect(!html.contains("<script"))
         // Nothing fetched from the network: the only URIs are the XHTML and SVG namespace names.
         #expect(!html.replacingOccurrences(of: "http://www.w3.org/", with: "").contains("http"))
+        // Only void HTML elements and SVG shapes are self-closed (`<div/>` would stay open in an HTML parser).
+        let selfClosed = try Regex("<([a-z]+)[^<>]*/>")
+        let names = Set(html.matches(of: selfClosed).map { String(html[$0.range].dropFirst().prefix { $0.isLetter }) })
+        #expect(names.isSubset(of: ["meta", "img", "rect", "line", "circle", "polyline"]), "\(names)")
         let sections = xml.all("section").compactMap { $0.attributes["id"] }
         #expect(sections == ["metrics", "training", "evaluation", "retrieval", "projection", "configuration"])
 
