@@ -56,22 +56,16 @@ public indirect enum Markup: Sendable, Equatable {
     /// `&`, `<`, `>` replaced by entities; characters XML 1.0 forbids (C0 controls other than
     /// tab, newline and carriage return) replaced by U+FFFD.
     public static func escapeText(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            default: appendAllowed(scalar, to: &out)
-            }
-        }
-        return out
+        escape(text, inAttribute: false)
     }
 
-    /// Text escaping plus `"` and `'`, for double-quoted attribute values; newlines and tabs
-    /// become character references so they survive attribute-value normalization.
+    /// Text escaping plus `"` and `'`, for double-quoted attribute values; newlines, tabs and
+    /// carriage returns become character references so they survive attribute-value normalization.
     public static func escapeAttribute(_ text: String) -> String {
+        escape(text, inAttribute: true)
+    }
+
+    private static func escape(_ text: String, inAttribute: Bool) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
@@ -79,11 +73,11 @@ public indirect enum Markup: Sendable, Equatable {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            case "\n": out += "&#10;"
-            case "\t": out += "&#9;"
-            case "\r": out += "&#13;"
+            case "\"" where inAttribute: out += "&quot;"
+            case "'" where inAttribute: out += "&#39;"
+            case "\n" where inAttribute: out += "&#10;"
+            case "\t" where inAttribute: out += "&#9;"
+            case "\r" where inAttribute: out += "&#13;"
             default: appendAllowed(scalar, to: &out)
             }
         }
