@@ -145,5 +145,10 @@ import Testing
         let log = try RunLog(text: text, source: "log.jsonl")
         #expect(log.steps == [StepRecord(iteration: 10, loss: 0.8, syntheticFraction: nil)])
         #expect(log.evaluations == [EvalRecord(iteration: 20, metrics: ["recall@1": 0.5, "nmi": 0.4])])
+        let diverged = try RunLog(text: #"{"event": "step", "iteration": 3, "loss": null}"#, source: "l")
+        #expect(diverged.steps[0].loss.isNaN)
+        #expect(throws: ReportError.self) { try RunLog(text: #"{"event": "eval", "iteration": 1e300}"#, source: "l") }
+        #expect(throws: ReportError.self) { try RunLog(text: #"{"event": "step", "iteration": 1.5, "loss": 1}"#, source: "l") }
+        #expect(throws: ReportError.self) { try RunLog(text: #"{"event": "step", "iteration": 1, "loss": "x"}"#, source: "l") }
     }
 }
