@@ -113,7 +113,7 @@ public struct ExperimentSummary: Sendable {
     public func gainTable(metric: String) -> HTMLTable {
         let rows = gains.filter { $0.metric == metric }.map { g in
             [g.loss, g.mode, "\(g.comparison.count)", signedPoints(g.comparison.meanDifference),
-             NumberFormat.percent(g.comparison.standardDeviation), NumberFormat.general(g.comparison.t, digits: 3),
+             NumberFormat.percent(g.comparison.standardDeviation), NumberFormat.fixed(g.comparison.t, decimals: 2),
              g.comparison.count < 2 ? "—" : "\(g.comparison.degreesOfFreedom)", NumberFormat.pValue(g.comparison.pValue)]
         }
         return HTMLTable(header: ["loss", "mode", "pairs", "mean gain (pp)", "sd (pp)", "t", "df", "p (two-sided)"],
