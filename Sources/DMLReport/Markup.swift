@@ -90,6 +90,7 @@ public indirect enum Markup: Sendable, Equatable {
         out.unicodeScalars.append(allowed ? scalar : "\u{FFFD}")
     }
 
+    /// Equal when they serialize to the same text.
     public static func == (lhs: Markup, rhs: Markup) -> Bool {
         lhs.rendered == rhs.rendered
     }
