@@ -25,13 +25,16 @@ public struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: "Number of neighbours shown per query.")
     var neighbours: Int = 8
 
+    /// The command with its default options (filled in by the argument parser).
     public init() {}
 
+    /// Rejects option values out of range before anything is read.
     public func validate() throws {
         guard queries >= 0 else { throw ValidationError("--queries must be at least 0") }
         guard neighbours >= 1 else { throw ValidationError("--neighbours must be at least 1") }
     }
 
+    /// Writes the report and prints the paths written.
     public func run() throws {
         var options = RunReport.Options()
         options.seed = seed

@@ -17,12 +17,15 @@ public struct SummarizeCommand: ParsableCommand {
     @Option(name: .long, help: "The directory to write the summary files into.")
     var out: String = "."
 
+    /// The command with its default options (filled in by the argument parser).
     public init() {}
 
+    /// Rejects option values out of range before anything is read.
     public func validate() throws {
         guard !runDirectories.isEmpty else { throw ValidationError("give at least one run directory") }
     }
 
+    /// Writes the summary and prints the paths written.
     public func run() throws {
         let summary = try ExperimentSummary(runs: runDirectories.map { try RunResult(runDirectory: $0) })
         for path in try ExperimentSummary.write(summary, into: out) { print("wrote \(path)") }

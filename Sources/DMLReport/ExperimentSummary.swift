@@ -35,7 +35,8 @@ public struct ExperimentSummary: Sendable {
     public let runs: [RunResult]
     /// The losses, in order of first appearance in `runs`.
     public let losses: [String]
-    /// The modes: `plain` first, then the others in order of first appearance.
+    /// The modes: those of `RunIdentity.standardModes` present, in that order (`plain`, `hnpm`,
+    /// `hnpm+ee`, `hnpm+symm`), then any others in order of first appearance.
     public let modes: [String]
     /// The metric keys tabulated: every `recall@K` present (increasing K), then `nmi`, `f1`, `map@r` when present.
     public let metricKeys: [String]
@@ -60,7 +61,7 @@ public struct ExperimentSummary: Sendable {
             if !losses.contains(run.identity.loss) { losses.append(run.identity.loss) }
             if !modes.contains(run.identity.mode) { modes.append(run.identity.mode) }
         }
-        if let b = modes.firstIndex(of: RunIdentity.baselineMode) { modes.insert(modes.remove(at: b), at: 0) }
+        modes = RunIdentity.standardModes.filter(modes.contains) + modes.filter { !RunIdentity.standardModes.contains($0) }
         self.losses = losses
         self.modes = modes
         let allKeys = Set(runs.flatMap { $0.metrics.keys })
@@ -112,7 +113,7 @@ public struct ExperimentSummary: Sendable {
     public func gainTable(metric: String) -> HTMLTable {
         let rows = gains.filter { $0.metric == metric }.map { g in
             [g.loss, g.mode, "\(g.comparison.count)", signedPoints(g.comparison.meanDifference),
-             NumberFormat.percent(g.comparison.standardDeviation), NumberFormat.general(g.comparison.t, digits: 3),
+             NumberFormat.percent(g.comparison.standardDeviation), NumberFormat.fixed(g.comparison.t, decimals: 2),
              g.comparison.count < 2 ? "—" : "\(g.comparison.degreesOfFreedom)", NumberFormat.pValue(g.comparison.pValue)]
         }
         return HTMLTable(header: ["loss", "mode", "pairs", "mean gain (pp)", "sd (pp)", "t", "df", "p (two-sided)"],
@@ -182,7 +183,7 @@ public struct ExperimentSummary: Sendable {
         }
         var chart = BarChart(title: MetricNames.display(metric), xTitle: "loss", yTitle: "\(MetricNames.display(metric)) (%)",
                              categories: losses, series: modes, bars: bars)
-        chart.size = (max(420, 90 + Double(losses.count * (modes.count * 22 + 30))), 320)
+        chart.size = (max(420, 90 + Double(losses.count * (modes.count * 18 + 30))), 320)
         return chart
     }
 

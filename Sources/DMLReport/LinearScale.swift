@@ -59,6 +59,7 @@ public struct LinearScale: Sendable, Equatable {
         return text == "-0" ? "0" : text
     }
 
+    /// Equal domains, ranges and ticks.
     public static func == (lhs: LinearScale, rhs: LinearScale) -> Bool {
         lhs.domain == rhs.domain && lhs.range == rhs.range && lhs.ticks == rhs.ticks
     }

@@ -24,8 +24,16 @@ public indirect enum Markup: Sendable, Equatable {
         return out
     }
 
+    /// HTML elements that never have content; only these (and SVG elements) may be written
+    /// `<x/>`, because an HTML parser ignores the slash on any other element and leaves it open.
+    public static let voidElements: Set<String> = [
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
+    ]
+
     /// Appends the serialized node to `out` (one pass, no intermediate strings per child).
-    public func render(into out: inout String) {
+    /// An empty element is written `<x/>` when it is void or inside `<svg>` (`inSVG`), and
+    /// `<x></x>` otherwise, which both XML and HTML parsers read the same way.
+    public func render(into out: inout String, inSVG: Bool = false) {
         switch self {
         case .text(let value):
             out += Markup.escapeText(value)
@@ -34,12 +42,13 @@ public indirect enum Markup: Sendable, Equatable {
             for (key, value) in attributes {
                 out += " " + key + "=\"" + Markup.escapeAttribute(value) + "\""
             }
-            if children.isEmpty {
+            let foreign = inSVG || name == "svg"
+            if children.isEmpty && (foreign || Markup.voidElements.contains(name)) {
                 out += "/>"
                 return
             }
             out += ">"
-            for child in children { child.render(into: &out) }
+            for child in children { child.render(into: &out, inSVG: foreign) }
             out += "</" + name + ">"
         }
     }
@@ -47,22 +56,16 @@ public indirect enum Markup: Sendable, Equatable {
     /// `&`, `<`, `>` replaced by entities; characters XML 1.0 forbids (C0 controls other than
     /// tab, newline and carriage return) replaced by U+FFFD.
     public static func escapeText(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            default: appendAllowed(scalar, to: &out)
-            }
-        }
-        return out
+        escape(text, inAttribute: false)
     }
 
-    /// Text escaping plus `"` and `'`, for double-quoted attribute values; newlines and tabs
-    /// become character references so they survive attribute-value normalization.
+    /// Text escaping plus `"` and `'`, for double-quoted attribute values; newlines, tabs and
+    /// carriage returns become character references so they survive attribute-value normalization.
     public static func escapeAttribute(_ text: String) -> String {
+        escape(text, inAttribute: true)
+    }
+
+    private static func escape(_ text: String, inAttribute: Bool) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
@@ -70,11 +73,11 @@ public indirect enum Markup: Sendable, Equatable {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            case "\n": out += "&#10;"
-            case "\t": out += "&#9;"
-            case "\r": out += "&#13;"
+            case "\"" where inAttribute: out += "&quot;"
+            case "'" where inAttribute: out += "&#39;"
+            case "\n" where inAttribute: out += "&#10;"
+            case "\t" where inAttribute: out += "&#9;"
+            case "\r" where inAttribute: out += "&#13;"
             default: appendAllowed(scalar, to: &out)
             }
         }
@@ -87,6 +90,7 @@ public indirect enum Markup: Sendable, Equatable {
         out.unicodeScalars.append(allowed ? scalar : "\u{FFFD}")
     }
 
+    /// Equal when they serialize to the same text.
     public static func == (lhs: Markup, rhs: Markup) -> Bool {
         lhs.rendered == rhs.rendered
     }

@@ -7,9 +7,11 @@ public enum NumberFormat {
         value.isFinite ? String(format: "%.2f", 100 * value) : "—"
     }
 
-    /// A general value with `digits` significant digits (`%g`), `—` when not finite.
-    public static func general(_ value: Double, digits: Int = 4) -> String {
-        value.isFinite ? String(format: "%.\(digits)g", value) : "—"
+    /// A value with `decimals` digits after the point; `∞` / `−∞` for infinities, `—` for NaN.
+    public static func fixed(_ value: Double, decimals: Int) -> String {
+        if value.isNaN { return "—" }
+        if value.isInfinite { return value > 0 ? "∞" : "−∞" }
+        return String(format: "%.\(decimals)f", value)
     }
 
     /// A p-value: three significant digits, `< 0.001` below 0.001, `—` when undefined.

@@ -30,14 +30,14 @@ public enum ReportStyle {
     .charts { display: flex; flex-wrap: wrap; gap: 16px; }
     svg.chart { background: #fff; font-size: 12px; }
     svg.chart text { font-family: inherit; fill: #333; }
-    .retrieval { display: grid; grid-template-columns: repeat(9, 72px); gap: 6px 8px; align-items: start; }
+    .retrieval { display: grid; gap: 6px 8px; align-items: start; }
     .tile { width: 64px; height: 64px; border: 3px solid #ccc; display: flex; align-items: center; justify-content: center; background: #f7f7f7; box-sizing: content-box; }
     .tile img { width: 64px; height: 64px; image-rendering: pixelated; }
     .tile.query { border-color: #333; }
     .tile.correct { border-color: #1a9850; }
     .tile.wrong { border-color: #d73027; }
     .tile span { font-size: 12px; text-align: center; word-break: break-all; }
-    .caption { font-size: 11px; color: #555; text-align: center; width: 70px; }
+    .caption { font-size: 11px; color: #555; text-align: center; width: 84px; }
     .cell { display: flex; flex-direction: column; align-items: center; }
     .legend-key { display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 12px; vertical-align: middle; }
     """

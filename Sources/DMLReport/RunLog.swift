@@ -4,7 +4,8 @@ import Foundation
 public struct StepRecord: Sendable, Equatable {
     /// The iteration number.
     public var iteration: Int
-    /// The batch loss.
+    /// The batch loss (NaN when the record holds `null`, as for a loss that was not finite;
+    /// charts leave such points out).
     public var loss: Double
     /// The share of hardest negative pairs that involve a synthetic point; nil when the mode
     /// synthesizes nothing.
@@ -35,7 +36,7 @@ public struct EvalRecord: Sendable, Equatable {
 
 /// The records of a run's `log.jsonl` (see docs/RUN_DIRECTORY.md). Unknown events and keys are
 /// ignored; blank lines are skipped; a line that is not a JSON object, or a step / eval record
-/// without its numeric `iteration` (or a step without `loss`), is an error naming `file:line`.
+/// without an integer `iteration` (or a step without `loss`), is an error naming `file:line`.
 public struct RunLog: Sendable, Equatable {
     /// The step records in file order.
     public var steps: [StepRecord]
@@ -58,28 +59,32 @@ public struct RunLog: Sendable, Equatable {
             guard case .object(let record) = try JSONValue.parse(Data(trimmed.utf8), source: where_) else {
                 throw ReportError(source: where_, reason: "expected a JSON object per line")
             }
-            func number(_ key: String) throws -> Double {
-                guard let value = record[key]?.number, value.isFinite || key != "iteration" else {
-                    throw ReportError(source: where_, reason: "field \"\(key)\" must be a number")
+            func iteration() throws -> Int {
+                guard let value = record["iteration"]?.number, value == value.rounded(), abs(value) < 9e15 else {
+                    throw ReportError(source: where_, reason: "field \"iteration\" must be an integer")
                 }
-                return value
+                return Int(value)
+            }
+            func optionalNumber(_ key: String) throws -> Double? {
+                switch record[key] {
+                case nil, .null?: return nil
+                case .number(let value)?: return value
+                default: throw ReportError(source: where_, reason: "field \"\(key)\" must be a number or null")
+                }
             }
             switch record["event"]?.string {
             case "step":
-                let fraction: Double?
-                switch record["synthetic_fraction"] {
-                case nil, .null?: fraction = nil
-                case .number(let f)?: fraction = f
-                default: throw ReportError(source: where_, reason: "field \"synthetic_fraction\" must be a number or null")
+                guard record["loss"] != nil else {
+                    throw ReportError(source: where_, reason: "field \"loss\" is missing (a number, or null when it was not finite)")
                 }
-                steps.append(StepRecord(iteration: Int(try number("iteration")), loss: try number("loss"),
-                                        syntheticFraction: fraction))
+                steps.append(StepRecord(iteration: try iteration(), loss: try optionalNumber("loss") ?? .nan,
+                                        syntheticFraction: try optionalNumber("synthetic_fraction")))
             case "eval":
                 var metrics = [String: Double]()
                 for (key, value) in record where key != "iteration" && key != "elapsed_seconds" {
                     if let d = value.number { metrics[key] = d }
                 }
-                evaluations.append(EvalRecord(iteration: Int(try number("iteration")), metrics: metrics))
+                evaluations.append(EvalRecord(iteration: try iteration(), metrics: metrics))
             default:
                 continue
             }

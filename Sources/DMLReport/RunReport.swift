@@ -126,7 +126,8 @@ public struct RunReport: Sendable {
             .el("span", [("class", "legend-key"), ("style", "background: \(ReportStyle.wrongColour)")]),
             .text("other class"),
         ])
-        return [legend, .el("div", [("class", "retrieval")], cells)]
+        let columns = 1 + (sample.queries.first?.neighbours.count ?? options.neighbourCount)
+        return [legend, .el("div", [("class", "retrieval"), ("style", "grid-template-columns: repeat(\(columns), 84px)")], cells)]
     }
 
     private func tile(index: Int, label: Int, kind: String, caption: String) throws -> Markup {

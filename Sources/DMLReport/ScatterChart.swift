@@ -39,8 +39,8 @@ public struct ScatterChart: Sendable {
         var frame = ChartFrame(width: size.width, height: size.height)
         let legend = groups.indices.map { (name: groups[$0].name, colour: ReportStyle.colour($0)) }
         frame.reserveLegend(legend)
-        let x = LinearScale(covering: all.map(\.x).min() ?? 0, all.map(\.x).max() ?? 1, range: frame.xRange, tickCount: 6)
-        let y = LinearScale(covering: all.map(\.y).min() ?? 0, all.map(\.y).max() ?? 1, range: frame.yRange, tickCount: 6)
+        let x = LinearScale(covering: all.map(\.x).min() ?? 0, all.map(\.x).max() ?? 1, range: frame.xRange, tickCount: 8)
+        let y = LinearScale(covering: all.map(\.y).min() ?? 0, all.map(\.y).max() ?? 1, range: frame.yRange, tickCount: 8)
         let c = ChartFrame.coordinate
         var content: [Markup] = []
         for (index, group) in groups.enumerated() {

@@ -7,6 +7,9 @@ import Testing
         let node = Markup.el("p", [("title", "a \"b\" & 'c' <d>\nx")], text: "1 < 2 & 3 > 2 \u{1}")
         #expect(node.rendered == "<p title=\"a &quot;b&quot; &amp; &#39;c&#39; &lt;d&gt;&#10;x\">1 &lt; 2 &amp; 3 &gt; 2 \u{FFFD}</p>")
         #expect(Markup.el("br").rendered == "<br/>")
+        // A non-void HTML element is never self-closed (an HTML parser would leave it open); SVG ones may be.
+        #expect(Markup.el("span", [("class", "k")]).rendered == "<span class=\"k\"></span>")
+        #expect(Markup.el("svg", [], [.el("rect")]).rendered == "<svg><rect/></svg>")
     }
 
     @Test func documentIsWellFormedWithDoctypeAndCharset() throws {

@@ -22,6 +22,10 @@ import Testing
         #expect(!html.contains("<script"))
         // Nothing fetched from the network: the only URIs are the XHTML and SVG namespace names.
         #expect(!html.replacingOccurrences(of: "http://www.w3.org/", with: "").contains("http"))
+        // Only void HTML elements and SVG shapes are self-closed (`<div/>` would stay open in an HTML parser).
+        let selfClosed = try Regex("<([a-z]+)[^<>]*/>")
+        let names = Set(html.matches(of: selfClosed).map { String(html[$0.range].dropFirst().prefix { $0.isLetter }) })
+        #expect(names.isSubset(of: ["meta", "img", "rect", "line", "circle", "polyline"]), "\(names)")
         let sections = xml.all("section").compactMap { $0.attributes["id"] }
         #expect(sections == ["metrics", "training", "evaluation", "retrieval", "projection", "configuration"])
 
@@ -141,5 +145,10 @@ import Testing
         let log = try RunLog(text: text, source: "log.jsonl")
         #expect(log.steps == [StepRecord(iteration: 10, loss: 0.8, syntheticFraction: nil)])
         #expect(log.evaluations == [EvalRecord(iteration: 20, metrics: ["recall@1": 0.5, "nmi": 0.4])])
+        let diverged = try RunLog(text: #"{"event": "step", "iteration": 3, "loss": null}"#, source: "l")
+        #expect(diverged.steps[0].loss.isNaN)
+        #expect(throws: ReportError.self) { try RunLog(text: #"{"event": "eval", "iteration": 1e300}"#, source: "l") }
+        #expect(throws: ReportError.self) { try RunLog(text: #"{"event": "step", "iteration": 1.5, "loss": 1}"#, source: "l") }
+        #expect(throws: ReportError.self) { try RunLog(text: #"{"event": "step", "iteration": 1, "loss": "x"}"#, source: "l") }
     }
 }
