@@ -235,7 +235,7 @@ public final class Trainer {
             throw TrainingError.invalidCheckpoint(file: lastCheckpointPath,
                                                   reason: "the checkpoint was made with another configuration (only the iteration count may change on resume)")
         }
-        try model.importState(state.tensors.entries(withPrefix: "model."), prefix: "model.")
+        try model.importState(state.tensors.entries(withPrefix: "model."))
         try optimizer.importState(from: state.tensors, prefix: "optimizer.", model: model)
         sampler = state.metadata.sampler
         iteration = state.metadata.iteration
@@ -254,7 +254,7 @@ public final class Trainer {
         let isImage = s[1] > 1 || s[2] > 1
         let model = EmbeddingNetwork.make(c.model, input: shape, isImageData: isImage, seed: c.seed)
         do {
-            try model.importState(state.tensors.entries(withPrefix: "model."), prefix: "model.")
+            try model.importState(state.tensors.entries(withPrefix: "model."))
         } catch {
             throw TrainingError.invalidCheckpoint(file: path, reason: "\(error)")
         }
