@@ -29,21 +29,19 @@ struct EmbedCommand: ParsableCommand {
     var labelsOut: String?
 
     func run() throws {
-        do {
-            guard split == "train" || split == "test" else {
-                throw ValidationError("--split must be train or test, not \(split)")
-            }
-            let (model, saved) = try Trainer.loadModel(checkpoint: checkpoint)
-            var data = saved.dataset
-            if let dataset { data.name = dataset }
-            if let dataRoot { data.root = dataRoot }
-            let loaded = try data.load()
-            let chosen = split == "train" ? loaded.train : loaded.test
-            let embeddings = try EmbeddingNetwork.embed(chosen, with: model)
-            let labelsPath = labelsOut ?? (out.hasSuffix(".npy") ? String(out.dropLast(4)) + "_labels.npy" : out + "_labels.npy")
-            try NPYArray(embeddings).write(to: out)
-            try NPYArray(labels: chosen.labels).write(to: labelsPath)
-            print("{\"embeddings\": \"\(out)\", \"labels\": \"\(labelsPath)\", \"rows\": \(embeddings.rows), \"dimension\": \(embeddings.columns)}")
+        guard split == "train" || split == "test" else {
+            throw ValidationError("--split must be train or test, not \(split)")
         }
+        let (model, saved) = try Trainer.loadModel(checkpoint: checkpoint)
+        var data = saved.dataset
+        if let dataset { data.name = dataset }
+        if let dataRoot { data.root = dataRoot }
+        let loaded = try data.load()
+        let chosen = split == "train" ? loaded.train : loaded.test
+        let embeddings = try EmbeddingNetwork.embed(chosen, with: model)
+        let labelsPath = labelsOut ?? (out.hasSuffix(".npy") ? String(out.dropLast(4)) + "_labels.npy" : out + "_labels.npy")
+        try NPYArray(embeddings).write(to: out)
+        try NPYArray(labels: chosen.labels).write(to: labelsPath)
+        print("{\"embeddings\": \"\(out)\", \"labels\": \"\(labelsPath)\", \"rows\": \(embeddings.rows), \"dimension\": \(embeddings.columns)}")
     }
 }

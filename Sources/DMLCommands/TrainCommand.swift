@@ -118,29 +118,31 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            let configuration = try resolvedConfiguration()
-            if !quiet { FileHandle.standardError.write(Data("loading \(configuration.dataset.name)…\n".utf8)) }
-            let data = try configuration.dataset.load()
-            if !quiet {
-                FileHandle.standardError.write(Data("""
-                    \(configuration.dataset.name): \(data.train.count) training items of \(data.train.classCount) classes, \
-                    \(data.test.count) held-out items of \(data.test.classCount) classes
-                    training \(configuration.loss.kind.rawValue) (\(configuration.loss.modeDescription)) for \(configuration.iterations) iterations into \(configuration.output)
+        let configuration = try resolvedConfiguration()
+        if !quiet { FileHandle.standardError.write(Data("loading \(configuration.dataset.name)…\n".utf8)) }
+        let data = try configuration.dataset.load()
+        if !quiet {
+            FileHandle.standardError.write(Data("""
+                \(configuration.dataset.name): \(data.train.count) training items of \(data.train.classCount) classes, \
+                \(data.test.count) held-out items of \(data.test.classCount) classes
+                training \(configuration.loss.kind.rawValue) (\(configuration.loss.modeDescription)) for \(configuration.iterations) iterations into \(configuration.output)
 
-                    """.utf8))
-            }
-            let trainer = try Trainer(configuration: configuration, dataset: data, resume: resume)
-            let result = try trainer.run(progress: !quiet)
-            var summary: [String: Any] = Trainer.metrics(of: result)
-            summary["run_directory"] = configuration.output
-            if !noReport {
-                let path = configuration.output + "/report.html"
-                try RunReport.write(runDirectory: configuration.output, to: path)
-                summary["report"] = path
-            }
-            let json = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
-            print(String(decoding: json, as: UTF8.self))
+                """.utf8))
+        }
+        let trainer = try Trainer(configuration: configuration, dataset: data, resume: resume)
+        let result = try trainer.run(progress: !quiet)
+        var summary: [String: Any] = Trainer.metrics(of: result)
+        summary["run_directory"] = configuration.output
+        if !noReport {
+            let path = configuration.output + "/report.html"
+            try RunReport.write(runDirectory: configuration.output, to: path)
+            summary["report"] = path
+        }
+        let json = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .withoutEscapingSlashes])
+        print(String(decoding: json, as: UTF8.self))
+        if let report = summary["report"] as? String {
+            let absolute = URL(fileURLWithPath: report).standardizedFileURL.path
+            FileHandle.standardError.write(Data("Report: \(absolute)\n".utf8))
         }
     }
 }
