@@ -81,7 +81,7 @@ public struct GridConfig: Sendable, Equatable {
         for loss in losses {
             for mode in modes {
                 for seed in seeds {
-                    let spec = RunSpec(identity: RunIdentity(loss: loss, mode: mode, seed: seed), base: base)
+                    let spec = try RunSpec(identity: RunIdentity(loss: loss, mode: mode, seed: seed), base: base)
                     if let other = names[spec.directoryName] {
                         throw ReportError(source: "grid", reason: "runs \(other.loss)/\(other.mode)/\(other.seed) and \(loss)/\(mode)/\(seed) would share the directory \(spec.directoryName)")
                     }

@@ -3,21 +3,26 @@
 public struct RunSpec: Sendable, Equatable {
     /// Loss, mode and seed.
     public let identity: RunIdentity
-    /// The training configuration: the grid's base object with `"mode"` and `"seed"` set, and
-    /// `"loss"` set to the loss name (or, when the base's `"loss"` is an object, its `"name"` set).
+    /// The training configuration (the shape of a run's `config.json`): the grid's base object
+    /// with `"seed"` set and, in its `"loss"` object, `"kind"` set to the loss name and
+    /// `"mining"` / `"synthesis"` set from the mode (`plain` → plain/none, `hnpm` → hnpm/none,
+    /// `hnpm+ee` → hnpm/ee, `hnpm+symm` → hnpm/symm).
     public let config: [String: JSONValue]
 
-    /// The spec of `identity` over the base configuration `base`.
-    public init(identity: RunIdentity, base: [String: JSONValue]) {
+    /// The spec of `identity` over the base configuration `base`; throws for a mode that is
+    /// not one of `RunIdentity.standardModes`.
+    public init(identity: RunIdentity, base: [String: JSONValue]) throws {
         self.identity = identity
-        var config = base
-        if case .object(var lossObject)? = base["loss"] {
-            lossObject["name"] = .string(identity.loss)
-            config["loss"] = .object(lossObject)
-        } else {
-            config["loss"] = .string(identity.loss)
+        guard let (mining, synthesis) = RunIdentity.miningAndSynthesis(ofMode: identity.mode) else {
+            throw ReportError(source: "grid", reason: "unknown mode \(identity.mode); expected one of \(RunIdentity.standardModes.joined(separator: ", "))")
         }
-        config["mode"] = .string(identity.mode)
+        var config = base
+        var lossObject: [String: JSONValue] = [:]
+        if case .object(let given)? = base["loss"] { lossObject = given }
+        lossObject["kind"] = .string(identity.loss)
+        lossObject["mining"] = .string(mining)
+        lossObject["synthesis"] = .string(synthesis)
+        config["loss"] = .object(lossObject)
         config["seed"] = .number(Double(identity.seed))
         self.config = config
     }

@@ -189,18 +189,19 @@ public final class Trainer {
         return parts.joined(separator: "  ")
     }
 
-    /// Writes `metrics.json` and the test embeddings, labels and thumbnails.
+    /// Writes the test embeddings, labels and thumbnails, then `metrics.json` — last, because
+    /// its presence marks the run as finished.
     func writeFinalOutputs(_ result: EvaluationResult) throws {
-        var metrics: [String: Any] = Trainer.metrics(of: result)
-        metrics["iteration"] = iteration
-        try AtomicFile.write(JSONSerialization.data(withJSONObject: metrics, options: [.prettyPrinted, .sortedKeys]),
-                             to: directory + "/metrics.json")
         let embeddings = try EmbeddingNetwork.embed(dataset.test, with: model)
         try NPYArray(embeddings).write(to: directory + "/embeddings/test_embeddings.npy")
         try NPYArray(labels: dataset.test.labels).write(to: directory + "/embeddings/test_labels.npy")
         if let thumbnails = try dataset.test.thumbnails(size: 32) {
             try thumbnails.write(to: directory + "/embeddings/test_thumbnails.npy")
         }
+        var metrics: [String: Any] = Trainer.metrics(of: result)
+        metrics["iteration"] = iteration
+        try AtomicFile.write(JSONSerialization.data(withJSONObject: metrics, options: [.prettyPrinted, .sortedKeys]),
+                             to: directory + "/metrics.json")
     }
 
     // MARK: Checkpoints

@@ -70,7 +70,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 }
 
 /// Which data to train and evaluate on.
-public struct DatasetConfiguration: Codable, Sendable, Equatable {
+public struct DatasetConfiguration: Codable, Sendable, Hashable {
     /// `fashion-mnist`, `mnist` (any IDX folder), `omniglot`, `cub`, `cars`, `sop`, `folder` or `npy`.
     public var name = "fashion-mnist"
     /// Where the data are; empty means the dataset's usual place (Fashion-MNIST: Debian's

@@ -82,16 +82,17 @@ import Testing
     @Test func parsesAndExpands() throws {
         let json = try JSONValue.parse(Data(#"""
         {"losses": ["triplet", "npair"], "modes": ["plain", "hnpm+ee"], "seeds": [1, 2],
-         "base": {"iterations": 100, "loss": {"name": "x", "margin": 0.1}}}
+         "base": {"iterations": 100, "loss": {"kind": "x", "lifted": {"margin": 0.1}}}}
         """#.utf8), source: "grid.json")
         let grid = try GridConfig(json: json, source: "grid.json")
         let specs = try grid.runSpecs()
         #expect(specs.count == 8)
         #expect(specs.map(\.directoryName).prefix(3) == ["triplet_plain_seed1", "triplet_plain_seed2", "triplet_hnpm-ee_seed1"])
-        #expect(specs[2].config["mode"] == .string("hnpm+ee"))
+        #expect(specs[2].config["mode"] == nil)
         #expect(specs[2].config["seed"] == .number(1))
         #expect(specs[2].config["iterations"] == .number(100))
-        #expect(specs[2].config["loss"] == .object(["name": .string("triplet"), "margin": .number(0.1)]))
+        #expect(specs[2].config["loss"] == .object(["kind": .string("triplet"), "mining": .string("hnpm"),
+                                                    "synthesis": .string("ee"), "lifted": .object(["margin": .number(0.1)])]))
         #expect(try RunIdentity(config: .object(specs[5].config), source: "c") == specs[5].identity)
         #expect(try GridConfig(json: grid.json, source: "again") == grid)
     }
@@ -206,5 +207,18 @@ import Testing
         } catch let e as ReportError {
             #expect(e.source.hasSuffix("a_plain_seed1/config.json"))
         }
+    }
+}
+
+@Suite struct TrainingConfigIdentityTests {
+    @Test func modeIsNamedFromMiningAndSynthesis() throws {
+        for (mining, synthesis, mode) in [("plain", "none", "plain"), ("hnpm", "none", "hnpm"), ("hnpm", "ee", "hnpm+ee"),
+                                          ("hnpm", "symm", "hnpm+symm")] {
+            let config = JSONValue.object(["loss": .object(["kind": .string("lifted"), "mining": .string(mining),
+                                                            "synthesis": .string(synthesis)]), "seed": .number(2)])
+            #expect(try RunIdentity(config: config, source: "c") == RunIdentity(loss: "lifted", mode: mode, seed: 2))
+            #expect(RunIdentity.miningAndSynthesis(ofMode: mode)! == (mining, synthesis))
+        }
+        #expect(throws: ReportError.self) { try RunSpec(identity: RunIdentity(loss: "a", mode: "turbo", seed: 1), base: [:]) }
     }
 }

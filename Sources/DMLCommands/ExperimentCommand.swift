@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import DMLData
+import DMLReport
+import DMLTraining
+
+/// `dml experiment`: trains a grid of runs (losses × modes × seeds) and summarizes it.
+struct ExperimentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "experiment",
+        abstract: "Run a grid of trainings (losses × modes × seeds), resumably, and write summary tables and charts.",
+        discussion: """
+        GRID is a JSON file: {"losses": ["triplet", "lifted"], "modes": ["plain", "hnpm", "hnpm+ee", \
+        "hnpm+symm"], "seeds": [0, 1, 2], "base": {…any keys of a run's config.json…}}. Each run goes \
+        to OUTPUT/<loss>_<mode>_seed<seed>; runs that already have metrics.json are skipped, so an \
+        interrupted experiment continues where it stopped. OUTPUT gets summary.md, summary.csv, \
+        summary_gains.csv and summary.html.
+        """
+    )
+
+    @Option(name: .long, help: "The grid file (JSON).")
+    var config: String
+
+    @Option(name: [.short, .long], help: "The experiment directory.")
+    var output: String = "runs/experiment"
+
+    @Flag(name: .long, help: "No progress display inside each run.")
+    var quiet = false
+
+    func run() throws {
+        let grid = try GridConfig(contentsOf: config)
+        var datasets = [DatasetConfiguration: Dataset]()
+        let runner = ExperimentRunner(grid: grid, directory: output)
+        let summary = try runner.run(train: { spec, directory in
+            let json = try JSONEncoder().encode(JSONValue.object(spec.config))
+            var configuration = try JSONConfiguration.decode(TrainingConfiguration.self, from: json,
+                                                             over: TrainingConfiguration(), source: config)
+            configuration.output = directory
+            let data: Dataset
+            if let cached = datasets[configuration.dataset] {
+                data = cached
+            } else {
+                data = try configuration.dataset.load()
+                datasets[configuration.dataset] = data
+            }
+            try Trainer(configuration: configuration, dataset: data).run(progress: !quiet)
+            _ = try RunReport.write(runDirectory: directory)
+        }, progress: { event in
+            let line: String
+            switch event {
+            case let .skipped(index, total, spec, _): line = "[\(index + 1)/\(total)] \(spec.directoryName): already finished"
+            case let .started(index, total, spec, _): line = "[\(index + 1)/\(total)] \(spec.directoryName): training"
+            case let .finished(index, total, spec, directory): line = "[\(index + 1)/\(total)] \(spec.directoryName): done (\(directory))"
+            case let .wroteSummary(paths): line = "Summary: " + paths.joined(separator: ", ")
+            }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        })
+        print(summary.markdown)
+    }
+}
