@@ -5,6 +5,10 @@ extension NetworkScalar {
     public static func maxPoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>, planes: Int, geometry g: PoolingGeometry) {
         let oh = g.outputHeight, ow = g.outputWidth, k = g.kernel, s = g.stride
         let inPlane = g.height * g.width, outPlane = oh * ow
+        if k == 2 && s == 2 {
+            maxPool2x2Forward(x, into: y, argmax: argmax, planes: planes, geometry: g)
+            return
+        }
         for plane in 0..<planes {
             let src = x + plane * inPlane
             let dst = y + plane * outPlane
@@ -22,6 +26,33 @@ extension NetworkScalar {
                     }
                     dst[r * ow + c] = bestValue
                     arg[r * ow + c] = Int32(best)
+                }
+            }
+        }
+    }
+
+    /// The common 2×2, stride-2 window without branches: all four values are loaded and the
+    /// maximum and its index chosen by selects (ties keep the first in row-major order, as the
+    /// general loop does).
+    @inlinable
+    static func maxPool2x2Forward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>, planes: Int, geometry g: PoolingGeometry) {
+        let oh = g.outputHeight, ow = g.outputWidth, w = g.width
+        let inPlane = g.height * w, outPlane = oh * ow
+        for plane in 0..<planes {
+            let src = x + plane * inPlane
+            let dst = y + plane * outPlane
+            let arg = argmax + plane * outPlane
+            for r in 0..<oh {
+                let top = src + 2 * r * w, bottom = top + w
+                let base = Int32(2 * r * w)
+                for c in 0..<ow {
+                    let a = top[2 * c], b = top[2 * c + 1], d = bottom[2 * c], e = bottom[2 * c + 1]
+                    let i0 = base + Int32(2 * c)
+                    let upper = b > a ? b : a, upperIndex = b > a ? i0 + 1 : i0
+                    let lower = e > d ? e : d, lowerIndex = e > d ? i0 + Int32(w) + 1 : i0 + Int32(w)
+                    let lowerWins = lower > upper
+                    dst[r * ow + c] = lowerWins ? lower : upper
+                    arg[r * ow + c] = lowerWins ? lowerIndex : upperIndex
                 }
             }
         }
