@@ -44,15 +44,15 @@ extension NetworkScalar {
             let arg = argmax + plane * outPlane
             for r in 0..<oh {
                 let top = src + 2 * r * w, bottom = top + w
-                let base = Int32(2 * r * w)
+                let outRow = dst + r * ow, argRow = arg + r * ow
                 for c in 0..<ow {
-                    let a = top[2 * c], b = top[2 * c + 1], d = bottom[2 * c], e = bottom[2 * c + 1]
-                    let i0 = base + Int32(2 * c)
-                    let upper = b > a ? b : a, upperIndex = b > a ? i0 + 1 : i0
-                    let lower = e > d ? e : d, lowerIndex = e > d ? i0 + Int32(w) + 1 : i0 + Int32(w)
+                    let a = top[2 &* c], b = top[2 &* c &+ 1], d = bottom[2 &* c], e = bottom[2 &* c &+ 1]
+                    // Offsets within the window: 0, 1 (top row), w, w + 1 (bottom row).
+                    let upper = b > a ? b : a, upperOffset = b > a ? 1 : 0
+                    let lower = e > d ? e : d, lowerOffset = e > d ? w &+ 1 : w
                     let lowerWins = lower > upper
-                    dst[r * ow + c] = lowerWins ? lower : upper
-                    arg[r * ow + c] = lowerWins ? lowerIndex : upperIndex
+                    outRow[c] = lowerWins ? lower : upper
+                    argRow[c] = Int32(truncatingIfNeeded: 2 &* r &* w &+ 2 &* c &+ (lowerWins ? lowerOffset : upperOffset))
                 }
             }
         }
