@@ -47,12 +47,15 @@ extension NetworkScalar {
                 let outRow = dst + r * ow, argRow = arg + r * ow
                 for c in 0..<ow {
                     let a = top[2 &* c], b = top[2 &* c &+ 1], d = bottom[2 &* c], e = bottom[2 &* c &+ 1]
-                    // Offsets within the window: 0, 1 (top row), w, w + 1 (bottom row).
-                    let upper = b > a ? b : a, upperOffset = b > a ? 1 : 0
-                    let lower = e > d ? e : d, lowerOffset = e > d ? w &+ 1 : w
-                    let lowerWins = lower > upper
-                    outRow[c] = lowerWins ? lower : upper
-                    argRow[c] = Int32(truncatingIfNeeded: 2 &* r &* w &+ 2 &* c &+ (lowerWins ? lowerOffset : upperOffset))
+                    // Offsets within the window: 0, 1 (top row), w, w + 1 (bottom row). The index
+                    // is computed with 0/1 indicators and arithmetic, not selects: LLVM turns
+                    // selects inside loops back into branches, which mispredict on ReLU outputs.
+                    let upper = b > a ? b : a, upperOffset = indicator(b > a)
+                    let lower = e > d ? e : d, lowerOffset = w &+ indicator(e > d)
+                    let lowerWins = indicator(lower > upper)
+                    outRow[c] = lower > upper ? lower : upper
+                    let offset = upperOffset &+ lowerWins &* (lowerOffset &- upperOffset)
+                    argRow[c] = Int32(truncatingIfNeeded: 2 &* r &* w &+ 2 &* c &+ offset)
                 }
             }
         }
@@ -131,4 +134,10 @@ extension NetworkScalar {
             (dx + q * spatial).update(repeating: g[q] * scale, count: spatial)
         }
     }
+}
+
+/// 1 when `condition` holds, else 0 (a flag-to-integer move, no branch).
+@inlinable @inline(__always)
+func indicator(_ condition: Bool) -> Int {
+    Int(unsafeBitCast(condition, to: UInt8.self))
 }

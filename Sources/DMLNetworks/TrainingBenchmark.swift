@@ -27,13 +27,16 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
 /// (`ModelPresets.fashionMNIST`, Float), random 1×28×28 inputs, the gradient of
 /// `½‖y − t‖²` against a random target (negligible cost), Adam. Wired to `dml bench train`.
 public enum TrainingBenchmark {
-    /// Times `iterations` steps of forward + backward + update after `warmup` untimed ones.
+    /// Times `iterations` steps of forward + backward + update after `warmup` untimed ones, with
+    /// the convolutions mapped onto GEMM by `convolution`.
     public static func run(batchSize: Int = 128, iterations: Int = 20, warmup: Int = 3,
-                           embeddingDimension: Int = 512, seed: UInt64 = 1) -> TrainingBenchmarkResult {
+                           embeddingDimension: Int = 512, convolution: ConvolutionAlgorithm = .perSample,
+                           seed: UInt64 = 1) -> TrainingBenchmarkResult {
         let model: Sequential<Float> = ModelPresets.fashionMNIST(embeddingDimension: embeddingDimension, seed: seed)
         let profiler = GEMMProfiler()
         for (_, layer) in model.layers {
             (layer as? Conv2D<Float>)?.profiler = profiler
+            (layer as? Conv2D<Float>)?.algorithm = convolution
             (layer as? Linear<Float>)?.profiler = profiler
         }
         var generator = SeededGenerator(seed: seed, stream: 1)
@@ -47,7 +50,8 @@ public enum TrainingBenchmark {
             let start = ContinuousClock.now
             model.zeroGradients()
             let output = model.forward(input, training: true)
-            let gradient = Tensor(output.values - target)
+            var gradient = output
+            gradient.values.add(target, scaledBy: -1)
             _ = model.backward(gradient)
             optimizer.step(model)
             let elapsed = ContinuousClock.now - start

@@ -35,15 +35,20 @@ import DMLTestSupport
 
     @Test(arguments: [(3, 1, 1), (3, 2, 0), (2, 2, 1), (5, 1, 2), (3, 3, 2)])
     func convolutionMatchesDirectLoops(kernel: Int, stride: Int, padding: Int) throws {
-        var rng = SeededGenerator(seed: 30)
-        let layer = Conv2D<Double>(2, 3, kernelSize: kernel, stride: stride, padding: padding, generator: &rng)
-        layer.bias = rng.normalMatrix(rows: 1, columns: 3)
-        let x = randomTensor(batch: 3, shape: TensorShape(channels: 2, height: 6, width: 7), seed: 31)
-        let y = layer.forward(x, training: true)
-        #expect(y.shape == (try layer.outputShape(for: x.shape)))
-        let expected = Self.directConvolution(x, weight: layer.weight, bias: layer.bias, outputChannels: 3,
-                                              kernel: kernel, stride: stride, padding: padding)
-        #expect(y.values.maxAbsDifference(expected) < 1e-12)
+        for algorithm in ConvolutionAlgorithm.allCases {
+            for withBias in [true, false] {
+                var rng = SeededGenerator(seed: 30)
+                let layer = Conv2D<Double>(2, 3, kernelSize: kernel, stride: stride, padding: padding, bias: withBias, generator: &rng)
+                if withBias { layer.bias = rng.normalMatrix(rows: 1, columns: 3) }
+                layer.algorithm = algorithm
+                let x = randomTensor(batch: 3, shape: TensorShape(channels: 2, height: 6, width: 7), seed: 31)
+                let y = layer.forward(x, training: true)
+                #expect(y.shape == (try layer.outputShape(for: x.shape)))
+                let expected = Self.directConvolution(x, weight: layer.weight, bias: layer.bias, outputChannels: 3,
+                                                      kernel: kernel, stride: stride, padding: padding)
+                #expect(y.values.maxAbsDifference(expected) < 1e-12, "\(algorithm), bias \(withBias)")
+            }
+        }
     }
 
     @Test func convolutionHandComputed() {
