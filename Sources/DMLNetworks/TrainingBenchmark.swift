@@ -1,4 +1,5 @@
 import DMLNumerics
+import Foundation
 
 /// The measured throughput of forward + backward + optimizer update.
 public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
@@ -10,6 +11,11 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
     public let secondsPerIteration: Double
     /// `batchSize / secondsPerIteration`.
     public var imagesPerSecond: Double { Double(batchSize) / secondsPerIteration }
+    /// Mean CPU seconds of the calling thread per iteration (with one BLAS thread all work runs
+    /// on it; on a shared machine this is steadier than the wall time).
+    public let cpuSecondsPerIteration: Double
+    /// `batchSize / cpuSecondsPerIteration`: the throughput the step would have with the core to itself.
+    public var imagesPerCPUSecond: Double { Double(batchSize) / cpuSecondsPerIteration }
     /// The share of the iteration time spent inside GEMM calls of convolutions and linear layers.
     public let gemmShare: Double
     /// The number of trainable parameters of the model.
@@ -17,7 +23,8 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
 
     public var description: String {
         let ms = secondsPerIteration * 1000
-        return "batch \(batchSize): \(Int(imagesPerSecond.rounded())) images/s, "
+        return "batch \(batchSize): \(Int(imagesPerSecond.rounded())) images/s "
+            + "(\(Int(imagesPerCPUSecond.rounded())) per CPU second of the calling thread), "
             + "\(Int((ms * 10).rounded()) / 10) ms/iteration, GEMM \(Int((gemmShare * 100).rounded())) % of the time, "
             + "\(parameterCount) parameters"
     }
@@ -44,10 +51,11 @@ public enum TrainingBenchmark {
                            shape: TensorShape(channels: 1, height: 28, width: 28))
         let target: Matrix<Float> = generator.normalMatrix(rows: batchSize, columns: embeddingDimension)
         var optimizer = Adam<Float>()
-        var seconds = 0.0
+        var seconds = 0.0, cpuSeconds = 0.0
         for iteration in 0..<(warmup + iterations) {
             if iteration == warmup { profiler.reset() }
             let start = ContinuousClock.now
+            let cpuStart = threadCPUSeconds()
             model.zeroGradients()
             let output = model.forward(input, training: true)
             var gradient = output
@@ -56,12 +64,21 @@ public enum TrainingBenchmark {
             optimizer.step(model)
             let elapsed = ContinuousClock.now - start
             if iteration >= warmup {
+                cpuSeconds += threadCPUSeconds() - cpuStart
                 seconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             }
         }
         return TrainingBenchmarkResult(batchSize: batchSize, iterations: iterations,
                                        secondsPerIteration: seconds / Double(max(iterations, 1)),
+                                       cpuSecondsPerIteration: cpuSeconds / Double(max(iterations, 1)),
                                        gemmShare: seconds > 0 ? profiler.seconds / seconds : 0,
                                        parameterCount: model.parameterCount)
     }
+}
+
+/// The CPU time consumed by the calling thread, in seconds (`CLOCK_THREAD_CPUTIME_ID`).
+func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
