@@ -123,7 +123,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
         let inputShape = TensorShape(channels: g.channels, height: g.height, width: g.width)
         guard computesInputGradient else {
             if inputGradient.rows != n || inputGradient.columns != inputShape.count {
-                inputGradient = Matrix(rows: n, columns: inputShape.count)
+                inputGradient = .zeros(rows: n, columns: inputShape.count)
             }
             return Tensor(inputGradient, shape: inputShape)
         }
@@ -176,7 +176,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
         if needsInput {
             inputGradient.reshapeForReuse(rows: n, columns: inputCount)
         } else if inputGradient.rows != n || inputGradient.columns != inputCount {
-            inputGradient = Matrix(rows: n, columns: inputCount)
+            inputGradient = .zeros(rows: n, columns: inputCount)
         }
         if biasGradient != nil {
             withPointers(gradient.values, &biasGradient!) { gp, s in
