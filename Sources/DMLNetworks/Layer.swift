@@ -88,7 +88,6 @@ public struct NetworkShapeError: Error, CustomStringConvertible, Equatable {
 extension Matrix where Scalar: NetworkScalar {
     /// Makes `self` a `rows × columns` matrix, keeping the existing storage when the shape already
     /// matches (contents are then stale and must be overwritten).
-    @inlinable
     mutating func reshapeForReuse(rows: Int, columns: Int) {
         if self.rows != rows || self.columns != columns { self = .zeros(rows: rows, columns: columns) }
     }
