@@ -4,14 +4,14 @@ import PackageDescription
 /// SwiftMetricLearning: deep metric learning in Swift.
 ///
 /// Modules, with one-way dependencies:
-///   CBLAS, CImageCodecs   system libraries (OpenBLAS, libjpeg-turbo, libpng, zlib)
+///   CBLAS, CImageCodecs   system libraries (OpenBLAS; libjpeg-turbo, libpng, zlib)
 ///   DMLNumerics           matrices over contiguous storage, BLAS, stable helpers, RNG, .npy
 ///   MetricLearning        distances, losses, synthesis (EE, Symm), hard negative pair mining
+///   DMLNetworks           layers, initialization, optimizers, schedules, tensor archives
 ///   DMLEvaluation         nearest neighbours, Recall@K, MAP@R, k-means, NMI, F1
-///   DMLNetworks           layers, initialization, optimizers, schedules
 ///   DMLData               IDX, .npy features, image decoding, datasets, augmentation, loader
 ///   DMLTraining           sampler, trainer, checkpoints, run logs
-///   DMLReport             HTML/SVG reports and experiment summaries
+///   DMLReport             HTML/SVG run reports and experiment summaries
 ///   SwiftMetricLearning   umbrella module re-exporting the above
 ///   DMLCommands, dml      the command-line tool
 let package = Package(
@@ -39,11 +39,27 @@ let package = Package(
             name: "DMLNumerics",
             dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")]
         ),
+        .target(name: "MetricLearning", dependencies: ["DMLNumerics"]),
         .target(
             name: "DMLNetworks",
             dependencies: ["DMLNumerics", .product(name: "RealModule", package: "swift-numerics")]
         ),
-        .target(name: "SwiftMetricLearning", dependencies: ["DMLNumerics", "DMLNetworks"]),
+        .target(
+            name: "DMLEvaluation",
+            dependencies: ["DMLNumerics", .product(name: "RealModule", package: "swift-numerics")]
+        ),
+        .target(name: "DMLData", dependencies: ["DMLNumerics", "CImageCodecs"]),
+        .target(
+            name: "DMLTraining",
+            dependencies: ["DMLNumerics", "MetricLearning", "DMLNetworks", "DMLEvaluation", "DMLData"]
+        ),
+        .target(name: "DMLReport", dependencies: ["DMLNumerics", "CImageCodecs"]),
+        .target(
+            name: "SwiftMetricLearning",
+            dependencies: [
+                "DMLNumerics", "MetricLearning", "DMLNetworks", "DMLEvaluation", "DMLData", "DMLTraining", "DMLReport",
+            ]
+        ),
         .target(
             name: "DMLCommands",
             dependencies: [
@@ -59,7 +75,13 @@ let package = Package(
             path: "Tests/DMLTestSupport"
         ),
         .testTarget(name: "DMLNumericsTests", dependencies: ["DMLNumerics", "DMLTestSupport"]),
+        .testTarget(name: "MetricLearningTests", dependencies: ["MetricLearning", "DMLTestSupport"]),
         .testTarget(name: "DMLNetworksTests", dependencies: ["DMLNetworks", "DMLNumerics", "DMLTestSupport"]),
+        .testTarget(name: "DMLEvaluationTests", dependencies: ["DMLEvaluation", "DMLCommands", "DMLTestSupport"]),
+        .testTarget(name: "DMLDataTests", dependencies: ["DMLData", "CImageCodecs", "DMLTestSupport"]),
+        .testTarget(name: "DMLTrainingTests", dependencies: ["DMLTraining", "DMLTestSupport"]),
+        .testTarget(name: "DMLReportTests", dependencies: ["DMLReport", "DMLNumerics", "CImageCodecs"]),
+        .testTarget(name: "DMLCommandsTests", dependencies: ["DMLCommands", "DMLTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,7 +5,10 @@ public struct DMLCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "dml",
         abstract: "Deep metric learning: losses, embedding-space synthesis, training and evaluation.",
-        subcommands: []
+        subcommands: [
+            TrainCommand.self, EvalCommand.self, EmbedCommand.self, ReportCommand.self, LossCommand.self,
+            SummarizeCommand.self, BenchCommand.self,
+        ]
     )
 
     public init() {}

@@ -1,3 +1,8 @@
 // The umbrella module: `import SwiftMetricLearning` brings in the whole library.
 @_exported import DMLNumerics
+@_exported import MetricLearning
 @_exported import DMLNetworks
+@_exported import DMLEvaluation
+@_exported import DMLData
+@_exported import DMLTraining
+@_exported import DMLReport

@@ -1,0 +1,111 @@
+import ArgumentParser
+import DMLEvaluation
+import DMLNumerics
+import Foundation
+
+/// `dml eval`: Recall@K, MAP@R, R-precision, NMI and F1 of saved embeddings, printed as one JSON
+/// object (the keys of the `eval` records of log.jsonl).
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate embeddings: Recall@K, MAP@R, R-precision, NMI and F1 as one JSON object.",
+        discussion: """
+            Without --query-embeddings every row is a query against all other rows (leave-one-out). \
+            With them, each query row is ranked against the rows of --embeddings, and k-means runs on \
+            the queries. Queries with no other item of their class are left out of the retrieval \
+            averages (counted in "excluded_queries"). Errors go to stderr with a non-zero exit status, \
+            and then nothing is written.
+            """
+    )
+
+    @Option(help: "Reference (and, without query files, query) embeddings: .npy, float32 or float64, N × d.")
+    var embeddings: String
+
+    @Option(help: "Labels of --embeddings: .npy, integers, N.")
+    var labels: String
+
+    @Option(help: "Separate query embeddings: .npy, M × d.")
+    var queryEmbeddings: String?
+
+    @Option(help: "Labels of --query-embeddings: .npy, M.")
+    var queryLabels: String?
+
+    @Option(help: "Distance for retrieval: euclidean or cosine.")
+    var metric: String = DistanceMetric.euclidean.rawValue
+
+    @Option(help: "Recall@K cut-offs, comma-separated (Stanford Online Products: 1,10,100,1000).")
+    var k: IntegerList = IntegerList(EvaluationOptions.standardRecallKs)
+
+    @Option(help: "Write the k-means cluster of every clustered row here (.npy, int64).")
+    var clustersOut: String?
+
+    @Option(help: "Seed of the k-means++ seeding.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Skip k-means: NMI and F1 are null.")
+    var noClustering = false
+
+    @Option(help: "Number of k-means clusters (default: the number of distinct labels).")
+    var clusters: Int?
+
+    @Option(help: "k-means iteration cap.")
+    var kmeansIterations: Int = KMeansOptions().maxIterations
+
+    @Option(help: "k-means relative objective tolerance.")
+    var kmeansTolerance: Double = KMeansOptions().tolerance
+
+    @Option(help: "Threads for BLAS and for the per-query selection.")
+    var threads: Int = 2
+
+    @Option(help: "Queries per GEMM block of the neighbour search.")
+    var blockSize: Int = NeighbourSearchOptions().queryBlockSize
+
+    func validate() throws {
+        guard (queryEmbeddings == nil) == (queryLabels == nil) else {
+            throw ValidationError("--query-embeddings and --query-labels must be given together")
+        }
+        guard DistanceMetric(rawValue: metric) != nil else {
+            throw ValidationError("--metric must be one of \(DistanceMetric.allCases.map(\.rawValue).joined(separator: ", ")), got '\(metric)'")
+        }
+        if noClustering && clustersOut != nil {
+            throw ValidationError("--clusters-out needs clustering (remove --no-clustering)")
+        }
+    }
+
+    /// The evaluation options the flags describe.
+    var options: EvaluationOptions {
+        var options = EvaluationOptions(metric: DistanceMetric(rawValue: metric) ?? .euclidean, recallKs: k.values,
+                                        clustering: !noClustering, clusters: clusters)
+        options.kMeans = KMeansOptions(seed: seed, maxIterations: kmeansIterations, tolerance: kmeansTolerance,
+                                       threads: threads)
+        options.search = NeighbourSearchOptions(queryBlockSize: blockSize, threads: threads)
+        return options
+    }
+
+    /// Reads the inputs, evaluates, writes `--clusters-out` and returns the JSON text to print.
+    func execute() throws -> String {
+        BLASThreads.set(threads)
+        let references = try NPYArray.read(from: embeddings).matrix(as: Float.self, source: embeddings)
+        let referenceLabels = try NPYArray.read(from: labels).labels(source: labels)
+        let result: EvaluationResult
+        if let queryEmbeddings, let queryLabels {
+            let queries = try NPYArray.read(from: queryEmbeddings).matrix(as: Float.self, source: queryEmbeddings)
+            let labels = try NPYArray.read(from: queryLabels).labels(source: queryLabels)
+            result = try evaluate(queries: queries, queryLabels: labels, references: references,
+                                  referenceLabels: referenceLabels, options: options)
+        } else {
+            result = try evaluate(embeddings: references, labels: referenceLabels, options: options)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = String(decoding: try encoder.encode(result), as: UTF8.self)
+        if let clustersOut, let assignments = result.clusterAssignments {
+            try NPYArray(labels: assignments).write(to: clustersOut)
+        }
+        return json
+    }
+
+    func run() throws {
+        print(try execute())
+    }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import DMLNumerics
+import DMLTraining
+import DMLReport
+
+/// `dml train`: trains an embedding network and evaluates it on held-out classes.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an embedding network on the training classes and evaluate it on the held-out classes.",
+        discussion: """
+        With no arguments: Fashion-MNIST (Debian package dataset-fashion-mnist), classes 0-4 for \
+        training and 5-9 for testing, the small CNN, lifted structured loss with hard negative pair \
+        mining and Embedding Expansion. Settings come from the defaults, then --config FILE (JSON, \
+        any subset of the keys of config.json), then the options below. The run directory gets \
+        config.json, log.jsonl, checkpoints, metrics.json, the test embeddings and report.html.
+        """
+    )
+
+    @Option(name: .long, help: "A JSON configuration file (any subset of the keys of a run's config.json).")
+    var config: String?
+
+    @Option(name: .long, help: "Dataset: fashion-mnist, mnist, omniglot, cub, cars, sop, folder or npy.")
+    var dataset: String?
+
+    @Option(name: .customLong("data-root"), help: "Where the dataset is (default: its usual place).")
+    var dataRoot: String?
+
+    @Option(name: .customLong("train-classes"), help: "Training classes for datasets without an official split, e.g. 0-4 or 1,3,5.")
+    var trainClasses: String?
+
+    @Option(name: .customLong("image-size"), help: "Side of the square network input (0: the dataset preset's).")
+    var imageSize: Int?
+
+    @OptionGroup var loss: LossOptions
+
+    @Option(name: .long, help: "Model: auto, cnn or mlp.")
+    var architecture: String?
+
+    @Option(name: .customLong("embedding-size"), help: "Embedding dimension.")
+    var embeddingSize: Int?
+
+    @Option(name: .long, help: "Optimizer: adam, adamw or sgd.")
+    var optimizer: String?
+
+    @Option(name: .customLong("lr"), help: "Base learning rate.")
+    var learningRate: Double?
+
+    @Option(name: .customLong("weight-decay"), help: "Weight decay.")
+    var weightDecay: Double?
+
+    @Option(name: .long, help: "Learning-rate schedule: constant, step or cosine.")
+    var schedule: String?
+
+    @Option(name: .long, help: "Optimizer steps.")
+    var iterations: Int?
+
+    @Option(name: .customLong("classes-per-batch"), help: "C: classes per batch.")
+    var classesPerBatch: Int?
+
+    @Option(name: .customLong("samples-per-class"), help: "K: samples per class.")
+    var samplesPerClass: Int?
+
+    @Option(name: .customLong("eval-every"), help: "Evaluate (and checkpoint) every N iterations.")
+    var evalEvery: Int?
+
+    @Option(name: .customLong("log-every"), help: "Log a step record every N iterations.")
+    var logEvery: Int?
+
+    @Option(name: .long, help: "Seed of initialization, sampling, augmentation and dropout.")
+    var seed: UInt64?
+
+    @Option(name: .long, help: "OpenBLAS threads.")
+    var threads: Int?
+
+    @Option(name: .customLong("loader-threads"), help: "Background threads preparing batches.")
+    var loaderThreads: Int?
+
+    @Option(name: [.short, .long], help: "The run directory.")
+    var output: String?
+
+    @Flag(name: .long, help: "Continue the run in the output directory from its last checkpoint.")
+    var resume = false
+
+    @Flag(name: .long, help: "No progress display.")
+    var quiet = false
+
+    @Flag(name: .customLong("no-report"), help: "Do not write report.html at the end.")
+    var noReport = false
+
+    /// The configuration: defaults, then the file, then the options.
+    func resolvedConfiguration() throws -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        if let config { c = try JSONConfiguration.read(TrainingConfiguration.self, from: config, over: c) }
+        if let dataset { c.dataset.name = dataset }
+        if let dataRoot { c.dataset.root = dataRoot }
+        if let trainClasses { c.dataset.trainClasses = trainClasses }
+        if let imageSize { c.dataset.imageSize = imageSize }
+        try loss.apply(to: &c.loss)
+        if let architecture { c.model.architecture = architecture }
+        if let embeddingSize { c.model.embeddingSize = embeddingSize }
+        if let optimizer { c.optimizer.name = optimizer }
+        if let learningRate { c.optimizer.learningRate = learningRate }
+        if let weightDecay { c.optimizer.weightDecay = weightDecay }
+        if let schedule { c.optimizer.schedule = schedule }
+        if let iterations { c.iterations = iterations }
+        if let classesPerBatch { c.classesPerBatch = classesPerBatch }
+        if let samplesPerClass { c.samplesPerClass = samplesPerClass }
+        if let evalEvery { c.evalEvery = evalEvery }
+        if let logEvery { c.logEvery = logEvery }
+        if let seed { c.seed = seed }
+        if let threads { c.threads = threads }
+        if let loaderThreads { c.loaderThreads = loaderThreads }
+        if let output { c.output = output }
+        try c.validate()
+        return c
+    }
+
+    func run() throws {
+        let configuration = try resolvedConfiguration()
+        if !quiet { FileHandle.standardError.write(Data("loading \(configuration.dataset.name)…\n".utf8)) }
+        let data = try configuration.dataset.load()
+        if !quiet {
+            FileHandle.standardError.write(Data("""
+                \(configuration.dataset.name): \(data.train.count) training items of \(data.train.classCount) classes, \
+                \(data.test.count) held-out items of \(data.test.classCount) classes
+                training \(configuration.loss.kind.rawValue) (\(configuration.loss.modeDescription)) for \(configuration.iterations) iterations into \(configuration.output)
+
+                """.utf8))
+        }
+        let trainer = try Trainer(configuration: configuration, dataset: data, resume: resume)
+        let result = try trainer.run(progress: !quiet)
+        var summary: [String: Any] = Trainer.metrics(of: result)
+        summary["run_directory"] = configuration.output
+        if !noReport {
+            let path = configuration.output + "/report.html"
+            try RunReport.write(runDirectory: configuration.output, to: path)
+            summary["report"] = path
+        }
+        let json = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .withoutEscapingSlashes])
+        print(String(decoding: json, as: UTF8.self))
+        if let report = summary["report"] as? String {
+            let absolute = URL(fileURLWithPath: report).standardizedFileURL.path
+            FileHandle.standardError.write(Data("Report: \(absolute)\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import DMLNumerics
+
+/// One block of consecutive queries with their `k` nearest references, best first.
+struct NeighbourBlock<T: BLASScalar> {
+    /// The index of the block's first query.
+    let firstQuery: Int
+    /// The number of queries in the block.
+    let queryCount: Int
+    /// Neighbours per query.
+    let k: Int
+    /// `queryCount × k` reference indices, row-major, nearest first.
+    let indices: UnsafeBufferPointer<Int>
+    /// The matching distances.
+    let distances: UnsafeBufferPointer<T>
+
+    /// The neighbour indices of query `firstQuery + row`.
+    func neighbours(ofRow row: Int) -> UnsafeBufferPointer<Int> {
+        UnsafeBufferPointer(rebasing: indices[(row * k)..<((row + 1) * k)])
+    }
+}
+
+/// Exact k-nearest-neighbour search by blocked GEMM with a partial top-K per query.
+///
+/// Queries are processed `queryBlockSize` at a time and references `referenceBlockSize` at a
+/// time: one GEMM fills a tile of scores `s(q, r) = ‖r‖² − 2 q·r` (Euclidean; ranking by it equals
+/// ranking by `‖q − r‖²`, since `‖q‖²` is constant per query) or `s(q, r) = −q̂·r̂` (cosine),
+/// and every query row of the tile is merged into that query's bounded heap (`TopKRow`) by
+/// worker threads. Memory is `O(tile + queryBlockSize · k)`, never `N × N`.
+/// In leave-one-out mode the references are the queries and query `i` never ranks itself
+/// (by index, so a duplicate of it still counts as a neighbour).
+struct BlockedNeighbourSearch<T: BLASScalar> {
+    let queries: Matrix<T>
+    let references: Matrix<T>
+    let leaveOneOut: Bool
+    let k: Int
+    let options: NeighbourSearchOptions
+
+    /// References each query can rank: `N − 1` in leave-one-out mode, all of them otherwise.
+    static func rankableReferences(references: Int, leaveOneOut: Bool) -> Int {
+        leaveOneOut ? references - 1 : references
+    }
+
+    /// Prepares a search; the inputs must already be validated. Cosine normalizes rows here.
+    init(queries: Matrix<T>, references: Matrix<T>?, k: Int, options: NeighbourSearchOptions) throws {
+        try options.validate()
+        let leaveOneOut = references == nil
+        let referenceRows = references?.rows ?? queries.rows
+        let available = Self.rankableReferences(references: referenceRows, leaveOneOut: leaveOneOut)
+        guard k >= 1, k <= available else {
+            throw EvaluationError.tooFewReferences(needed: k, available: available, reason: "a \(k)-nearest-neighbour search")
+        }
+        switch options.metric {
+        case .euclidean:
+            self.queries = queries
+            self.references = references ?? queries
+        case .cosine:
+            self.queries = try Self.normalizedRows(queries, name: leaveOneOut ? "embeddings" : "query embeddings")
+            self.references = try references.map { try Self.normalizedRows($0, name: "reference embeddings") } ?? self.queries
+        }
+        self.leaveOneOut = leaveOneOut
+        self.k = k
+        self.options = options
+    }
+
+    /// Every row divided by its Euclidean length; a zero row is an error.
+    static func normalizedRows(_ x: Matrix<T>, name: String) throws -> Matrix<T> {
+        var y = x
+        let norms = x.rowSquaredNorms()
+        if let zero = norms.firstIndex(where: { $0 <= 0 }) { throw EvaluationError.zeroNorm(name: name, row: zero) }
+        let d = x.columns
+        y.withUnsafeMutableBufferPointer { p in
+            for i in 0..<x.rows { T.scal(n: d, alpha: 1 / norms[i].squareRoot(), x: p.baseAddress! + i * d, incx: 1) }
+        }
+        return y
+    }
+
+    private var alpha: T { options.metric == .euclidean ? -2 : -1 }
+
+    /// Runs the search and hands each finished query block to `body`, in query order.
+    func forEachBlock(_ body: (NeighbourBlock<T>) throws -> Void) rethrows {
+        let nq = queries.rows, nr = references.rows, d = queries.columns, k = k
+        let qb = Swift.min(options.queryBlockSize, nq), rb = Swift.min(options.referenceBlockSize, nr)
+        let bias: [T] = options.metric == .euclidean ? references.rowSquaredNorms() : [T](repeating: 0, count: nr)
+        let queryNorms: [T] = options.metric == .euclidean ? queries.rowSquaredNorms() : [T](repeating: 0, count: nq)
+        let metric = options.metric, threads = options.threads, leaveOneOut = leaveOneOut
+        var tile = [T](repeating: 0, count: qb * rb)
+        var scores = [T](repeating: 0, count: qb * k)
+        var indices = [Int](repeating: 0, count: qb * k)
+        var counts = [Int](repeating: 0, count: qb)
+        try queries.withUnsafeBufferPointer { qp in
+            try references.withUnsafeBufferPointer { rp in
+                try tile.withUnsafeMutableBufferPointer { tp in
+                    try scores.withUnsafeMutableBufferPointer { sp in
+                        try indices.withUnsafeMutableBufferPointer { ip in
+                            try counts.withUnsafeMutableBufferPointer { cp in
+                                let tile = SharedPointer(base: tp.baseAddress!), heapScores = SharedPointer(base: sp.baseAddress!)
+                                let heapIndices = SharedPointer(base: ip.baseAddress!), heapCounts = SharedPointer(base: cp.baseAddress!)
+                                for q0 in stride(from: 0, to: nq, by: qb) {
+                                    let m = Swift.min(qb, nq - q0)
+                                    for row in 0..<m { cp[row] = 0 }
+                                    for r0 in stride(from: 0, to: nr, by: rb) {
+                                        let n = Swift.min(rb, nr - r0)
+                                        T.gemm(.none, .transpose, m: m, n: n, k: d, alpha: alpha,
+                                               a: qp.baseAddress! + q0 * d, lda: d, b: rp.baseAddress! + r0 * d, ldb: d,
+                                               beta: 0, c: tile.base, ldc: n)
+                                        bias.withUnsafeBufferPointer { bp in
+                                            let columnBias = bp.baseAddress! + r0
+                                            ParallelChunks.run(count: m, workers: threads) { rows in
+                                                for row in rows {
+                                                    var heap = TopKRow(scores: heapScores.base + row * k, indices: heapIndices.base + row * k,
+                                                                       capacity: k, count: heapCounts.base[row])
+                                                    let rowScores = tile.base + row * n
+                                                    let skipped = leaveOneOut ? q0 + row - r0 : -1
+                                                    if skipped >= 0 && skipped < n {
+                                                        Self.scan(rowScores, columnBias, 0..<skipped, base: r0, into: &heap)
+                                                        Self.scan(rowScores, columnBias, (skipped + 1)..<n, base: r0, into: &heap)
+                                                    } else {
+                                                        Self.scan(rowScores, columnBias, 0..<n, base: r0, into: &heap)
+                                                    }
+                                                    heapCounts.base[row] = heap.count
+                                                }
+                                            }
+                                        }
+                                    }
+                                    ParallelChunks.run(count: m, workers: threads) { rows in
+                                        for row in rows {
+                                            var heap = TopKRow(scores: heapScores.base + row * k, indices: heapIndices.base + row * k,
+                                                               capacity: k, count: heapCounts.base[row])
+                                            heap.sortBestFirst()
+                                            let norm = queryNorms[q0 + row]
+                                            for j in 0..<k {
+                                                let s = heap.scores[j]
+                                                heap.scores[j] = metric == .euclidean ? Swift.max(0, s + norm).squareRoot() : 1 + s
+                                            }
+                                        }
+                                    }
+                                    try body(NeighbourBlock(firstQuery: q0, queryCount: m, k: k,
+                                                            indices: UnsafeBufferPointer(rebasing: ip[0..<(m * k)]),
+                                                            distances: UnsafeBufferPointer(rebasing: sp[0..<(m * k)])))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Merges scores `tile[j] + bias[j]` for `j` in `columns` into `heap` (reference index `base + j`).
+    @inline(__always)
+    private static func scan(_ tile: UnsafeMutablePointer<T>, _ bias: UnsafePointer<T>, _ columns: Range<Int>,
+                             base: Int, into heap: inout TopKRow<T>) {
+        var threshold = heap.threshold
+        for j in columns {
+            let s = tile[j] + bias[j]
+            if s <= threshold {
+                heap.offer(score: s, index: base + j)
+                threshold = heap.threshold
+            }
+        }
+    }
+
+    /// The same GEMM tiles as `forEachBlock` without any selection: the GEMM work the search
+    /// cannot avoid, for benchmarks. Returns a checksum so the work cannot be optimized away.
+    func gemmPass() -> Double {
+        let nq = queries.rows, nr = references.rows, d = queries.columns
+        let qb = Swift.min(options.queryBlockSize, nq), rb = Swift.min(options.referenceBlockSize, nr)
+        var tile = [T](repeating: 0, count: qb * rb)
+        var checksum = 0.0
+        queries.withUnsafeBufferPointer { qp in
+            references.withUnsafeBufferPointer { rp in
+                tile.withUnsafeMutableBufferPointer { tp in
+                    for q0 in stride(from: 0, to: nq, by: qb) {
+                        let m = Swift.min(qb, nq - q0)
+                        for r0 in stride(from: 0, to: nr, by: rb) {
+                            let n = Swift.min(rb, nr - r0)
+                            T.gemm(.none, .transpose, m: m, n: n, k: d, alpha: alpha,
+                                   a: qp.baseAddress! + q0 * d, lda: d, b: rp.baseAddress! + r0 * d, ldb: d,
+                                   beta: 0, c: tp.baseAddress!, ldc: n)
+                            checksum += Double(tp[0])
+                        }
+                    }
+                }
+            }
+        }
+        return checksum
+    }
+}

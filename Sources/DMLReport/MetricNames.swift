@@ -1,0 +1,37 @@
+/// The metric keys of `metrics.json` / `eval` records and their display names.
+public enum MetricNames {
+    /// The keys a report plots over evaluations and a summary tabulates, in display order:
+    /// `recall@1`, `nmi`, `f1`, `map@r`.
+    public static let plotted = ["recall@1", "nmi", "f1", "map@r"]
+
+    /// The display name of a key: `recall@4` → `Recall@4`, `nmi` → `NMI`, `f1` → `F1`,
+    /// `map@r` → `MAP@R`, `r_precision` → `R-Precision`; other keys unchanged.
+    public static func display(_ key: String) -> String {
+        if let k = recallK(key) { return "Recall@\(k)" }
+        switch key {
+        case "nmi": return "NMI"
+        case "f1": return "F1"
+        case "map@r": return "MAP@R"
+        case "r_precision": return "R-Precision"
+        default: return key
+        }
+    }
+
+    /// K of a `recall@K` key, nil for other keys.
+    public static func recallK(_ key: String) -> Int? {
+        guard key.hasPrefix("recall@") else { return nil }
+        return Int(key.dropFirst("recall@".count))
+    }
+
+    /// The order metrics appear in tables: Recall@K by increasing K, then NMI, F1, MAP@R,
+    /// R-Precision, then any other key alphabetically.
+    public static func sorted(_ keys: some Sequence<String>) -> [String] {
+        let fixed = ["nmi", "f1", "map@r", "r_precision"]
+        func rank(_ key: String) -> (Int, Int, String) {
+            if let k = recallK(key) { return (0, k, key) }
+            if let i = fixed.firstIndex(of: key) { return (1, i, key) }
+            return (2, 0, key)
+        }
+        return Set(keys).sorted { rank($0) < rank($1) }
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+
+/// The number formats used in tables.
+public enum NumberFormat {
+    /// A metric value (a fraction in [0, 1]) as a percentage with two decimals: `0.6125` → `61.25`.
+    public static func percent(_ value: Double) -> String {
+        value.isFinite ? String(format: "%.2f", 100 * value) : "—"
+    }
+
+    /// A value with `decimals` digits after the point; `∞` / `−∞` for infinities, `—` for NaN.
+    public static func fixed(_ value: Double, decimals: Int) -> String {
+        if value.isNaN { return "—" }
+        if value.isInfinite { return value > 0 ? "∞" : "−∞" }
+        return String(format: "%.\(decimals)f", value)
+    }
+
+    /// A p-value: three significant digits, `< 0.001` below 0.001, `—` when undefined.
+    public static func pValue(_ p: Double) -> String {
+        guard p.isFinite else { return "—" }
+        return p < 0.001 ? "< 0.001" : String(format: "%.3f", p)
+    }
+}

@@ -1,0 +1,178 @@
+import DMLNumerics
+import Foundation
+
+/// The self-contained HTML report of one training run: training curves, evaluation curves, a
+/// retrieval grid, a PCA projection of the test embeddings, the configuration and the final
+/// metrics. Inline SVG and PNG data URIs only: no network, no JavaScript.
+public struct RunReport: Sendable {
+    /// What the report samples and how much it draws.
+    public struct Options: Sendable {
+        /// Queries in the retrieval grid [16].
+        public var queryCount = 16
+        /// Neighbours shown per query [8].
+        public var neighbourCount = 8
+        /// Seed of the query sample and of the PCA start vectors [0].
+        public var seed: UInt64 = 0
+        /// Classes drawn in the PCA projection (the first ones by label value) [8].
+        public var projectedClasses = 8
+        /// At most this many points per class in the projection (the first ones in file order) [150].
+        public var pointsPerClass = 150
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// The run being reported.
+    public let run: RunDirectory
+    /// The options.
+    public let options: Options
+
+    /// A report of `run`.
+    public init(run: RunDirectory, options: Options = Options()) {
+        self.run = run
+        self.options = options
+    }
+
+    /// Reads the run directory at `runDirectory`, writes the report atomically to `output`
+    /// (default `RUN_DIR/report.html`) and returns the path written.
+    @discardableResult
+    public static func write(runDirectory: String, to output: String? = nil, options: Options = Options()) throws -> String {
+        let report = RunReport(run: try RunDirectory(path: runDirectory), options: options)
+        let path = output ?? report.run.file("report.html")
+        try AtomicFile.write(try report.html(), to: path)
+        return path
+    }
+
+    /// The name of the run: its directory name.
+    public var runName: String { (run.path as NSString).standardizingPath.split(separator: "/").last.map(String.init) ?? run.path }
+
+    /// The whole page.
+    public func html() throws -> String {
+        var body: [Markup] = [.el("h1", text: "Training run \(runName)")]
+        let identity = ["loss", "mode", "seed"].compactMap { key in run.config[key].map { "\(key) \($0.displayText)" } }
+        body.append(.el("p", [("class", "note")], text: (identity.isEmpty ? "" : identity.joined(separator: " · ") + " — ") + run.path))
+        body += section("Final metrics", id: "metrics", metricsTable())
+        body += section("Training", id: "training", trainingCharts())
+        body += section("Evaluation", id: "evaluation", evaluationCharts())
+        body += section("Retrieval", id: "retrieval", try retrievalGrid())
+        body += section("Embedding projection", id: "projection", projection())
+        body += section("Configuration", id: "configuration", configurationTable())
+        return HTMLDocument(title: "Run \(runName)", body: body).rendered
+    }
+
+    private func section(_ title: String, id: String, _ content: [Markup]) -> [Markup] {
+        [.el("section", [("id", id)], [.el("h2", text: title)] + content)]
+    }
+
+    private func note(_ text: String) -> Markup { .el("p", [("class", "note")], text: text) }
+
+    private func metricsTable() -> [Markup] {
+        guard let metrics = run.metrics else { return [note("metrics.json does not exist yet: the run has not finished.")] }
+        let rows = MetricNames.sorted(metrics.keys).map { [MetricNames.display($0), NumberFormat.percent(metrics[$0]!)] }
+        return [HTMLTable(header: ["metric", "value (%)"], rows: rows, numericColumns: [1]).markup]
+    }
+
+    private func trainingCharts() -> [Markup] {
+        let steps = run.log.steps
+        guard !steps.isEmpty else { return [note("log.jsonl holds no training steps yet.")] }
+        var charts = [LineChart(title: "Loss", xTitle: "iteration", yTitle: "loss",
+                                series: [.init(name: "loss", points: steps.map { (Double($0.iteration), $0.loss) })]).svg]
+        let fractions = steps.compactMap { s in s.syntheticFraction.map { (x: Double(s.iteration), y: $0) } }
+        var notes: [Markup] = []
+        if fractions.isEmpty {
+            notes.append(note("No synthetic fraction: this mode synthesizes no points."))
+        } else {
+            charts.append(LineChart(title: "Synthetic fraction of hardest negative pairs", xTitle: "iteration",
+                                    yTitle: "fraction", series: [.init(name: "synthetic fraction", points: fractions,
+                                                                       colour: ReportStyle.colour(1))],
+                                    yInclude: 0...1).svg)
+        }
+        return [.el("div", [("class", "charts")], charts)] + notes
+    }
+
+    private func evaluationCharts() -> [Markup] {
+        let evaluations = run.log.evaluations
+        guard !evaluations.isEmpty else { return [note("log.jsonl holds no evaluations yet.")] }
+        let keys = MetricNames.plotted.filter { key in evaluations.contains { $0.metrics[key] != nil } }
+        let series = keys.map { key in
+            LineChart.Series(name: MetricNames.display(key), points: evaluations.compactMap { e in
+                e.metrics[key].map { (x: Double(e.iteration), y: $0) }
+            })
+        }
+        var chart = LineChart(title: "Held-out metrics", xTitle: "iteration", yTitle: "value", series: series, yInclude: 0...1)
+        chart.size = (720, 340)
+        return [chart.svg]
+    }
+
+    private func retrievalGrid() throws -> [Markup] {
+        guard let embeddings = run.embeddings, let labels = run.labels else {
+            return [note("embeddings/test_embeddings.npy does not exist yet.")]
+        }
+        let sample = RetrievalSample(embeddings: embeddings, labels: labels, queryCount: options.queryCount,
+                                     neighbourCount: options.neighbourCount, seed: options.seed)
+        var cells: [Markup] = []
+        for query in sample.queries {
+            cells.append(try tile(index: query.index, label: query.label, kind: "query", caption: "query · class \(query.label)"))
+            for (rank, n) in query.neighbours.enumerated() {
+                cells.append(try tile(index: n.index, label: n.label, kind: n.isCorrect ? "correct" : "wrong",
+                                      caption: "#\(rank + 1) · d \(String(format: "%.3f", n.distance))"))
+            }
+        }
+        let legend = Markup.el("p", [("class", "note")], [
+            .text("\(sample.queries.count) queries sampled with seed \(options.seed); each row: the query, then its "
+                  + "\(options.neighbourCount) nearest other test items by Euclidean distance. Outline:"),
+            .el("span", [("class", "legend-key"), ("style", "background: \(ReportStyle.correctColour)")]),
+            .text("same class"),
+            .el("span", [("class", "legend-key"), ("style", "background: \(ReportStyle.wrongColour)")]),
+            .text("other class"),
+        ])
+        let columns = 1 + (sample.queries.first?.neighbours.count ?? options.neighbourCount)
+        return [legend, .el("div", [("class", "retrieval"), ("style", "grid-template-columns: repeat(\(columns), 84px)")], cells)]
+    }
+
+    private func tile(index: Int, label: Int, kind: String, caption: String) throws -> Markup {
+        let content: Markup
+        if let thumbnails = run.thumbnails {
+            content = .el("img", [("src", try thumbnails.dataURI(index)), ("alt", "item \(index), class \(label)")])
+        } else {
+            content = .el("span", text: "class \(label)")
+        }
+        return .el("div", [("class", "cell")], [
+            .el("div", [("class", "tile \(kind)"), ("title", "item \(index), class \(label)")], [content]),
+            .el("div", [("class", "caption")], text: caption),
+        ])
+    }
+
+    private func projection() -> [Markup] {
+        guard let embeddings = run.embeddings, let labels = run.labels else {
+            return [note("embeddings/test_embeddings.npy does not exist yet.")]
+        }
+        guard embeddings.rows >= 3, embeddings.columns >= 2 else {
+            return [note("Too few test embeddings (\(embeddings.rows) × \(embeddings.columns)) for a projection.")]
+        }
+        let pca = PrincipalComponents(fitting: embeddings, count: 2, seed: options.seed)
+        let classes = Array(Set(labels).sorted().prefix(options.projectedClasses))
+        var rowsByClass = [Int: [Int]]()
+        for (i, label) in labels.enumerated() where classes.contains(label) {
+            if rowsByClass[label, default: []].count < options.pointsPerClass { rowsByClass[label, default: []].append(i) }
+        }
+        let groups = classes.map { label -> ScatterChart.Group in
+            let projected = pca.project(embeddings.gatheringRows(rowsByClass[label] ?? []))
+            return ScatterChart.Group(name: "class \(label)", points: (0..<projected.rows).map { (projected[$0, 0], projected[$0, 1]) })
+        }
+        func share(_ i: Int) -> String {
+            pca.totalVariance > 0 ? String(format: "%.1f", 100 * pca.variances[i] / pca.totalVariance) : "0"
+        }
+        let chart = ScatterChart(title: "Test embeddings on the top two principal components",
+                                 xTitle: "PC1 (\(share(0)) % of variance)", yTitle: "PC2 (\(share(1)) % of variance)",
+                                 groups: groups)
+        let text = "Principal components of all \(embeddings.rows) test embeddings (covariance by GEMM, power iteration); "
+            + "drawn: the first \(classes.count) classes by label, at most \(options.pointsPerClass) items each."
+        return [note(text), chart.svg]
+    }
+
+    private func configurationTable() -> [Markup] {
+        let rows = run.config.flattened().map { [$0.key, $0.value.displayText] }
+        return [HTMLTable(header: ["key", "value"], rows: rows).markup]
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+
+/// A finished run: its identity and its final metrics.
+public struct RunResult: Sendable, Equatable {
+    /// Loss, mode and seed.
+    public var identity: RunIdentity
+    /// The numeric members of `metrics.json` (fractions in [0, 1]: `recall@1`, `nmi`, …).
+    public var metrics: [String: Double]
+    /// The run directory (for messages).
+    public var directory: String
+
+    /// A result from its parts.
+    public init(identity: RunIdentity, metrics: [String: Double], directory: String = "") {
+        self.identity = identity
+        self.metrics = metrics
+        self.directory = directory
+    }
+
+    /// Reads `config.json` and `metrics.json` of a finished run directory.
+    public init(runDirectory: String) throws {
+        identity = try RunIdentity(runDirectory: runDirectory)
+        let path = (runDirectory as NSString).appendingPathComponent("metrics.json")
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ReportError(source: path, reason: "missing: the run has not finished")
+        }
+        metrics = try RunDirectory.readMetrics(path)
+        directory = runDirectory
+    }
+}

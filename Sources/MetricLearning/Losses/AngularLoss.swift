@@ -1,0 +1,153 @@
+import DMLNumerics
+
+/// The angular loss (Wang et al., ICCV 2017) in its N-pair form, plain and with hard negative
+/// mining.
+///
+/// The pairs `(a, p)` are the `adjacent` pairs (as for N-pair). With `t = tan θ`,
+/// `f_apn = 4t² (x_a + x_p)ᵀ x_n − 2(1 + t²) x_aᵀ x_p`:
+///
+/// - plain: `L = 1/|P| Σ_{(a,p)} log(1 + Σ_n exp(f_apn))`, `n` over every sample of another class;
+/// - HNPM: the same with one `n` per class `c ≠ y_a`: the point `n_c` of class `c` (original or
+///   synthetic) that maximizes `(x_a + x_p)·x_n` (ties: lowest index). The synthetic fraction is
+///   the share of these hardest points that are synthetic.
+///
+/// Similarities are dot products of the embeddings as given. The gradient is exact, through
+/// `∂L/∂G` and one GEMM, then `AugmentedBatch.backward` in HNPM mode.
+public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
+    /// `θ` in degrees, strictly between 0 and 90.
+    public var degrees: Double
+
+    /// The angular loss with `θ = 45°` by default.
+    public init(degrees: Double = 45) {
+        self.degrees = degrees
+    }
+
+    /// The plain angular loss and its gradient.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+        let pairs = try anchorPositivePairs(embeddings, labels: labels)
+        let geometry = PairwiseDistances(embeddings)
+        var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * labels.count)
+        for pair in pairs {
+            for (n, label) in labels.enumerated() where label != pair.label { negatives.append(n) }
+            negatives.closeList()
+        }
+        let (value, w) = terms(gram: geometry.gram, pairs: pairs, negatives: negatives)
+        return LossOutput(value: value, gradient: geometry.backward(gram: w))
+    }
+
+    /// The HNPM angular loss over the points of `synthesis` and its gradient.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func hardNegativeLoss<T: BLASScalar>(
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
+    ) throws -> LossOutput<T> {
+        let pairs = try anchorPositivePairs(embeddings, labels: labels)
+        let batch = try synthesis.augment(embeddings, labels: labels)
+        let geometry = PairwiseDistances(batch.points)
+        let (negatives, syntheticShare) = Self.hardestPoints(gram: geometry.gram, batch: batch, pairs: pairs)
+        let (value, w) = terms(gram: geometry.gram, pairs: pairs, negatives: negatives)
+        return LossOutput(value: value, gradient: batch.backward(geometry.backward(gram: w)),
+                          syntheticFraction: batch.syntheticCount > 0 ? syntheticShare : nil)
+    }
+
+    /// For every pair `(a, p)` and class `c ≠ y_a`, `n_c = argmax_{n ∈ class c} G_an + G_pn`
+    /// (lowest index on ties), by one segmented reduction of rows `a` and `p` of `G`; and the share
+    /// of synthetic points among them.
+    static func hardestPoints<T: BLASScalar>(
+        gram: Matrix<T>, batch: AugmentedBatch<T>, pairs: [PositivePair]
+    ) -> (IndexLists, Double) {
+        let n = gram.rows
+        let columns = ClassColumns(labels: batch.labels)
+        let classCount = columns.count
+        var lists = IndexLists(reservingLists: pairs.count, values: pairs.count * classCount)
+        var best = [T](repeating: 0, count: classCount)
+        var arg = [Int](repeating: -1, count: classCount)
+        var synthetic = 0
+        gram.withUnsafeBufferPointer { pg in
+            columns.column.withUnsafeBufferPointer { col in
+                best.withUnsafeMutableBufferPointer { pb in
+                    arg.withUnsafeMutableBufferPointer { pa in
+                        for pair in pairs {
+                            let own = col[pair.first]
+                            let ra = pg.baseAddress! + pair.first * n, rp = pg.baseAddress! + pair.second * n
+                            for c in 0..<classCount {
+                                pb[c] = -.infinity
+                                pa[c] = -1
+                            }
+                            for q in 0..<n {
+                                let c = col[q]
+                                let v = ra[q] + rp[q]
+                                if c != own && v > pb[c] {
+                                    pb[c] = v
+                                    pa[c] = q
+                                }
+                            }
+                            for c in 0..<classCount where c != own {
+                                lists.append(pa[c])
+                                if batch.isSynthetic[pa[c]] { synthetic += 1 }
+                            }
+                            lists.closeList()
+                        }
+                    }
+                }
+            }
+        }
+        let chosen = lists.values.count
+        return (lists, chosen == 0 ? 0 : Double(synthetic) / Double(chosen))
+    }
+
+    /// The adjacent pairs of a valid batch.
+    private func anchorPositivePairs<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> [PositivePair] {
+        try MetricLearningError.validate(embeddings, labels: labels)
+        guard degrees > 0 && degrees < 90 else {
+            throw MetricLearningError.invalidOption(name: "angular.degrees", value: "\(degrees)",
+                                                    expected: "an angle strictly between 0 and 90 degrees")
+        }
+        guard Set(labels).count >= 2 else { throw MetricLearningError.noNegativePair }
+        let pairs = PositivePairs.make(labels: labels, rule: .adjacent)
+        guard !pairs.isEmpty else { throw MetricLearningError.noPositivePair }
+        return pairs
+    }
+
+    /// `1/|P| Σ_r log(1 + Σ_{n ∈ negatives_r} exp(4t²(G_an + G_pn) − 2(1+t²) G_ap))` and its
+    /// gradient with respect to `G`.
+    private func terms<T: BLASScalar>(gram: Matrix<T>, pairs: [PositivePair], negatives: IndexLists) -> (T, Matrix<T>) {
+        let n = gram.rows
+        let tangent = Double.tan(degrees * .pi / 180)
+        let negativeWeight = T(4 * tangent * tangent), positiveWeight = T(2 * (1 + tangent * tangent))
+        let scale = 1 / T(pairs.count)
+        var w = Matrix<T>(rows: n, columns: n)
+        var logits = [T](repeating: 0, count: Swift.max(1, negatives.longest))
+        var value: T = 0
+        gram.withUnsafeBufferPointer { pg in
+            w.withUnsafeMutableBufferPointer { pw in
+                logits.withUnsafeMutableBufferPointer { pl in
+                    negatives.values.withUnsafeBufferPointer { points in
+                        let v = pl.baseAddress!
+                        for (r, pair) in pairs.enumerated() {
+                            let a = pair.first * n, p = pair.second * n
+                            let start = negatives.offsets[r], count = negatives.offsets[r + 1] - start
+                            let base = -positiveWeight * pg[a + pair.second]
+                            for k in 0..<count {
+                                let q = points[start + k]
+                                v[k] = negativeWeight * (pg[a + q] + pg[p + q]) + base
+                            }
+                            value += scale * LogOnePlusSumExp.valueAndWeights(v, count: count)
+                            var total: T = 0
+                            for k in 0..<count {
+                                let q = points[start + k], g = scale * negativeWeight * v[k]
+                                pw[a + q] += g
+                                pw[p + q] += g
+                                total += v[k]
+                            }
+                            pw[a + pair.second] -= scale * positiveWeight * total
+                        }
+                    }
+                }
+            }
+        }
+        return (value, w)
+    }
+}

@@ -1,0 +1,157 @@
+import DMLNumerics
+
+/// The multi-similarity loss (Wang et al., CVPR 2019), plain and with hard negative pair mining.
+///
+/// With `S = G` the Gram matrix of the embeddings as given (cosine similarities for normalized
+/// embeddings), per anchor `i`:
+/// `L_i = 1/α log(1 + Σ_{p ∈ P_i} exp(−α(S_ip − λ))) + 1/β log(1 + Σ_{n ∈ N_i} exp(β(S_in − λ)))`,
+/// and `L = 1/B Σ_i L_i`, the mean over all `B` anchors (a part with no pair left is 0).
+///
+/// - plain: `P_i`, `N_i` are the positives (`p ≠ i`, `y_p = y_i`) and negatives of `i` kept by the
+///   MS pair miner when `mining` is on (selection without gradient): negative `n` is kept if
+///   `S_in + ε > min_p S_ip`, positive `p` if `S_ip − ε < max_n S_in`, both extremes over all the
+///   anchor's positives and negatives.
+/// - HNPM: the positive part runs over all original positives of `i` (no miner), the negative part
+///   over one hardest pair per class: `1/β log(1 + Σ_{c ≠ y_i} exp(β(s⁺(g_i, c) − λ)))`, with
+///   `s⁺(g_i, c) = max_{p ∈ g_i, n ∈ class c} S_pn` over originals and synthetic points, `g_i`
+///   the group of `i`'s pair — with K > 2 the union of the groups containing `i`, and `{i}` alone
+///   for a sample in no pair (`MiningSets.anchors`).
+///
+/// The gradient is exact, through `∂L/∂G` and one GEMM, then `AugmentedBatch.backward` in HNPM mode.
+public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
+    /// `α`, the scale of the positive part (> 0).
+    public var alpha: Double
+    /// `β`, the scale of the negative part (> 0).
+    public var beta: Double
+    /// `λ`, the similarity offset.
+    public var lambda: Double
+    /// `ε`, the margin of the pair miner (≥ 0).
+    public var epsilon: Double
+    /// Whether the plain form applies the MS pair miner (never applied in HNPM mode).
+    public var mining: Bool
+
+    /// The multi-similarity loss with the spec's defaults `α = 2, β = 50, λ = 0.5, ε = 0.1`, miner on.
+    public init(alpha: Double = 2, beta: Double = 50, lambda: Double = 0.5, epsilon: Double = 0.1, mining: Bool = true) {
+        self.alpha = alpha
+        self.beta = beta
+        self.lambda = lambda
+        self.epsilon = epsilon
+        self.mining = mining
+    }
+
+    /// The plain multi-similarity loss (with its pair miner unless `mining` is off) and its gradient.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+        try validate(embeddings, labels: labels)
+        let geometry = PairwiseDistances(embeddings)
+        let b = embeddings.rows
+        let margin = T(epsilon)
+        var positives = IndexLists(reservingLists: b, values: b * b)
+        var negatives = IndexLists(reservingLists: b, values: b * b)
+        geometry.gram.withUnsafeBufferPointer { pg in
+            for i in 0..<b {
+                let row = pg.baseAddress! + i * b
+                var hardestPositive = T.infinity, hardestNegative = -T.infinity
+                if mining {
+                    for j in 0..<b where j != i {
+                        if labels[j] == labels[i] {
+                            hardestPositive = Swift.min(hardestPositive, row[j])
+                        } else {
+                            hardestNegative = Swift.max(hardestNegative, row[j])
+                        }
+                    }
+                }
+                for j in 0..<b where j != i {
+                    if labels[j] == labels[i] {
+                        if !mining || row[j] - margin < hardestNegative { positives.append(i * b + j) }
+                    } else {
+                        if !mining || row[j] + margin > hardestPositive { negatives.append(i * b + j) }
+                    }
+                }
+                positives.closeList()
+                negatives.closeList()
+            }
+        }
+        let (value, w) = terms(gram: geometry.gram, anchors: b, positives: positives, negatives: negatives)
+        return LossOutput(value: value, gradient: geometry.backward(gram: w))
+    }
+
+    /// The HNPM multi-similarity loss over the points of `synthesis` and its gradient.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func hardNegativeLoss<T: BLASScalar>(
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
+    ) throws -> LossOutput<T> {
+        try validate(embeddings, labels: labels)
+        let batch = try synthesis.augment(embeddings, labels: labels)
+        let geometry = PairwiseDistances(batch.points)
+        let b = embeddings.rows, n = batch.points.rows
+        let hard = HardNegativePairMiner.hardestBySimilarity(geometry, batch: batch, sets: .anchors(Array(0..<b), in: batch))
+        let classCount = hard.classes.count
+        var positives = IndexLists(reservingLists: b, values: b * b)
+        var negatives = IndexLists(reservingLists: b, values: b * classCount)
+        for i in 0..<b {
+            for j in 0..<b where j != i && labels[j] == labels[i] { positives.append(i * n + j) }
+            for c in 0..<classCount where hard.isNegative(row: i, column: c) {
+                negatives.append(hard.groupPoint[i * classCount + c] * n + hard.classPoint[i * classCount + c])
+            }
+            positives.closeList()
+            negatives.closeList()
+        }
+        let (value, w) = terms(gram: geometry.gram, anchors: b, positives: positives, negatives: negatives)
+        return LossOutput(value: value, gradient: batch.backward(geometry.backward(gram: w)),
+                          syntheticFraction: batch.syntheticCount > 0 ? hard.syntheticFraction : nil)
+    }
+
+    /// Checks the batch and the options.
+    private func validate<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws {
+        try MetricLearningError.validate(embeddings, labels: labels)
+        for (name, value, valid, expected) in [
+            ("alpha", alpha, alpha > 0 && alpha.isFinite, "a finite number > 0"),
+            ("beta", beta, beta > 0 && beta.isFinite, "a finite number > 0"),
+            ("lambda", lambda, lambda.isFinite, "a finite number"),
+            ("epsilon", epsilon, epsilon >= 0 && epsilon.isFinite, "a finite number ≥ 0"),
+        ] where !valid {
+            throw MetricLearningError.invalidOption(name: "multiSimilarity.\(name)", value: "\(value)", expected: expected)
+        }
+        guard Set(labels).count >= 2 else { throw MetricLearningError.noNegativePair }
+        guard Set(labels).count < labels.count else { throw MetricLearningError.noPositivePair }
+    }
+
+    /// `1/B Σ_i [1/α log(1 + Σ_{e ∈ positives_i} exp(−α(G_e − λ))) + 1/β log(1 + Σ_{e ∈ negatives_i} exp(β(G_e − λ)))]`
+    /// (entries `e` are flat indices into `G`) and its gradient with respect to `G`:
+    /// `−w_e / B` for a positive entry, `+w_e / B` for a negative one, `w` the soft-max weights.
+    private func terms<T: BLASScalar>(gram: Matrix<T>, anchors b: Int, positives: IndexLists, negatives: IndexLists) -> (T, Matrix<T>) {
+        let n = gram.rows
+        let a = T(alpha), bt = T(beta), l = T(lambda)
+        let scale = 1 / T(b)
+        var w = Matrix<T>(rows: n, columns: n)
+        var logits = [T](repeating: 0, count: Swift.max(1, positives.longest, negatives.longest))
+        var value: T = 0
+        gram.withUnsafeBufferPointer { pg in
+            w.withUnsafeMutableBufferPointer { pw in
+                logits.withUnsafeMutableBufferPointer { pl in
+                    let v = pl.baseAddress!
+                    positives.values.withUnsafeBufferPointer { entries in
+                        for i in 0..<b {
+                            let start = positives.offsets[i], count = positives.offsets[i + 1] - start
+                            for k in 0..<count { v[k] = -a * (pg[entries[start + k]] - l) }
+                            value += scale / a * LogOnePlusSumExp.valueAndWeights(v, count: count)
+                            for k in 0..<count { pw[entries[start + k]] -= scale * v[k] }
+                        }
+                    }
+                    negatives.values.withUnsafeBufferPointer { entries in
+                        for i in 0..<b {
+                            let start = negatives.offsets[i], count = negatives.offsets[i + 1] - start
+                            for k in 0..<count { v[k] = bt * (pg[entries[start + k]] - l) }
+                            value += scale / bt * LogOnePlusSumExp.valueAndWeights(v, count: count)
+                            for k in 0..<count { pw[entries[start + k]] += scale * v[k] }
+                        }
+                    }
+                }
+            }
+        }
+        return (value, w)
+    }
+}

@@ -1,0 +1,115 @@
+import DMLNumerics
+
+/// The N-pair loss (Sohn, NeurIPS 2016), plain and with hard negative pair mining.
+///
+/// The (anchor, positive) pairs `(i, i⁺)` are the `adjacent` pairs (samples `2t`, `2t+1` of a
+/// class in batch order; an odd last sample is left out). With `s_ik⁺ = x_i · x_k⁺` (`x_k⁺` the
+/// positive of pair `k`) and `P` the pairs:
+///
+/// - plain: `L = 1/|P| Σ_{(i,i⁺)} log(1 + Σ_{k: y_k ≠ y_i} exp(s_ik⁺ − s_ii⁺)) + λ · mean‖x‖²`;
+/// - HNPM: `L = 1/|P| Σ_{(i,j)} log(1 + Σ_{c ≠ y_i} exp(s⁺(g_ij, c) − x_i·x_j)) + λ · mean‖x‖²`,
+///   with `s⁺(g_ij, c) = max_{p ∈ g_ij, n ∈ class c} x_p·x_n` over originals and synthetic points
+///   (`MiningSets.pairs`: the pair's group; with K > 2 the union of the groups containing `i` or `j`).
+///
+/// The penalty `λ · mean‖x‖²` runs over the `2|P|` paired samples (originals only). Similarities
+/// are dot products of the embeddings as given (no normalization inside the loss). The gradient
+/// is exact, through `∂L/∂G` and one GEMM (`PairwiseDistances.backward(gram:)`), then
+/// `AugmentedBatch.backward` in HNPM mode.
+public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
+    /// `λ`, the weight of the L2 penalty on the paired embeddings (≥ 0).
+    public var l2Penalty: Double
+
+    /// The N-pair loss with `λ = 0.002` by default.
+    public init(l2Penalty: Double = 0.002) {
+        self.l2Penalty = l2Penalty
+    }
+
+    /// The plain N-pair loss and its gradient.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+        let pairs = try anchorPositivePairs(embeddings, labels: labels)
+        let geometry = PairwiseDistances(embeddings)
+        let b = embeddings.rows
+        var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * pairs.count)
+        for pair in pairs {
+            for other in pairs where other.label != pair.label { negatives.append(pair.first * b + other.second) }
+            negatives.closeList()
+        }
+        let (value, w) = terms(gram: geometry.gram, pairs: pairs, negatives: negatives)
+        return LossOutput(value: value, gradient: geometry.backward(gram: w))
+    }
+
+    /// The HNPM N-pair loss over the points of `synthesis` and its gradient.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func hardNegativeLoss<T: BLASScalar>(
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
+    ) throws -> LossOutput<T> {
+        let pairs = try anchorPositivePairs(embeddings, labels: labels)
+        let batch = try synthesis.augment(embeddings, labels: labels)
+        let geometry = PairwiseDistances(batch.points)
+        let hard = HardNegativePairMiner.hardestBySimilarity(geometry, batch: batch, sets: .pairs(pairs, in: batch))
+        let n = batch.points.rows, classCount = hard.classes.count
+        var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * classCount)
+        for r in 0..<pairs.count {
+            for c in 0..<classCount where hard.isNegative(row: r, column: c) {
+                negatives.append(hard.groupPoint[r * classCount + c] * n + hard.classPoint[r * classCount + c])
+            }
+            negatives.closeList()
+        }
+        let (value, w) = terms(gram: geometry.gram, pairs: pairs, negatives: negatives)
+        return LossOutput(value: value, gradient: batch.backward(geometry.backward(gram: w)),
+                          syntheticFraction: batch.syntheticCount > 0 ? hard.syntheticFraction : nil)
+    }
+
+    /// The adjacent pairs of a valid batch.
+    private func anchorPositivePairs<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> [PositivePair] {
+        try MetricLearningError.validate(embeddings, labels: labels)
+        guard l2Penalty.isFinite && l2Penalty >= 0 else {
+            throw MetricLearningError.invalidOption(name: "npair.l2Penalty", value: "\(l2Penalty)", expected: "a finite number ≥ 0")
+        }
+        guard Set(labels).count >= 2 else { throw MetricLearningError.noNegativePair }
+        let pairs = PositivePairs.make(labels: labels, rule: .adjacent)
+        guard !pairs.isEmpty else { throw MetricLearningError.noPositivePair }
+        return pairs
+    }
+
+    /// `1/|P| Σ_r log(1 + Σ_{e ∈ negatives_r} exp(G_e − G_{i_r j_r})) + λ/(2|P|) Σ_{paired s} G_ss`
+    /// (entries `e` are flat indices into `G`) and its gradient with respect to `G`.
+    private func terms<T: BLASScalar>(gram: Matrix<T>, pairs: [PositivePair], negatives: IndexLists) -> (T, Matrix<T>) {
+        let n = gram.rows
+        var w = Matrix<T>(rows: n, columns: n)
+        var logits = [T](repeating: 0, count: Swift.max(1, negatives.longest))
+        let scale = 1 / T(pairs.count)
+        let penalty = T(l2Penalty) / T(2 * pairs.count)
+        var value: T = 0
+        gram.withUnsafeBufferPointer { pg in
+            w.withUnsafeMutableBufferPointer { pw in
+                logits.withUnsafeMutableBufferPointer { pl in
+                    negatives.values.withUnsafeBufferPointer { entries in
+                        let v = pl.baseAddress!
+                        for (r, pair) in pairs.enumerated() {
+                            let positive = pair.first * n + pair.second
+                            let start = negatives.offsets[r], count = negatives.offsets[r + 1] - start
+                            for k in 0..<count { v[k] = pg[entries[start + k]] - pg[positive] }
+                            value += scale * LogOnePlusSumExp.valueAndWeights(v, count: count)
+                            var total: T = 0
+                            for k in 0..<count {
+                                pw[entries[start + k]] += scale * v[k]
+                                total += v[k]
+                            }
+                            pw[positive] -= scale * total
+                            // λ · mean‖x‖² over the paired samples: ‖x_s‖² = G_ss.
+                            let first = pair.first * (n + 1), second = pair.second * (n + 1)
+                            value += penalty * (pg[first] + pg[second])
+                            pw[first] += penalty
+                            pw[second] += penalty
+                        }
+                    }
+                }
+            }
+        }
+        return (value, w)
+    }
+}

@@ -1,0 +1,108 @@
+import DMLNumerics
+
+/// Hard negative pair mining over an augmented set (§5 of the spec), by two segmented
+/// reductions of the full `N × N` distance (or similarity) matrix — never by enumerating the
+/// pairs of every set:
+/// 1. per point `p` and class `c`: `e(p, c) = min_{n ∈ class c} D_pn` with its arg-min `n`
+///    (one pass over row `p`, `O(N²)` in all);
+/// 2. per mining set `s` and class `c`: `d⁻(s, c) = min_{p ∈ s} e(p, c)` with its arg-min `p`
+///    (`O(Σ|s| · C)`).
+/// Both keep the first minimum in ascending index order, so ties go to the lowest `p`, then the
+/// lowest `n` — the same pair a brute-force enumeration (`p` ascending, `n` ascending, strict `<`)
+/// finds. By similarity, `min D` becomes `max S` with the same tie rule.
+public enum HardNegativePairMiner {
+    /// `d⁻(s, c) = min_{p ∈ s, n ∈ class c} D_pn` for every set `s` (the groups of `batch` by
+    /// default) and class `c ≠ class(s)`.
+    ///
+    /// - Precondition: `geometry` is that of `batch.points`.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public static func hardestByDistance<T: BLASScalar>(
+        _ geometry: PairwiseDistances<T>, batch: AugmentedBatch<T>, sets: MiningSets? = nil
+    ) -> HardNegativePairs<T> {
+        hardest(geometry.distances, sign: 1, batch: batch, sets: sets ?? .groups(of: batch))
+    }
+
+    /// `s⁺(s, c) = max_{p ∈ s, n ∈ class c} S_pn` with `S = G` (the Gram matrix; the cosine
+    /// similarity for normalized points) for every set `s` (the groups of `batch` by default)
+    /// and class `c ≠ class(s)`.
+    ///
+    /// - Precondition: `geometry` is that of `batch.points`.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public static func hardestBySimilarity<T: BLASScalar>(
+        _ geometry: PairwiseDistances<T>, batch: AugmentedBatch<T>, sets: MiningSets? = nil
+    ) -> HardNegativePairs<T> {
+        hardest(geometry.gram, sign: -1, batch: batch, sets: sets ?? .groups(of: batch))
+    }
+
+    /// The two segmented reductions, minimizing `sign · M_pn`.
+    static func hardest<T: BLASScalar>(
+        _ matrix: Matrix<T>, sign: T, batch: AugmentedBatch<T>, sets: MiningSets
+    ) -> HardNegativePairs<T> {
+        let n = batch.points.rows
+        precondition(matrix.rows == n && matrix.columns == n, "the geometry must be that of the augmented set")
+        let columns = ClassColumns(labels: batch.labels)
+        let classCount = columns.count
+        // 1. Per point × class.
+        var pointBest = [T](repeating: .infinity, count: n * classCount)
+        var pointArg = [Int](repeating: -1, count: n * classCount)
+        matrix.withUnsafeBufferPointer { pm in
+            columns.column.withUnsafeBufferPointer { col in
+                pointBest.withUnsafeMutableBufferPointer { pb in
+                    pointArg.withUnsafeMutableBufferPointer { pa in
+                        for p in 0..<n {
+                            let own = col[p]
+                            let row = pm.baseAddress! + p * n
+                            let best = pb.baseAddress! + p * classCount, arg = pa.baseAddress! + p * classCount
+                            for q in 0..<n {
+                                let c = col[q]
+                                let v = sign * row[q]
+                                if c != own && v < best[c] {
+                                    best[c] = v
+                                    arg[c] = q
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // 2. Per set × class.
+        let setCount = sets.count
+        var value = Matrix<T>(rows: setCount, columns: classCount)
+        var groupPoint = [Int](repeating: -1, count: setCount * classCount)
+        var classPoint = [Int](repeating: -1, count: setCount * classCount)
+        var ownColumn = [Int](repeating: 0, count: setCount)
+        var setBest = [T](repeating: .infinity, count: classCount)
+        let classOfLabel = Dictionary(uniqueKeysWithValues: columns.classes.enumerated().map { ($1, $0) })
+        value.withUnsafeMutableBufferPointer { pv in
+            pointBest.withUnsafeBufferPointer { pb in
+                pointArg.withUnsafeBufferPointer { pa in
+                    sets.members.withUnsafeBufferPointer { members in
+                        for s in 0..<setCount {
+                            let own = classOfLabel[sets.labels[s]]!
+                            ownColumn[s] = own
+                            for c in 0..<classCount { setBest[c] = .infinity }
+                            let base = s * classCount
+                            for m in sets.offsets[s]..<sets.offsets[s + 1] {
+                                let p = members[m]
+                                let row = p * classCount
+                                for c in 0..<classCount where pb[row + c] < setBest[c] {
+                                    setBest[c] = pb[row + c]
+                                    groupPoint[base + c] = p
+                                    classPoint[base + c] = pa[row + c]
+                                }
+                            }
+                            for c in 0..<classCount where c != own { pv[base + c] = sign * setBest[c] }
+                            groupPoint[base + own] = -1
+                            classPoint[base + own] = -1
+                        }
+                    }
+                }
+            }
+        }
+        return HardNegativePairs(classes: columns.classes, value: value, groupPoint: groupPoint,
+                                 classPoint: classPoint, ownColumn: ownColumn, isSynthetic: batch.isSynthetic)
+    }
+}

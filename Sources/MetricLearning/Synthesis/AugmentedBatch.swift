@@ -1,0 +1,97 @@
+import DMLNumerics
+
+/// A batch of embeddings with the synthetic points made from its positive pairs (§4 of the spec).
+///
+/// Rows `0..<originalCount` of `points` are the originals in batch order; the synthetic points
+/// follow, pair by pair (the points of group `g` are rows
+/// `originalCount + g·pointsPerPair ..< originalCount + (g + 1)·pointsPerPair`). Each synthetic
+/// point has the class of its pair and belongs to exactly one group; an original belongs to
+/// every group whose pair contains it (none, one, or several when K > 2 with `all` pairing).
+public struct AugmentedBatch<T: BLASScalar>: Sendable {
+    /// Originals then synthetic points, `(originalCount + syntheticCount) × d`.
+    public let points: Matrix<T>
+    /// The class of every point (a synthetic point has its pair's class).
+    public let labels: [Int]
+    /// `B`, the number of originals.
+    public let originalCount: Int
+    /// `isSynthetic[k] == (k >= originalCount)`.
+    public let isSynthetic: [Bool]
+    /// One group per generating positive pair, in the order of `PositivePairs.make`.
+    public let groups: [SyntheticGroup]
+    /// The number of synthetic points per pair (0 without synthesis, `n` for EE, 2 for Symm).
+    public let pointsPerPair: Int
+    /// Whether `backward` drops the gradient of the synthetic points (a stop-gradient).
+    public let detach: Bool
+    /// What `backward` needs to differentiate the synthesis.
+    let origin: SyntheticOrigin<T>
+
+    /// Assembles the augmented set from the originals and the synthetic rows (pair-major).
+    init(originals: Matrix<T>, labels: [Int], pairs: [PositivePair], pointsPerPair: Int,
+         synthetic: Matrix<T>, origin: SyntheticOrigin<T>, detach: Bool) {
+        precondition(synthetic.rows == pairs.count * pointsPerPair && synthetic.columns == originals.columns,
+                     "synthetic points must be pairs × pointsPerPair rows of the embedding dimension")
+        let b = originals.rows
+        var elements = originals.elements
+        elements.append(contentsOf: synthetic.elements)
+        self.points = Matrix(rows: b + synthetic.rows, columns: originals.columns, elements: elements)
+        var allLabels = labels
+        allLabels.reserveCapacity(b + synthetic.rows)
+        for pair in pairs { allLabels.append(contentsOf: repeatElement(pair.label, count: pointsPerPair)) }
+        self.labels = allLabels
+        self.originalCount = b
+        self.isSynthetic = (0..<(b + synthetic.rows)).map { $0 >= b }
+        self.groups = pairs.enumerated().map { g, pair in
+            let start = b + g * pointsPerPair
+            return SyntheticGroup(pair: pair, synthetic: start..<(start + pointsPerPair))
+        }
+        self.pointsPerPair = pointsPerPair
+        self.detach = detach
+        self.origin = origin
+    }
+
+    /// The number of synthetic points.
+    public var syntheticCount: Int { points.rows - originalCount }
+
+    /// The embedding dimension `d`.
+    public var dimension: Int { points.columns }
+
+    /// `∂L/∂X` for the originals from `∂L/∂P` for every point of the augmented set.
+    ///
+    /// Row `k < B` of the result is row `k` of `pointGradient` plus, unless `detach`, the
+    /// gradient that the synthetic points made from original `k` carry back through the
+    /// synthesis (the interpolation and the normalization for EE, the projection for Symm). One
+    /// pass over the synthetic rows, no allocation besides the result.
+    ///
+    /// - Precondition: `pointGradient` is `points.rows × d`.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func backward(_ pointGradient: Matrix<T>) -> Matrix<T> {
+        precondition(pointGradient.rows == points.rows && pointGradient.columns == dimension,
+                     "point gradient must be \(points.rows)×\(dimension), got \(pointGradient.rows)×\(pointGradient.columns)")
+        let d = dimension
+        var result = Matrix<T>(rows: originalCount, columns: d,
+                               elements: Array(pointGradient.elements[0..<(originalCount * d)]))
+        guard !detach, syntheticCount > 0 else { return result }
+        let pairs = groups.map(\.pair)
+        points.withUnsafeBufferPointer { pp in
+            pointGradient.withUnsafeBufferPointer { pg in
+                result.withUnsafeMutableBufferPointer { pr in
+                    let x = pp.baseAddress!, g = pg.baseAddress!, out = pr.baseAddress!
+                    switch origin {
+                    case .none:
+                        break
+                    case let .expansion(firstWeights, inverseNorms):
+                        EmbeddingExpansion.backward(pairs: pairs, firstWeights: firstWeights, inverseNorms: inverseNorms,
+                                                    points: x, originalCount: originalCount, dimension: d,
+                                                    pointGradient: g, into: out)
+                    case let .symmetrical(alpha, beta):
+                        SymmetricalSynthesis.backward(pairs: pairs, alpha: alpha, beta: beta, points: x,
+                                                      originalCount: originalCount, dimension: d,
+                                                      pointGradient: g, into: out)
+                    }
+                }
+            }
+        }
+        return result
+    }
+}

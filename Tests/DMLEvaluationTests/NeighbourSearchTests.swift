@@ -1,0 +1,120 @@
+import DMLNumerics
+import DMLTestSupport
+import Testing
+@testable import DMLEvaluation
+
+/// Brute-force oracle: every distance computed directly in Double, sorted by (distance, index).
+private func bruteForce(queries: Matrix<Double>, references: Matrix<Double>, k: Int, leaveOneOut: Bool,
+                        metric: DistanceMetric) -> [[(index: Int, distance: Double)]] {
+    func normalized(_ v: [Double]) -> [Double] {
+        let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return v.map { $0 / n }
+    }
+    return (0..<queries.rows).map { q in
+        let query = queries.row(q)
+        var candidates = [(index: Int, distance: Double)]()
+        for r in 0..<references.rows where !(leaveOneOut && r == q) {
+            let reference = references.row(r)
+            let distance: Double
+            switch metric {
+            case .euclidean:
+                distance = zip(query, reference).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+            case .cosine:
+                distance = 1 - zip(normalized(query), normalized(reference)).reduce(0) { $0 + $1.0 * $1.1 }
+            }
+            candidates.append((r, distance))
+        }
+        candidates.sort { $0.distance < $1.distance || ($0.distance == $1.distance && $0.index < $1.index) }
+        return Array(candidates.prefix(k))
+    }
+}
+
+@Suite("Blocked nearest-neighbour search")
+struct NeighbourSearchTests {
+    @Test("Ties are broken by the lower reference index; the query itself is excluded")
+    func tiesAndSelfExclusion() throws {
+        // 1-D points 0, 1, −1, 1: every score is an exact small integer in Float.
+        let x = Matrix<Float>([[0], [1], [-1], [1]])
+        let nn = try NearestNeighbours.leaveOneOut(x, k: 3)
+        #expect(Array(nn.indices(ofQuery: 0)) == [1, 2, 3])   // all at distance 1
+        #expect(Array(nn.indices(ofQuery: 1)) == [3, 0, 2])   // the duplicate (distance 0) first
+        #expect(Array(nn.indices(ofQuery: 2)) == [0, 1, 3])   // 1 and 3 tie at distance 2
+        #expect(Array(nn.indices(ofQuery: 3)) == [1, 0, 2])
+        #expect(Array(nn.distances(ofQuery: 1)) == [0, 1, 2])
+        #expect(Array(nn.distances(ofQuery: 2)) == [1, 2, 2])
+        // The same ties with one-row blocks.
+        let tiny = try NearestNeighbours.leaveOneOut(x, k: 3, options: NeighbourSearchOptions(queryBlockSize: 1, referenceBlockSize: 1))
+        #expect(tiny == nn)
+    }
+
+    @Test("Blocked Double search equals brute force exactly", arguments: [
+        (7, 1, 1), (33, 3, 5), (100, 16, 7), (64, 1024, 8192), (50, 50, 13),
+    ])
+    func blockedEqualsBruteForce(size: Int, queryBlock: Int, referenceBlock: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(size))
+        let x: Matrix<Double> = rng.normalMatrix(rows: size, columns: 6)
+        let y: Matrix<Double> = rng.normalMatrix(rows: size / 2 + 1, columns: 6)
+        for metric in DistanceMetric.allCases {
+            for threads in [1, 2] {
+                let options = NeighbourSearchOptions(metric: metric, queryBlockSize: queryBlock,
+                                                     referenceBlockSize: referenceBlock, threads: threads)
+                let k = Swift.min(5, size - 1)
+                let loo = try NearestNeighbours.leaveOneOut(x, k: k, options: options)
+                let expected = bruteForce(queries: x, references: x, k: k, leaveOneOut: true, metric: metric)
+                let separate = try NearestNeighbours.search(queries: x, references: y, k: Swift.min(4, y.rows), options: options)
+                let expectedSeparate = bruteForce(queries: x, references: y, k: Swift.min(4, y.rows), leaveOneOut: false, metric: metric)
+                for q in 0..<size {
+                    #expect(Array(loo.indices(ofQuery: q)) == expected[q].map(\.index))
+                    #expect(Array(separate.indices(ofQuery: q)) == expectedSeparate[q].map(\.index))
+                    for (got, want) in zip(loo.distances(ofQuery: q), expected[q].map(\.distance)) {
+                        #expect(abs(got - want) < 1e-9)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("Blocked Float search agrees with the Double oracle up to near-ties", arguments: [(40, 4, 9), (120, 32, 50)])
+    func floatSearch(size: Int, queryBlock: Int, referenceBlock: Int) throws {
+        var rng = SeededGenerator(seed: 99 + UInt64(size))
+        let x: Matrix<Double> = rng.normalMatrix(rows: size, columns: 10)
+        let options = NeighbourSearchOptions(queryBlockSize: queryBlock, referenceBlockSize: referenceBlock)
+        let nn = try NearestNeighbours.leaveOneOut(x.converted(to: Float.self), k: 8, options: options)
+        let expected = bruteForce(queries: x, references: x, k: 9, leaveOneOut: true, metric: .euclidean)
+        for q in 0..<size {
+            for j in 0..<8 {
+                #expect(abs(Double(nn.distances(ofQuery: q)[q * 8 + j]) - expected[q][j].distance) < 1e-4)
+                // Indices must agree wherever the oracle's neighbours are separated by more than rounding.
+                let gapBefore = j == 0 ? 1 : expected[q][j].distance - expected[q][j - 1].distance
+                let gapAfter = expected[q][j + 1].distance - expected[q][j].distance
+                if gapBefore > 1e-4 && gapAfter > 1e-4 {
+                    #expect(nn.indices(ofQuery: q)[q * 8 + j] == expected[q][j].index)
+                }
+            }
+        }
+    }
+
+    @Test("Bad input throws a descriptive error")
+    func badInput() {
+        let x = Matrix<Float>([[0, 1], [1, 0], [2, 2]])
+        #expect(throws: EvaluationError.tooFewReferences(needed: 3, available: 2, reason: "a 3-nearest-neighbour search")) {
+            try NearestNeighbours.leaveOneOut(x, k: 3)
+        }
+        #expect(throws: EvaluationError.nonFinite(name: "embeddings", row: 1, column: 1)) {
+            try NearestNeighbours.leaveOneOut(Matrix<Float>([[0, 1], [1, .nan]]), k: 1)
+        }
+        #expect(throws: EvaluationError.dimensionMismatch(queries: 2, references: 3)) {
+            try NearestNeighbours.search(queries: x, references: Matrix<Float>([[1, 2, 3]]), k: 1)
+        }
+        #expect(throws: EvaluationError.zeroNorm(name: "embeddings", row: 1)) {
+            try NearestNeighbours.leaveOneOut(Matrix<Float>([[0, 1], [0, 0]]), k: 1,
+                                              options: NeighbourSearchOptions(metric: .cosine))
+        }
+        #expect(throws: EvaluationError.empty(name: "query embeddings")) {
+            try NearestNeighbours.search(queries: Matrix<Float>(rows: 0, columns: 2), references: x, k: 1)
+        }
+        #expect(throws: EvaluationError.invalidOption(name: "queryBlockSize", reason: "must be positive, got 0")) {
+            try NearestNeighbours.leaveOneOut(x, k: 1, options: NeighbourSearchOptions(queryBlockSize: 0))
+        }
+    }
+}
