@@ -47,8 +47,8 @@ public struct Adam<Scalar: NetworkScalar>: Optimizer {
             var constants = base
             constants.learningRate = learningRate * lrScale
             (constants.coupledDecay, constants.decoupledDecay) = weightDecay.coefficients(scaledBy: decayScale)
-            var m = firstMoments.removeValue(forKey: name) ?? Matrix(rows: value.rows, columns: value.columns)
-            var v = secondMoments.removeValue(forKey: name) ?? Matrix(rows: value.rows, columns: value.columns)
+            var m = firstMoments.removeValue(forKey: name) ?? Matrix.zeros(rows: value.rows, columns: value.columns)
+            var v = secondMoments.removeValue(forKey: name) ?? Matrix.zeros(rows: value.rows, columns: value.columns)
             let n = value.count
             if n > 0 {
                 gradient.withUnsafeBufferPointer { g in

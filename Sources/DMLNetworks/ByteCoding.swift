@@ -60,15 +60,8 @@ struct ByteReader {
         return s
     }
 
-    mutating func floats(_ n: Int, _ what: String) throws -> [Float] {
-        try values(n, what, Float.self)
-    }
-
-    mutating func doubles(_ n: Int, _ what: String) throws -> [Double] {
-        try values(n, what, Double.self)
-    }
-
-    private mutating func values<T>(_ n: Int, _ what: String, _: T.Type) throws -> [T] {
+    /// `n` raw IEEE-754 values of type `T` (the platforms this builds on are little-endian).
+    mutating func values<T>(_ n: Int, _ what: String, _: T.Type) throws -> [T] {
         let size = n * MemoryLayout<T>.stride
         guard size <= remaining else { throw TensorArchiveError.truncated(source: source, reading: what) }
         let start = offset

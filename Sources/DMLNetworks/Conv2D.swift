@@ -32,6 +32,8 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
     /// Whether `backward` computes `∂L/∂x`. The first layer of a network, whose input is data,
     /// can switch it off to save a GEMM and col2im; `backward` then returns zeros for `∂L/∂x`.
     public var computesInputGradient = true
+    /// How the convolution is mapped onto GEMM (see `ConvolutionAlgorithm`).
+    public var algorithm = ConvolutionAlgorithm.perSample
 
     private var geometry: ConvolutionGeometry?
     private var batch = 0
@@ -39,6 +41,8 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
     private var channelMajor = Matrix<Scalar>.empty
     private var output = Matrix<Scalar>.empty
     private var inputGradient = Matrix<Scalar>.empty
+    private var input = Matrix<Scalar>.empty
+    private var usedAlgorithm = ConvolutionAlgorithm.perSample
 
     /// A `C → O` convolution with a `k × k` kernel; weights from `initialization` with
     /// fanIn = `C·k²`, fanOut = `O·k²`; zero bias when `bias` is true.
@@ -77,6 +81,8 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
         precondition(g.isValid, "Conv2D: input \(x.shape) is smaller than the kernel")
         geometry = g
         batch = x.batch
+        usedAlgorithm = algorithm
+        if algorithm == .perSample { return forwardPerSample(x, geometry: g) }
         let n = x.batch, p = g.outputSpatial, o = outputChannels
         columns.reshapeForReuse(rows: g.patchLength, columns: n * p)
         withPointers(x.values, &columns) { Scalar.im2col($0, geometry: g, batch: n, into: $1) }
@@ -101,6 +107,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
         guard let g = geometry else { preconditionFailure("Conv2D.backward before forward") }
         let n = batch, p = g.outputSpatial, o = outputChannels
         precondition(gradient.batch == n && gradient.shape.count == o * p, "Conv2D.backward: gradient shape differs from the output")
+        if usedAlgorithm == .perSample { return backwardPerSample(gradient, geometry: g) }
         withPointers(gradient.values, &channelMajor) {
             Scalar.batchToChannelMajor($0, into: $1, batch: n, channels: o, spatial: p)
         }
@@ -116,7 +123,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
         let inputShape = TensorShape(channels: g.channels, height: g.height, width: g.width)
         guard computesInputGradient else {
             if inputGradient.rows != n || inputGradient.columns != inputShape.count {
-                inputGradient = Matrix(rows: n, columns: inputShape.count)
+                inputGradient = .zeros(rows: n, columns: inputShape.count)
             }
             return Tensor(inputGradient, shape: inputShape)
         }
@@ -124,6 +131,89 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
         profiler.measure { Matrix.gemm(weight, channelMajor, transA: .transpose, into: &columns) }
         inputGradient.reshapeForReuse(rows: n, columns: inputShape.count)
         withPointers(columns, &inputGradient) { Scalar.col2im($0, geometry: g, batch: n, into: $1) }
+        return Tensor(inputGradient, shape: inputShape)
+    }
+
+    /// Per sample `n`: patches `cols_n` (`C·k² × P`, small enough to stay in cache), then
+    /// `y_n = W · cols_n + b` written straight into the NCHW output row (no permutation).
+    private func forwardPerSample(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry) -> Tensor<Scalar> {
+        let n = x.batch, p = g.outputSpatial, o = outputChannels, k = g.patchLength
+        let inputCount = x.shape.count
+        input = x.values
+        columns.reshapeForReuse(rows: k, columns: p)
+        output.reshapeForReuse(rows: n, columns: o * p)
+        let hasBias = bias != nil
+        let biasValues = bias ?? .empty
+        weight.withUnsafeBufferPointer { w in
+            biasValues.withUnsafeBufferPointer { b in
+                columns.withUnsafeMutableBufferPointer { col in
+                    withPointers(x.values, &output) { xp, yp in
+                        for sample in 0..<n {
+                            let y = yp + sample * o * p
+                            Scalar.im2col(xp + sample * inputCount, geometry: g, batch: 1, into: col.baseAddress!)
+                            if hasBias {
+                                for c in 0..<o { Scalar.fill(y + c * p, count: p, value: b[c]) }
+                            }
+                            profiler.measure {
+                                Scalar.gemm(.none, .none, m: o, n: p, k: k, alpha: 1, a: w.baseAddress!, lda: k,
+                                            b: col.baseAddress!, ldb: p, beta: hasBias ? 1 : 0, c: y, ldc: p)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(output, shape: TensorShape(channels: o, height: g.outputHeight, width: g.outputWidth))
+    }
+
+    /// Per sample: the patches are recomputed (cheaper than keeping `N` of them), then
+    /// `∂W += g_n · cols_nᵀ`, `∂cols_n = Wᵀ g_n` and col2im into `∂x_n`.
+    private func backwardPerSample(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry) -> Tensor<Scalar> {
+        let n = batch, p = g.outputSpatial, o = outputChannels, k = g.patchLength
+        let inputShape = TensorShape(channels: g.channels, height: g.height, width: g.width)
+        let inputCount = inputShape.count
+        let needsInput = computesInputGradient
+        if needsInput {
+            inputGradient.reshapeForReuse(rows: n, columns: inputCount)
+        } else if inputGradient.rows != n || inputGradient.columns != inputCount {
+            inputGradient = .zeros(rows: n, columns: inputCount)
+        }
+        if biasGradient != nil {
+            withPointers(gradient.values, &biasGradient!) { gp, s in
+                for sample in 0..<n {
+                    for c in 0..<o { s[c] += Scalar.channelRowSum(gp + (sample * o + c) * p, count: p) }
+                }
+            }
+        }
+        let cached = input
+        weight.withUnsafeBufferPointer { w in
+            weightGradient.withUnsafeMutableBufferPointer { dw in
+                columns.withUnsafeMutableBufferPointer { col in
+                    inputGradient.withUnsafeMutableBufferPointer { dx in
+                        cached.withUnsafeBufferPointer { xp in
+                            gradient.values.withUnsafeBufferPointer { gp in
+                                for sample in 0..<n {
+                                    let gs = gp.baseAddress! + sample * o * p
+                                    Scalar.im2col(xp.baseAddress! + sample * inputCount, geometry: g, batch: 1, into: col.baseAddress!)
+                                    profiler.measure {
+                                        Scalar.gemm(.none, .transpose, m: o, n: k, k: p, alpha: 1, a: gs, lda: p,
+                                                    b: col.baseAddress!, ldb: p, beta: 1, c: dw.baseAddress!, ldc: k)
+                                        if needsInput {
+                                            Scalar.gemm(.transpose, .none, m: k, n: p, k: o, alpha: 1, a: w.baseAddress!, lda: k,
+                                                        b: gs, ldb: p, beta: 0, c: col.baseAddress!, ldc: p)
+                                        }
+                                    }
+                                    if needsInput {
+                                        Scalar.col2im(col.baseAddress!, geometry: g, batch: 1, into: dx.baseAddress! + sample * inputCount)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        input = .empty
         return Tensor(inputGradient, shape: inputShape)
     }
 

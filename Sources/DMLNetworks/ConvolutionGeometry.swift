@@ -32,6 +32,10 @@ public struct ConvolutionGeometry: Hashable, Sendable {
     public var outputSpatial: Int { outputHeight * outputWidth }
     /// `C · k²`, the length of one patch (the GEMM inner dimension).
     public var patchLength: Int { channels * kernel * kernel }
+    /// Stride 1 with output size equal to the input size (`2·pad = k − 1`, "same" padding).
+    public var isSameStrideOne: Bool {
+        stride == 1 && 2 * padding == kernel - 1 && padding < width && padding < height
+    }
     /// Whether the output is non-empty.
     public var isValid: Bool {
         kernel > 0 && stride > 0 && padding >= 0 && height + 2 * padding >= kernel && width + 2 * padding >= kernel
@@ -78,4 +82,14 @@ public struct PoolingGeometry: Hashable, Sendable {
     public var outputWidth: Int { (width - kernel) / stride + 1 }
     /// Whether the window fits and the output is non-empty.
     public var isValid: Bool { kernel > 0 && stride > 0 && height >= kernel && width >= kernel }
+}
+
+/// How `Conv2D` maps the convolution onto GEMM.
+public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
+    /// One im2col and one GEMM per sample, writing straight into the NCHW output; the patch
+    /// matrix of one sample stays in cache and no layout permutation is needed (the default).
+    case perSample
+    /// One im2col of the whole batch into a `(C·k²) × (N·P)` matrix and one large GEMM, then a
+    /// permutation from channel-major to NCHW.
+    case batched
 }

@@ -1,6 +1,10 @@
 extension NetworkScalar {
     @inlinable
     public static func im2col(_ x: UnsafePointer<Self>, geometry g: ConvolutionGeometry, batch: Int, into col: UnsafeMutablePointer<Self>) {
+        if g.isSameStrideOne {
+            im2colSame(x, geometry: g, batch: batch, into: col)
+            return
+        }
         let k = g.kernel, s = g.stride, pad = g.padding
         let oh = g.outputHeight, ow = g.outputWidth, p = g.outputSpatial
         let plane = g.height * g.width
@@ -17,14 +21,15 @@ extension NetworkScalar {
                         for y in 0..<oh {
                             let d = dst + y * ow
                             let ih = y * s - pad + i
+                            // Short rows (a few dozen values): plain loops, not memcpy/memset calls.
                             if ih < 0 || ih >= g.height {
-                                d.update(repeating: 0, count: ow)
+                                for xo in 0..<ow { d[xo] = 0 }
                                 continue
                             }
                             let srow = src + ih * g.width - pad + j
                             for xo in 0..<valid.lowerBound { d[xo] = 0 }
                             if s == 1 {
-                                (d + valid.lowerBound).update(from: srow + valid.lowerBound, count: valid.count)
+                                for xo in valid { d[xo] = srow[xo] }
                             } else {
                                 for xo in valid { d[xo] = srow[xo * s] }
                             }
@@ -38,6 +43,10 @@ extension NetworkScalar {
 
     @inlinable
     public static func col2im(_ col: UnsafePointer<Self>, geometry g: ConvolutionGeometry, batch: Int, into dx: UnsafeMutablePointer<Self>) {
+        if g.isSameStrideOne {
+            col2imSame(col, geometry: g, batch: batch, into: dx)
+            return
+        }
         let k = g.kernel, s = g.stride, pad = g.padding
         let oh = g.outputHeight, ow = g.outputWidth, p = g.outputSpatial
         let plane = g.height * g.width
@@ -57,7 +66,11 @@ extension NetworkScalar {
                             if ih < 0 || ih >= g.height { continue }
                             let srow = src + y * ow
                             let drow = dst + ih * g.width - pad + j
-                            for xo in valid { drow[xo * s] += srow[xo] }
+                            if s == 1 {
+                                for xo in valid { drow[xo] += srow[xo] }
+                            } else {
+                                for xo in valid { drow[xo * s] += srow[xo] }
+                            }
                         }
                     }
                 }
@@ -88,6 +101,82 @@ extension NetworkScalar {
         for n in 0..<batch {
             for c in 0..<channels {
                 (z + c * rowLength + n * spatial).update(from: g + (n * channels + c) * spatial, count: spatial)
+            }
+        }
+    }
+
+    /// im2col for stride 1 with an output as large as the input ("same" padding, `OW = W`):
+    /// row `(c, i, j)` of a sample is its plane `c` shifted by `(i − pad)·W + (j − pad)`, so it is
+    /// one contiguous copy, then the rows above/below the image and the wrapped border columns
+    /// are set to 0.
+    @inlinable
+    static func im2colSame(_ x: UnsafePointer<Self>, geometry g: ConvolutionGeometry, batch: Int, into col: UnsafeMutablePointer<Self>) {
+        let k = g.kernel, pad = g.padding, w = g.width, h = g.height
+        let p = h * w, rowLength = batch * p
+        for c in 0..<g.channels {
+            for i in 0..<k {
+                let dy = i - pad
+                let yLo = Swift.max(0, -dy), yHi = Swift.min(h, h - dy)
+                for j in 0..<k {
+                    let dx = j - pad
+                    let rowBase = col + ((c * k + i) * k + j) * rowLength
+                    for n in 0..<batch {
+                        let src = x + (n * g.channels + c) * p
+                        let dst = rowBase + n * p
+                        for q in 0..<(yLo * w) { dst[q] = 0 }
+                        for q in (yHi * w)..<p { dst[q] = 0 }
+                        guard yHi > yLo else { continue }
+                        // dst[q] = src[q + shift] for q in the valid rows, trimmed so every read
+                        // stays inside the plane; the trimmed ends are border columns (zeroed below).
+                        let shift = dy * w + dx
+                        let qLo = yLo * w + Swift.max(0, -dx), qHi = yHi * w - Swift.max(0, dx)
+                        if qHi > qLo {
+                            let from = src + shift
+                            for q in qLo..<qHi { dst[q] = from[q] }
+                        }
+                        if dx != 0 {
+                            let left = Swift.max(0, -dx), right = Swift.max(0, dx)
+                            for y in yLo..<yHi {
+                                let row = dst + y * w
+                                for xo in 0..<left { row[xo] = 0 }
+                                for xo in (w - right)..<w { row[xo] = 0 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2colSame`: one contiguous shifted add per row `(c, i, j)` and sample,
+    /// skipping the border columns that im2col set to 0.
+    @inlinable
+    static func col2imSame(_ col: UnsafePointer<Self>, geometry g: ConvolutionGeometry, batch: Int, into dxOut: UnsafeMutablePointer<Self>) {
+        let k = g.kernel, pad = g.padding, w = g.width, h = g.height
+        let p = h * w, rowLength = batch * p
+        dxOut.update(repeating: 0, count: batch * g.channels * p)
+        for c in 0..<g.channels {
+            for i in 0..<k {
+                let dy = i - pad
+                let yLo = Swift.max(0, -dy), yHi = Swift.min(h, h - dy)
+                guard yHi > yLo else { continue }
+                for j in 0..<k {
+                    let dx = j - pad
+                    let left = Swift.max(0, -dx), right = Swift.max(0, dx)
+                    let rowBase = col + ((c * k + i) * k + j) * rowLength
+                    for n in 0..<batch {
+                        let src = rowBase + n * p
+                        let to = dxOut + (n * g.channels + c) * p + dy * w + dx
+                        if dx == 0 {
+                            for q in (yLo * w)..<(yHi * w) { to[q] += src[q] }
+                        } else {
+                            for y in yLo..<yHi {
+                                let base = y * w
+                                for q in (base + left)..<(base + w - right) { to[q] += src[q] }
+                            }
+                        }
+                    }
+                }
             }
         }
     }

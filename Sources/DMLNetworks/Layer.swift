@@ -88,9 +88,19 @@ public struct NetworkShapeError: Error, CustomStringConvertible, Equatable {
 extension Matrix where Scalar: NetworkScalar {
     /// Makes `self` a `rows × columns` matrix, keeping the existing storage when the shape already
     /// matches (contents are then stale and must be overwritten).
-    @inlinable
     mutating func reshapeForReuse(rows: Int, columns: Int) {
-        if self.rows != rows || self.columns != columns { self = Matrix(rows: rows, columns: columns) }
+        if self.rows != rows || self.columns != columns { self = .zeros(rows: rows, columns: columns) }
+    }
+
+    /// A `rows × columns` matrix of zeros, filled by the specialized `fill` kernel (the generic
+    /// `Matrix(rows:columns:)` initializes element by element when called from unspecialized code).
+    static func zeros(rows: Int, columns: Int) -> Matrix {
+        let count = rows * columns
+        let elements = [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { Scalar.fill(buffer.baseAddress!, count: count, value: 0) }
+            initialized = count
+        }
+        return Matrix(rows: rows, columns: columns, elements: elements)
     }
 
     /// An empty `0 × 0` matrix, used to drop a cache so its storage can be reused upstream.

@@ -77,7 +77,7 @@ public final class Linear<Scalar: NetworkScalar>: Layer {
             inputGradient.reshapeForReuse(rows: g.batch, columns: inputDimension)
             profiler.measure { Matrix.gemm(g.values, weight, into: &inputGradient) }
         } else if inputGradient.rows != g.batch || inputGradient.columns != inputDimension {
-            inputGradient = Matrix(rows: g.batch, columns: inputDimension)
+            inputGradient = .zeros(rows: g.batch, columns: inputDimension)
         }
         if biasGradient != nil {
             let rows = g.batch, columns = outputDimension

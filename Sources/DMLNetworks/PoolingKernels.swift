@@ -5,6 +5,10 @@ extension NetworkScalar {
     public static func maxPoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>, planes: Int, geometry g: PoolingGeometry) {
         let oh = g.outputHeight, ow = g.outputWidth, k = g.kernel, s = g.stride
         let inPlane = g.height * g.width, outPlane = oh * ow
+        if k == 2 && s == 2 {
+            maxPool2x2Forward(x, into: y, argmax: argmax, planes: planes, geometry: g)
+            return
+        }
         for plane in 0..<planes {
             let src = x + plane * inPlane
             let dst = y + plane * outPlane
@@ -22,6 +26,36 @@ extension NetworkScalar {
                     }
                     dst[r * ow + c] = bestValue
                     arg[r * ow + c] = Int32(best)
+                }
+            }
+        }
+    }
+
+    /// The common 2×2, stride-2 window without branches: all four values are loaded and the
+    /// maximum and its index chosen by selects (ties keep the first in row-major order, as the
+    /// general loop does).
+    @inlinable
+    static func maxPool2x2Forward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>, planes: Int, geometry g: PoolingGeometry) {
+        let oh = g.outputHeight, ow = g.outputWidth, w = g.width
+        let inPlane = g.height * w, outPlane = oh * ow
+        for plane in 0..<planes {
+            let src = x + plane * inPlane
+            let dst = y + plane * outPlane
+            let arg = argmax + plane * outPlane
+            for r in 0..<oh {
+                let top = src + 2 * r * w, bottom = top + w
+                let outRow = dst + r * ow, argRow = arg + r * ow
+                for c in 0..<ow {
+                    let a = top[2 &* c], b = top[2 &* c &+ 1], d = bottom[2 &* c], e = bottom[2 &* c &+ 1]
+                    // Offsets within the window: 0, 1 (top row), w, w + 1 (bottom row). The index
+                    // is computed with 0/1 indicators and arithmetic, not selects: LLVM turns
+                    // selects inside loops back into branches, which mispredict on ReLU outputs.
+                    let upper = b > a ? b : a, upperOffset = indicator(b > a)
+                    let lower = e > d ? e : d, lowerOffset = w &+ indicator(e > d)
+                    let lowerWins = indicator(lower > upper)
+                    outRow[c] = lower > upper ? lower : upper
+                    let offset = upperOffset &+ lowerWins &* (lowerOffset &- upperOffset)
+                    argRow[c] = Int32(truncatingIfNeeded: 2 &* r &* w &+ 2 &* c &+ offset)
                 }
             }
         }
@@ -100,4 +134,10 @@ extension NetworkScalar {
             (dx + q * spatial).update(repeating: g[q] * scale, count: spatial)
         }
     }
+}
+
+/// 1 when `condition` holds, else 0 (a flag-to-integer move, no branch).
+@inlinable @inline(__always)
+func indicator(_ condition: Bool) -> Int {
+    Int(unsafeBitCast(condition, to: UInt8.self))
 }

@@ -41,7 +41,7 @@ public struct SGD<Scalar: NetworkScalar>: Optimizer {
             let constants = SGDStepConstants(learningRate: learningRate * lrScale, momentum: momentum, nesterov: nesterov,
                                              firstStep: existing == nil, coupledDecay: decay.coupled,
                                              decoupledDecay: decay.decoupled)
-            var b = existing ?? Matrix(rows: value.rows, columns: value.columns)
+            var b = existing ?? Matrix.zeros(rows: value.rows, columns: value.columns)
             let n = value.count
             if n > 0 {
                 gradient.withUnsafeBufferPointer { g in

@@ -120,9 +120,14 @@ public struct TensorArchive<Scalar: BLASScalar>: Equatable, Sendable {
             guard !overflow, count <= UInt64(reader.remaining) / UInt64(scalarSize) else {
                 throw TensorArchiveError.truncated(source: source, reading: "tensor \(name) (\(rows)×\(columns))")
             }
-            let values: [Scalar] = scalarSize == 4
-                ? try reader.floats(Int(count), name).map { Scalar($0) }
-                : try reader.doubles(Int(count), name).map { Scalar($0) }
+            let values: [Scalar]
+            if Int(scalarSize) == MemoryLayout<Scalar>.size {
+                values = try reader.values(Int(count), name, Scalar.self)  // same type: a plain copy
+            } else if scalarSize == 4 {
+                values = try reader.values(Int(count), name, Float.self).map { Scalar($0) }
+            } else {
+                values = try reader.values(Int(count), name, Double.self).map { Scalar($0) }
+            }
             tensors[name] = Matrix(rows: Int(rows), columns: Int(columns), elements: values)
         }
         guard reader.remaining == 0 else {

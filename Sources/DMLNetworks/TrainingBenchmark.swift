@@ -1,4 +1,5 @@
 import DMLNumerics
+import Foundation
 
 /// The measured throughput of forward + backward + optimizer update.
 public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
@@ -10,6 +11,11 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
     public let secondsPerIteration: Double
     /// `batchSize / secondsPerIteration`.
     public var imagesPerSecond: Double { Double(batchSize) / secondsPerIteration }
+    /// Mean CPU seconds of the calling thread per iteration (with one BLAS thread all work runs
+    /// on it; on a shared machine this is steadier than the wall time).
+    public let cpuSecondsPerIteration: Double
+    /// `batchSize / cpuSecondsPerIteration`: the throughput the step would have with the core to itself.
+    public var imagesPerCPUSecond: Double { Double(batchSize) / cpuSecondsPerIteration }
     /// The share of the iteration time spent inside GEMM calls of convolutions and linear layers.
     public let gemmShare: Double
     /// The number of trainable parameters of the model.
@@ -17,7 +23,8 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
 
     public var description: String {
         let ms = secondsPerIteration * 1000
-        return "batch \(batchSize): \(Int(imagesPerSecond.rounded())) images/s, "
+        return "batch \(batchSize): \(Int(imagesPerSecond.rounded())) images/s "
+            + "(\(Int(imagesPerCPUSecond.rounded())) per CPU second of the calling thread), "
             + "\(Int((ms * 10).rounded()) / 10) ms/iteration, GEMM \(Int((gemmShare * 100).rounded())) % of the time, "
             + "\(parameterCount) parameters"
     }
@@ -27,13 +34,16 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
 /// (`ModelPresets.fashionMNIST`, Float), random 1×28×28 inputs, the gradient of
 /// `½‖y − t‖²` against a random target (negligible cost), Adam. Wired to `dml bench train`.
 public enum TrainingBenchmark {
-    /// Times `iterations` steps of forward + backward + update after `warmup` untimed ones.
+    /// Times `iterations` steps of forward + backward + update after `warmup` untimed ones, with
+    /// the convolutions mapped onto GEMM by `convolution`.
     public static func run(batchSize: Int = 128, iterations: Int = 20, warmup: Int = 3,
-                           embeddingDimension: Int = 512, seed: UInt64 = 1) -> TrainingBenchmarkResult {
+                           embeddingDimension: Int = 512, convolution: ConvolutionAlgorithm = .perSample,
+                           seed: UInt64 = 1) -> TrainingBenchmarkResult {
         let model: Sequential<Float> = ModelPresets.fashionMNIST(embeddingDimension: embeddingDimension, seed: seed)
         let profiler = GEMMProfiler()
         for (_, layer) in model.layers {
             (layer as? Conv2D<Float>)?.profiler = profiler
+            (layer as? Conv2D<Float>)?.algorithm = convolution
             (layer as? Linear<Float>)?.profiler = profiler
         }
         var generator = SeededGenerator(seed: seed, stream: 1)
@@ -41,23 +51,34 @@ public enum TrainingBenchmark {
                            shape: TensorShape(channels: 1, height: 28, width: 28))
         let target: Matrix<Float> = generator.normalMatrix(rows: batchSize, columns: embeddingDimension)
         var optimizer = Adam<Float>()
-        var seconds = 0.0
+        var seconds = 0.0, cpuSeconds = 0.0
         for iteration in 0..<(warmup + iterations) {
             if iteration == warmup { profiler.reset() }
             let start = ContinuousClock.now
+            let cpuStart = threadCPUSeconds()
             model.zeroGradients()
             let output = model.forward(input, training: true)
-            let gradient = Tensor(output.values - target)
+            var gradient = output
+            gradient.values.add(target, scaledBy: -1)
             _ = model.backward(gradient)
             optimizer.step(model)
             let elapsed = ContinuousClock.now - start
             if iteration >= warmup {
+                cpuSeconds += threadCPUSeconds() - cpuStart
                 seconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             }
         }
         return TrainingBenchmarkResult(batchSize: batchSize, iterations: iterations,
                                        secondsPerIteration: seconds / Double(max(iterations, 1)),
+                                       cpuSecondsPerIteration: cpuSeconds / Double(max(iterations, 1)),
                                        gemmShare: seconds > 0 ? profiler.seconds / seconds : 0,
                                        parameterCount: model.parameterCount)
     }
+}
+
+/// The CPU time consumed by the calling thread, in seconds (`CLOCK_THREAD_CPUTIME_ID`).
+func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }

@@ -35,15 +35,20 @@ import DMLTestSupport
 
     @Test(arguments: [(3, 1, 1), (3, 2, 0), (2, 2, 1), (5, 1, 2), (3, 3, 2)])
     func convolutionMatchesDirectLoops(kernel: Int, stride: Int, padding: Int) throws {
-        var rng = SeededGenerator(seed: 30)
-        let layer = Conv2D<Double>(2, 3, kernelSize: kernel, stride: stride, padding: padding, generator: &rng)
-        layer.bias = rng.normalMatrix(rows: 1, columns: 3)
-        let x = randomTensor(batch: 3, shape: TensorShape(channels: 2, height: 6, width: 7), seed: 31)
-        let y = layer.forward(x, training: true)
-        #expect(y.shape == (try layer.outputShape(for: x.shape)))
-        let expected = Self.directConvolution(x, weight: layer.weight, bias: layer.bias, outputChannels: 3,
-                                              kernel: kernel, stride: stride, padding: padding)
-        #expect(y.values.maxAbsDifference(expected) < 1e-12)
+        for algorithm in ConvolutionAlgorithm.allCases {
+            for withBias in [true, false] {
+                var rng = SeededGenerator(seed: 30)
+                let layer = Conv2D<Double>(2, 3, kernelSize: kernel, stride: stride, padding: padding, bias: withBias, generator: &rng)
+                if withBias { layer.bias = rng.normalMatrix(rows: 1, columns: 3) }
+                layer.algorithm = algorithm
+                let x = randomTensor(batch: 3, shape: TensorShape(channels: 2, height: 6, width: 7), seed: 31)
+                let y = layer.forward(x, training: true)
+                #expect(y.shape == (try layer.outputShape(for: x.shape)))
+                let expected = Self.directConvolution(x, weight: layer.weight, bias: layer.bias, outputChannels: 3,
+                                                      kernel: kernel, stride: stride, padding: padding)
+                #expect(y.values.maxAbsDifference(expected) < 1e-12, "\(algorithm), bias \(withBias)")
+            }
+        }
     }
 
     @Test func convolutionHandComputed() {
@@ -189,5 +194,40 @@ import DMLTestSupport
         let w1: Matrix<Float> = Initialization.heUniform.weights(rows: 3, columns: 4, fanIn: 4, fanOut: 3, generator: &r1)
         let w2: Matrix<Float> = Initialization.heUniform.weights(rows: 3, columns: 4, fanIn: 4, fanOut: 3, generator: &r2)
         #expect(w1 == w2)
+    }
+}
+
+/// Max pooling with ties against a direct oracle (first maximum in row-major window order).
+@Suite struct MaxPoolTieTests {
+    @Test(arguments: [(2, 2), (3, 2), (2, 1)])
+    func tiesRouteToTheFirstMaximum(kernel: Int, stride: Int) {
+        var rng = SeededGenerator(seed: 50)
+        let shape = TensorShape(channels: 2, height: 7, width: 6)
+        let x = Tensor(Matrix<Double>(rows: 2, columns: shape.count) { _, _ in Double(rng.nextInt(below: 3)) }, shape: shape)
+        let layer = MaxPool2D<Double>(kernelSize: kernel, stride: stride)
+        let y = layer.forward(x, training: true)
+        let oh = (7 - kernel) / stride + 1, ow = (6 - kernel) / stride + 1
+        var expectedGradient = Matrix<Double>(rows: 2, columns: shape.count)
+        var outputGradient = Matrix<Double>(rows: 2, columns: 2 * oh * ow)
+        for n in 0..<2 {
+            for c in 0..<2 {
+                for r in 0..<oh {
+                    for q in 0..<ow {
+                        var best = -Double.infinity, bestIndex = -1
+                        for i in 0..<kernel {
+                            for j in 0..<kernel {
+                                let index = (c * 7 + r * stride + i) * 6 + q * stride + j
+                                if x.values[n, index] > best { best = x.values[n, index]; bestIndex = index }
+                            }
+                        }
+                        let o = (c * oh + r) * ow + q
+                        #expect(y.values[n, o] == best)
+                        outputGradient[n, o] = Double(o + 1)
+                        expectedGradient[n, bestIndex] += Double(o + 1)
+                    }
+                }
+            }
+        }
+        #expect(layer.backward(Tensor(outputGradient, shape: y.shape)).values == expectedGradient)
     }
 }

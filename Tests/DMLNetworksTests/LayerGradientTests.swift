@@ -37,12 +37,15 @@ import DMLTestSupport
         (3, 3, 2, TensorShape(channels: 1, height: 4, width: 5)),
     ])
     func convolution(kernel: Int, stride: Int, padding: Int, shape: TensorShape) {
-        var rng = SeededGenerator(seed: 6)
-        let layer = Conv2D<Double>(shape.channels, 3, kernelSize: kernel, stride: stride, padding: padding, generator: &rng)
-        layer.bias = rng.normalMatrix(rows: 1, columns: 3)
-        let check = LayerGradientCheck(layer, input: randomTensor(batch: 2, shape: shape, seed: 7))
-        #expect(check.parameterErrors.keys.sorted() == ["bias", "weight"])
-        #expect(check.worst < Self.tolerance)
+        for algorithm in ConvolutionAlgorithm.allCases {
+            var rng = SeededGenerator(seed: 6)
+            let layer = Conv2D<Double>(shape.channels, 3, kernelSize: kernel, stride: stride, padding: padding, generator: &rng)
+            layer.bias = rng.normalMatrix(rows: 1, columns: 3)
+            layer.algorithm = algorithm
+            let check = LayerGradientCheck(layer, input: randomTensor(batch: 2, shape: shape, seed: 7))
+            #expect(check.parameterErrors.keys.sorted() == ["bias", "weight"])
+            #expect(check.worst < Self.tolerance, "\(algorithm)")
+        }
     }
 
     @Test func maxPool() {
