@@ -25,6 +25,8 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// The plain angular loss and its gradient.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
         let geometry = PairwiseDistances(embeddings)
@@ -40,6 +42,8 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// The HNPM angular loss over the points of `synthesis` and its gradient.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
     ) throws -> LossOutput<T> {

@@ -42,6 +42,8 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// The plain multi-similarity loss (with its pair miner unless `mining` is off) and its gradient.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
         try validate(embeddings, labels: labels)
         let geometry = PairwiseDistances(embeddings)
@@ -80,6 +82,8 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// The HNPM multi-similarity loss over the points of `synthesis` and its gradient.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
     ) throws -> LossOutput<T> {

@@ -27,6 +27,8 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// The plain N-pair loss and its gradient.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
         let geometry = PairwiseDistances(embeddings)
@@ -43,6 +45,8 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// The HNPM N-pair loss over the points of `synthesis` and its gradient.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
     ) throws -> LossOutput<T> {

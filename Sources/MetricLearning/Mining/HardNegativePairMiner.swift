@@ -17,6 +17,8 @@ public enum HardNegativePairMiner {
     /// - Precondition: `geometry` is that of `batch.points`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func hardestByDistance<T: BLASScalar>(
         _ geometry: PairwiseDistances<T>, batch: AugmentedBatch<T>, sets: MiningSets? = nil
     ) -> HardNegativePairs<T> {
@@ -30,6 +32,8 @@ public enum HardNegativePairMiner {
     /// - Precondition: `geometry` is that of `batch.points`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func hardestBySimilarity<T: BLASScalar>(
         _ geometry: PairwiseDistances<T>, batch: AugmentedBatch<T>, sets: MiningSets? = nil
     ) -> HardNegativePairs<T> {

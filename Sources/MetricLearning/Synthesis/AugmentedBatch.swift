@@ -65,6 +65,8 @@ public struct AugmentedBatch<T: BLASScalar>: Sendable {
     /// - Precondition: `pointGradient` is `points.rows × d`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(_ pointGradient: Matrix<T>) -> Matrix<T> {
         precondition(pointGradient.rows == points.rows && pointGradient.columns == dimension,
                      "point gradient must be \(points.rows)×\(dimension), got \(pointGradient.rows)×\(pointGradient.columns)")

@@ -35,6 +35,8 @@ public struct EmbeddingExpansion: EmbeddingSynthesis, Codable, Equatable {
     ///   `points < 1`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func augment<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> AugmentedBatch<T> {
         try MetricLearningError.validate(embeddings, labels: labels)
         guard points >= 1 else {

@@ -14,6 +14,8 @@ public struct NoSynthesis: EmbeddingSynthesis, Codable, Equatable {
     /// The batch unchanged, with one group `{first, second}` per positive pair.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func augment<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> AugmentedBatch<T> {
         try MetricLearningError.validate(embeddings, labels: labels)
         let pairs = PositivePairs.make(labels: labels, rule: pairing)

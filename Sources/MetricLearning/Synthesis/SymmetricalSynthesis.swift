@@ -37,6 +37,8 @@ public struct SymmetricalSynthesis: EmbeddingSynthesis, Codable, Equatable {
     ///   non-finite `α` or `β`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func augment<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> AugmentedBatch<T> {
         try MetricLearningError.validate(embeddings, labels: labels)
         guard alpha.isFinite else {
