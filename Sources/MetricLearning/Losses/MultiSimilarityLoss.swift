@@ -49,8 +49,8 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
         let geometry = PairwiseDistances(embeddings)
         let b = embeddings.rows
         let margin = T(epsilon)
-        var positives = IndexLists(reservingLists: b, values: b * b)
-        var negatives = IndexLists(reservingLists: b, values: b * b)
+        var positives = IndexLists(reservingLists: b, values: Self.orderedPositivePairCount(labels))
+        var negatives = IndexLists(reservingLists: b)  // as many as the miner keeps
         geometry.gram.withUnsafeBufferPointer { pg in
             for i in 0..<b {
                 let row = pg.baseAddress! + i * b
@@ -93,7 +93,7 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
         let b = embeddings.rows, n = batch.points.rows
         let hard = HardNegativePairMiner.hardestBySimilarity(geometry, batch: batch, sets: .anchors(Array(0..<b), in: batch))
         let classCount = hard.classes.count
-        var positives = IndexLists(reservingLists: b, values: b * b)
+        var positives = IndexLists(reservingLists: b, values: Self.orderedPositivePairCount(labels))
         var negatives = IndexLists(reservingLists: b, values: b * classCount)
         for i in 0..<b {
             for j in 0..<b where j != i && labels[j] == labels[i] { positives.append(i * n + j) }
@@ -106,6 +106,13 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
         let (value, w) = terms(gram: geometry.gram, anchors: b, positives: positives, negatives: negatives)
         return LossOutput(value: value, gradient: batch.backward(geometry.backward(gram: w)),
                           syntheticFraction: batch.syntheticCount > 0 ? hard.syntheticFraction : nil)
+    }
+
+    /// `Σ_c n_c (n_c − 1)`, the number of (anchor, positive) pairs.
+    private static func orderedPositivePairCount(_ labels: [Int]) -> Int {
+        var counts = [Int: Int]()
+        for y in labels { counts[y, default: 0] += 1 }
+        return counts.values.reduce(0) { $0 + $1 * ($1 - 1) }
     }
 
     /// Checks the batch and the options.

@@ -59,14 +59,16 @@ public enum HardNegativePairMiner {
                             let own = col[p]
                             let row = pm.baseAddress! + p * n
                             let best = pb.baseAddress! + p * classCount, arg = pa.baseAddress! + p * classCount
+                            best[own] = -.infinity  // nothing beats it: the own class is never chosen
                             for q in 0..<n {
                                 let c = col[q]
                                 let v = sign * row[q]
-                                if c != own && v < best[c] {
+                                if v < best[c] {
                                     best[c] = v
                                     arg[c] = q
                                 }
                             }
+                            best[own] = .infinity
                         }
                     }
                 }
