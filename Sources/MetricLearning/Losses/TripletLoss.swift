@@ -61,9 +61,8 @@ public struct TripletLoss: MetricLoss, Codable, Equatable, Sendable {
                 }
             }
         }
-        let (value, weights) = tally.reduced(by: reduction)
-        let gradient = squared ? geometry.backward(squared: weights) : geometry.backward(distances: weights)
-        return LossOutput(value: value, gradient: gradient)
+        let (value, weights) = tally.reduced(by: reduction, distances: squared ? nil : geometry.distances)
+        return LossOutput(value: value, gradient: geometry.backward(squared: weights))
     }
 
     /// Adds the selected triplets of anchor `a` to `tally`.
