@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SwiftMetricLearning
 
 /// `dml bench losses`: the time of one loss evaluation (value + gradient, Float) for every loss
@@ -31,6 +34,9 @@ public struct BenchLossesCommand: ParsableCommand {
 
     @Option(parsing: .upToNextOption, help: "Modes to time: plain, hnpm, hnpm+ee, hnpm+symm (default: all).")
     var modes: [String] = BenchLossesCommand.modes.map(\.name)
+
+    @Flag(help: "Time with the wall clock instead of the calling thread's CPU clock (with one BLAS thread all the work runs on the calling thread; its CPU time ignores the time the process waits for a core on a loaded machine).")
+    var wallClock = false
 
     @Option(help: "Seed of the synthetic embeddings.")
     var seed: UInt64 = 1
@@ -75,6 +81,8 @@ public struct BenchLossesCommand: ParsableCommand {
 
     public func run() throws {
         BLASThreads.set(threads)
+        print(environmentNote())
+        print()
         print("| B | layout | loss | mode | points | loss+grad (ms) | Gram GEMM (ms) | ratio | target |")
         print("|---:|---|---|---|---:|---:|---:|---:|---|")
         for batch in batchSizes {
@@ -102,8 +110,8 @@ public struct BenchLossesCommand: ParsableCommand {
         var lossTimes = [Double](), gemmTimes = [Double]()
         var sink: Float = 0
         for repetition in 0..<(repeats + 2) {  // two warm-up rounds
-            let g = Self.seconds { Matrix.gemm(points, points, transB: .transpose, into: &gram) }
-            let l = try Self.seconds { sink += try configuration.evaluate(x, labels: labels).value }
+            let g = Self.seconds(wallClock: wallClock) { Matrix.gemm(points, points, transB: .transpose, into: &gram) }
+            let l = try Self.seconds(wallClock: wallClock) { sink += try configuration.evaluate(x, labels: labels).value }
             if repetition >= 2 {
                 gemmTimes.append(g)
                 lossTimes.append(l)
@@ -114,12 +122,29 @@ public struct BenchLossesCommand: ParsableCommand {
                    points: points.rows, lossSeconds: Self.median(lossTimes), gemmSeconds: Self.median(gemmTimes))
     }
 
-    /// Wall-clock seconds of `body`.
-    private static func seconds(_ body: () throws -> Void) rethrows -> Double {
-        let start = ContinuousClock.now
+    /// The settings that change the numbers: BLAS threads and kernels, and glibc's allocator
+    /// thresholds (with the defaults every B×B matrix above 128 KiB is mapped, zero-filled by page
+    /// faults and unmapped on every call; `MALLOC_MMAP_THRESHOLD_=33554432` and
+    /// `MALLOC_TRIM_THRESHOLD_=1073741824` keep them in the heap).
+    func environmentNote() -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let keys = ["OPENBLAS_CORETYPE", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"]
+        let settings = keys.map { "\($0)=\(environment[$0] ?? "(unset)")" }
+        return "BLAS threads: \(threads); clock: \(wallClock ? "wall" : "thread CPU time"); " + settings.joined(separator: ", ")
+    }
+
+    /// Seconds of `body` on the wall clock or on the calling thread's CPU clock.
+    private static func seconds(wallClock: Bool, _ body: () throws -> Void) rethrows -> Double {
+        let start = now(wallClock: wallClock)
         try body()
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return now(wallClock: wallClock) - start
+    }
+
+    /// The current reading of the chosen clock, in seconds.
+    private static func now(wallClock: Bool) -> Double {
+        var t = timespec()
+        clock_gettime(wallClock ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 
     private static func median(_ values: [Double]) -> Double {
