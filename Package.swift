@@ -57,6 +57,7 @@ let package = Package(
         ),
         .testTarget(name: "DMLNumericsTests", dependencies: ["DMLNumerics", "DMLTestSupport"]),
         .testTarget(name: "MetricLearningTests", dependencies: ["MetricLearning", "DMLTestSupport"]),
+        .testTarget(name: "DMLCommandsTests", dependencies: ["DMLCommands", "DMLTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

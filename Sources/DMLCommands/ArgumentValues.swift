@@ -1,0 +1,12 @@
+import ArgumentParser
+import MetricLearning
+
+// The option values of the loss commands, parsed from their raw names (an unknown value is
+// rejected with the list of valid ones).
+
+extension LossKind: ExpressibleByArgument {}
+extension MiningMode: ExpressibleByArgument {}
+extension SynthesisKind: ExpressibleByArgument {}
+extension TripletSelection: ExpressibleByArgument {}
+extension TripletReduction: ExpressibleByArgument {}
+extension PairingRule: ExpressibleByArgument {}

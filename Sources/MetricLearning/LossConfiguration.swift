@@ -1,0 +1,158 @@
+import DMLNumerics
+
+/// The six losses of §3 of the spec.
+public enum LossKind: String, CaseIterable, Codable, Sendable {
+    /// `ContrastiveLoss`.
+    case contrastive
+    /// `TripletLoss`.
+    case triplet
+    /// `LiftedStructuredLoss`.
+    case lifted
+    /// `NPairLoss`.
+    case npair
+    /// `AngularLoss`.
+    case angular
+    /// `MultiSimilarityLoss`.
+    case multisimilarity
+}
+
+/// Whether a loss runs in its plain form (§3) or with hard negative pair mining (§5).
+public enum MiningMode: String, CaseIterable, Codable, Sendable {
+    /// Every pair of the batch, as in §3 (`MetricLoss.loss`).
+    case plain
+    /// Hard negative pair mining over the originals and the synthetic points
+    /// (`HardNegativeMiningLoss.hardNegativeLoss`).
+    case hnpm
+}
+
+/// The embedding-space synthesis plugged into HNPM (§4).
+public enum SynthesisKind: String, CaseIterable, Codable, Sendable {
+    /// No synthetic point (`NoSynthesis`).
+    case none
+    /// Embedding Expansion (`EmbeddingExpansion`).
+    case ee
+    /// Symmetrical Synthesis (`SymmetricalSynthesis`).
+    case symm
+}
+
+/// Every option of every loss and synthesis, with the spec's defaults, and the one entry point
+/// training and `dml loss` call: `evaluate`.
+///
+/// `kind` picks the loss, `mining` its form, `synthesis` the plug-in (only with `mining = hnpm`).
+/// `pairing` is the rule that forms the groups (and generates synthetic points) for every
+/// synthesis; it overrides `expansion.pairing` and `symmetrical.pairing`.
+public struct LossConfiguration: Codable, Equatable, Sendable {
+    /// Which loss [triplet].
+    public var kind: LossKind
+    /// Plain or HNPM form [plain].
+    public var mining: MiningMode
+    /// The synthesis used with HNPM [none].
+    public var synthesis: SynthesisKind
+    /// Options of the contrastive loss (margin 1).
+    public var contrastive: ContrastiveLoss
+    /// Options of the triplet loss (margin 0.2, distance, all triplets, mean).
+    public var triplet: TripletLoss
+    /// Options of the lifted structured loss (α = 1).
+    public var lifted: LiftedStructuredLoss
+    /// Options of the N-pair loss (λ = 0.002).
+    public var npair: NPairLoss
+    /// Options of the angular loss (θ = 45°).
+    public var angular: AngularLoss
+    /// Options of the multi-similarity loss (α = 2, β = 50, λ = 0.5, ε = 0.1, miner on).
+    public var multiSimilarity: MultiSimilarityLoss
+    /// Options of Embedding Expansion (n = 2, normalized, gradients flowing).
+    public var expansion: EmbeddingExpansion
+    /// Options of Symmetrical Synthesis (α = 2, β = 1, gradients flowing).
+    public var symmetrical: SymmetricalSynthesis
+    /// Which positive pairs form groups and generate synthetic points [adjacent].
+    public var pairing: PairingRule
+
+    /// A configuration; every argument defaults to the spec's value.
+    public init(
+        kind: LossKind = .triplet, mining: MiningMode = .plain, synthesis: SynthesisKind = .none,
+        contrastive: ContrastiveLoss = ContrastiveLoss(), triplet: TripletLoss = TripletLoss(),
+        lifted: LiftedStructuredLoss = LiftedStructuredLoss(), npair: NPairLoss = NPairLoss(),
+        angular: AngularLoss = AngularLoss(), multiSimilarity: MultiSimilarityLoss = MultiSimilarityLoss(),
+        expansion: EmbeddingExpansion = EmbeddingExpansion(), symmetrical: SymmetricalSynthesis = SymmetricalSynthesis(),
+        pairing: PairingRule = .adjacent
+    ) {
+        self.kind = kind
+        self.mining = mining
+        self.synthesis = synthesis
+        self.contrastive = contrastive
+        self.triplet = triplet
+        self.lifted = lifted
+        self.npair = npair
+        self.angular = angular
+        self.multiSimilarity = multiSimilarity
+        self.expansion = expansion
+        self.symmetrical = symmetrical
+        self.pairing = pairing
+    }
+
+    /// The selected loss with its options.
+    public var loss: any HardNegativeMiningLoss {
+        switch kind {
+        case .contrastive: contrastive
+        case .triplet: triplet
+        case .lifted: lifted
+        case .npair: npair
+        case .angular: angular
+        case .multisimilarity: multiSimilarity
+        }
+    }
+
+    /// The selected synthesis with `pairing` applied (`NoSynthesis` for `none`).
+    public var synthesisPlugin: any EmbeddingSynthesis {
+        switch synthesis {
+        case .none:
+            return NoSynthesis(pairing: pairing)
+        case .ee:
+            var plugin = expansion
+            plugin.pairing = pairing
+            return plugin
+        case .symm:
+            var plugin = symmetrical
+            plugin.pairing = pairing
+            return plugin
+        }
+    }
+
+    /// Throws `invalidOption` for a synthesis without hard negative pair mining.
+    public func validate() throws {
+        if mining == .plain && synthesis != .none {
+            throw MetricLearningError.invalidOption(
+                name: "synthesis", value: synthesis.rawValue,
+                expected: "none when mining is plain (synthetic points are used through hard negative pair mining: set mining to hnpm)")
+        }
+    }
+
+    /// `L(X)`, `∂L/∂X` and the synthetic fraction of the configured loss on a labelled batch:
+    /// `loss.loss(X, labels)` when plain, `loss.hardNegativeLoss(X, labels, synthesisPlugin)`
+    /// with HNPM.
+    ///
+    /// - Throws: `MetricLearningError` for an invalid configuration (see `validate`) or batch.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func evaluate<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+        try validate()
+        switch kind {
+        case .contrastive: return try evaluate(contrastive, embeddings, labels)
+        case .triplet: return try evaluate(triplet, embeddings, labels)
+        case .lifted: return try evaluate(lifted, embeddings, labels)
+        case .npair: return try evaluate(npair, embeddings, labels)
+        case .angular: return try evaluate(angular, embeddings, labels)
+        case .multisimilarity: return try evaluate(multiSimilarity, embeddings, labels)
+        }
+    }
+
+    /// Runs one loss type in the configured mode (statically dispatched).
+    private func evaluate<L: HardNegativeMiningLoss, T: BLASScalar>(
+        _ loss: L, _ embeddings: Matrix<T>, _ labels: [Int]
+    ) throws -> LossOutput<T> {
+        switch mining {
+        case .plain: try loss.loss(embeddings, labels: labels)
+        case .hnpm: try loss.hardNegativeLoss(embeddings, labels: labels, synthesis: synthesisPlugin)
+        }
+    }
+}

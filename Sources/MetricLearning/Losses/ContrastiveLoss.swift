@@ -1,0 +1,69 @@
+import DMLNumerics
+
+/// The contrastive loss (Hadsell et al. 2006) over the unordered pairs of a batch:
+///
+/// `L = 1/|P| Σ_{(i,j)∈P} D²_ij + 1/|N| Σ_{(i,j)∈N} [m − D_ij]_+²`,
+///
+/// where P and N are the unordered positive and negative pairs (`i < j`) and `D` is the
+/// Euclidean distance. Gradient (through `PairwiseDistances.backward`, one GEMM):
+/// `∂L/∂D²_ij = 1/|P|` on positive pairs and `∂L/∂D_ij = −2 [m − D_ij]_+ / |N|` on negative
+/// ones, passed on as `∂L/∂D²_ij = −[m − D_ij]_+ / (D_ij |N|)`.
+///
+/// The hard-negative-pair-mining form is in `ContrastiveLoss+HardNegativeMining.swift`.
+public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
+    /// The margin `m` beyond which a negative pair costs nothing [1].
+    public var margin: Double
+
+    /// A contrastive loss with margin `m` (default 1).
+    public init(margin: Double = 1) {
+        self.margin = margin
+    }
+
+    /// Throws `invalidOption` if the margin is negative or not finite.
+    public func validateOptions() throws {
+        try MetricLearningError.requireFinite(margin, atLeast: 0, name: "contrastive margin")
+    }
+
+    /// `L(X)` and `∂L/∂X` of the plain form (see the type's documentation). Throws when the batch
+    /// has no positive pair or a single class.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+        try MetricLearningError.validate(embeddings, labels: labels)
+        try validateOptions()
+        let statistics = LabelStatistics(labels)
+        try statistics.requirePositiveAndNegativePairs()
+
+        let geometry = PairwiseDistances(embeddings)
+        let n = geometry.count
+        let m = T(margin)
+        let positiveWeight = 1 / T(statistics.positivePairCount)
+        let negativeWeight = 1 / T(statistics.negativePairCount)
+        var positiveSum = 0.0, negativeSum = 0.0
+        var weights = Matrix<T>(rows: n, columns: n)  // ∂L/∂D²_ij, upper triangle
+        geometry.distances.withUnsafeBufferPointer { pd in
+            weights.withUnsafeMutableBufferPointer { pw in
+                labels.withUnsafeBufferPointer { y in
+                    for i in 0..<n {
+                        var rowPositive: T = 0, rowNegative: T = 0
+                        for j in (i + 1)..<max(n, i + 1) {
+                            let d = pd[i * n + j]
+                            if y[i] == y[j] {
+                                rowPositive += d * d
+                                pw[i * n + j] = positiveWeight
+                            } else if d < m {
+                                let h = m - d
+                                rowNegative += h * h
+                                pw[i * n + j] = -2 * h * negativeWeight * DistanceGradient.squaredPerDistance(d)
+                            }
+                        }
+                        positiveSum += Double(rowPositive)
+                        negativeSum += Double(rowNegative)
+                    }
+                }
+            }
+        }
+        let value = T(positiveSum / Double(statistics.positivePairCount) + negativeSum / Double(statistics.negativePairCount))
+        return LossOutput(value: value, gradient: geometry.backward(squared: weights))
+    }
+}

@@ -1,0 +1,53 @@
+import DMLNumerics
+
+/// The hard-negative-pair-mining form of the lifted structured loss (§5):
+///
+/// `J_ij = log Σ_{c≠y_i} exp(α − d⁻(s_ij, c)) + D_ij` for every unordered positive pair `(i, j)`
+/// of the originals, `L = 1/(2|P|) Σ_{(i,j)∈P} [J_ij]_+²`, with `s_ij` the pair's mining set (see
+/// `MinedPairBatch`; with C×2 batches it is the group `g_ij`). The log-sum-exp is max-shifted.
+///
+/// Gradient: `∂L/∂D_ij = J⁺_ij/|P|` and, for the mined pair of class c,
+/// `∂L/∂d⁻(s_ij, c) = −(J⁺_ij/|P|) · softmax_c(α − d⁻(s_ij, ·))`.
+extension LiftedStructuredLoss: HardNegativeMiningLoss {
+    /// `L(X)` and `∂L/∂X` of the HNPM form with the synthetic points of `synthesis`
+    /// (`NoSynthesis()` mines the originals alone).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func hardNegativeLoss<T: BLASScalar>(
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
+    ) throws -> LossOutput<T> {
+        try validateOptions()
+        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis)
+        let n = mined.size, classCount = mined.hardest.classes.count
+        let hardest = mined.hardest
+        let alpha = T(margin)
+        let pairWeight = 1 / T(mined.pairs.count)
+        var total = 0.0
+        var weights = Matrix<T>(rows: n, columns: n)  // ∂L/∂D² over the augmented set
+        mined.geometry.distances.withUnsafeBufferPointer { pd in
+            hardest.value.withUnsafeBufferPointer { hv in
+                weights.withUnsafeMutableBufferPointer { pw in
+                    for (s, pair) in mined.pairs.enumerated() {
+                        let row = s * classCount
+                        var nearest = T.infinity
+                        for c in 0..<classCount where hardest.isNegative(row: s, column: c) { nearest = min(nearest, hv[row + c]) }
+                        var sum: T = 0  // Σ_c exp(α − d⁻_c − μ), μ = α − min_c d⁻_c
+                        for c in 0..<classCount where hardest.isNegative(row: s, column: c) { sum += T.exp(nearest - hv[row + c]) }
+                        let dij = pd[pair.first * n + pair.second]
+                        let J = alpha - nearest + T.log(sum) + dij
+                        guard J > 0 else { continue }
+                        total += Double(J * J)
+                        let dJ = J * pairWeight
+                        pw[pair.first * n + pair.second] += dJ * DistanceGradient.squaredPerDistance(dij)
+                        for c in 0..<classCount where hardest.isNegative(row: s, column: c) {
+                            let k = row + c
+                            pw[hardest.groupPoint[k] * n + hardest.classPoint[k]] -=
+                                dJ * T.exp(nearest - hv[k]) / sum * DistanceGradient.squaredPerDistance(hv[k])
+                        }
+                    }
+                }
+            }
+        }
+        return mined.output(value: T(total / Double(2 * mined.pairs.count)), squared: weights)
+    }
+}

@@ -1,0 +1,103 @@
+import DMLNumerics
+
+/// The lifted structured loss (Oh Song et al. 2016, eq. 4) with its smooth upper bound:
+///
+/// for each unordered positive pair `(i, j) ∈ P` (`i < j`, `y_i = y_j`),
+/// `J_ij = log( Σ_{k: y_k≠y_i} exp(α − D_ik) + Σ_{l: y_l≠y_j} exp(α − D_jl) ) + D_ij`,
+/// and `L = 1/(2|P|) Σ_{(i,j)∈P} [J_ij]_+²`,
+///
+/// with `D` the plain Euclidean distance. The log-sum-exp is max-shifted: with
+/// `μ_i = max_k (α − D_ik)` and `t_i = Σ_k exp(α − D_ik − μ_i)` over the negatives of i,
+/// `s_i = e^{μ_i} t_i` and `log(s_i + s_j)` is evaluated as a log-add-exp of `μ_i + log t_i`
+/// and `μ_j + log t_j`.
+///
+/// Gradient: `∂L/∂D_ij = J⁺_ij / |P|` and, for a negative k of i,
+/// `∂L/∂D_ik = −exp(α − D_ik − μ_i) · Σ_{j:(i,j)∈P} (J⁺_ij / |P|) exp(μ_i − log(s_i + s_j))`
+/// (every factor ≤ 1, so nothing overflows), passed on as `∂L/∂D² = ∂L/∂D / (2D)`; then one
+/// GEMM through `PairwiseDistances.backward`.
+///
+/// The hard-negative-pair-mining form is in `LiftedStructuredLoss+HardNegativeMining.swift`.
+public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
+    /// The margin `α` [1].
+    public var margin: Double
+
+    /// A lifted structured loss with margin `α` (default 1).
+    public init(margin: Double = 1) {
+        self.margin = margin
+    }
+
+    /// Throws `invalidOption` if the margin is negative or not finite.
+    public func validateOptions() throws {
+        try MetricLearningError.requireFinite(margin, atLeast: 0, name: "lifted margin")
+    }
+
+    /// `L(X)` and `∂L/∂X` of the plain form (see the type's documentation). Throws when the batch
+    /// has no positive pair or a single class.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+        try MetricLearningError.validate(embeddings, labels: labels)
+        try validateOptions()
+        let statistics = LabelStatistics(labels)
+        try statistics.requirePositiveAndNegativePairs()
+
+        let geometry = PairwiseDistances(embeddings)
+        let n = geometry.count
+        let alpha = T(margin)
+        let pairWeight = 1 / T(statistics.positivePairCount)
+        // scaled[i, k] = exp(α − D_ik − μ_i) / (2 D_ik) for the negatives k of i (0 elsewhere):
+        // the factor that turns the negative's share of J into ∂/∂D²_ik.
+        var scaled = Matrix<T>(rows: n, columns: n)
+        var rowTerms = [T](repeating: 0, count: 3 * n)  // μ_i, log s_i, Σ_j (J⁺_ij/|P|) e^{μ_i − log(s_i+s_j)}
+        var weights = Matrix<T>(rows: n, columns: n)     // ∂L/∂D²
+        var total = 0.0
+        geometry.distances.withUnsafeBufferPointer { pd in
+            labels.withUnsafeBufferPointer { y in
+                rowTerms.withUnsafeMutableBufferPointer { terms in
+                    let shift = terms.baseAddress!, logSum = shift + n, negativeScale = shift + 2 * n
+                    scaled.withUnsafeMutableBufferPointer { pe in
+                        for i in 0..<n {
+                            let row = pd.baseAddress! + i * n, out = pe.baseAddress! + i * n
+                            let yi = y[i]
+                            var nearest = T.infinity
+                            for k in 0..<n where y[k] != yi { nearest = min(nearest, row[k]) }
+                            var t: T = 0
+                            for k in 0..<n where y[k] != yi {
+                                let e = T.exp(nearest - row[k])  // exp(α − D_ik − μ_i), μ_i = α − nearest
+                                t += e
+                                out[k] = e * DistanceGradient.squaredPerDistance(row[k])
+                            }
+                            shift[i] = alpha - nearest
+                            logSum[i] = alpha - nearest + T.log(t)
+                        }
+                    }
+                    weights.withUnsafeMutableBufferPointer { pw in
+                        for i in 0..<n {
+                            for j in (i + 1)..<max(n, i + 1) where y[j] == y[i] {
+                                let big = max(logSum[i], logSum[j]), small = min(logSum[i], logSum[j])
+                                let logPair = big + T.log(onePlus: T.exp(small - big))
+                                let dij = pd[i * n + j]
+                                let J = logPair + dij
+                                guard J > 0 else { continue }
+                                total += Double(J * J)
+                                let dJ = J * pairWeight
+                                pw[i * n + j] += dJ * DistanceGradient.squaredPerDistance(dij)
+                                negativeScale[i] += dJ * T.exp(shift[i] - logPair)
+                                negativeScale[j] += dJ * T.exp(shift[j] - logPair)
+                            }
+                        }
+                        scaled.withUnsafeBufferPointer { pe in
+                            for i in 0..<n where negativeScale[i] != 0 {
+                                let s = negativeScale[i]
+                                let out = pw.baseAddress! + i * n, e = pe.baseAddress! + i * n
+                                for k in 0..<n { out[k] -= s * e[k] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let value = T(total / Double(2 * statistics.positivePairCount))
+        return LossOutput(value: value, gradient: geometry.backward(squared: weights))
+    }
+}
