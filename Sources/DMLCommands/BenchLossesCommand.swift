@@ -12,6 +12,7 @@ import SwiftMetricLearning
 /// Batches are C×K class-balanced sets of L2-normalized embeddings (class centres plus noise),
 /// d = 512: 64×2 and 32×4 for B = 128, 256×2 and 128×4 for B = 512. Prints a Markdown table.
 public struct BenchLossesCommand: ParsableCommand {
+    /// The command's name, abstract and help text.
     public static let configuration = CommandConfiguration(
         commandName: "losses",
         abstract: "Time every loss × mode against one Gram GEMM of its augmented point set (Float)."
@@ -35,14 +36,19 @@ public struct BenchLossesCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Modes to time: plain, hnpm, hnpm+ee, hnpm+symm (default: all).")
     var modes: [String] = BenchLossesCommand.modes.map(\.name)
 
+    @Flag(name: .customLong("no-allocator-tuning"), help: "Keep glibc's default mmap and trim thresholds (see AllocatorTuning).")
+    var noAllocatorTuning = false
+
     @Flag(help: "Time with the wall clock instead of the calling thread's CPU clock (with one BLAS thread all the work runs on the calling thread; its CPU time ignores the time the process waits for a core on a loaded machine).")
     var wallClock = false
 
     @Option(help: "Seed of the synthetic embeddings.")
     var seed: UInt64 = 1
 
+    /// A command with every option at its default (ArgumentParser fills the options in).
     public init() {}
 
+    /// Checks the options after parsing (ArgumentParser calls it before `run`).
     public func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
@@ -79,9 +85,11 @@ public struct BenchLossesCommand: ParsableCommand {
         var ratio: Double { lossSeconds / gemmSeconds }
     }
 
+    /// Runs the command: prints its result on stdout; errors go to stderr with a non-zero exit.
     public func run() throws {
         BLASThreads.set(threads)
-        print(environmentNote())
+        let tuned = !noAllocatorTuning && AllocatorTuning.keepLargeBlocksInTheHeap()
+        print(environmentNote(allocatorTuned: tuned))
         print()
         print("| B | layout | loss | mode | points | loss+grad (ms) | Gram GEMM (ms) | ratio | target |")
         print("|---:|---|---|---|---:|---:|---:|---:|---|")
@@ -122,15 +130,14 @@ public struct BenchLossesCommand: ParsableCommand {
                    points: points.rows, lossSeconds: Self.median(lossTimes), gemmSeconds: Self.median(gemmTimes))
     }
 
-    /// The settings that change the numbers: BLAS threads and kernels, and glibc's allocator
-    /// thresholds (with the defaults every B×B matrix above 128 KiB is mapped, zero-filled by page
-    /// faults and unmapped on every call; `MALLOC_MMAP_THRESHOLD_=33554432` and
-    /// `MALLOC_TRIM_THRESHOLD_=1073741824` keep them in the heap).
-    func environmentNote() -> String {
+    /// The settings that change the numbers: BLAS threads and kernels, the clock, and glibc's
+    /// allocator thresholds (see `AllocatorTuning`).
+    func environmentNote(allocatorTuned: Bool) -> String {
         let environment = ProcessInfo.processInfo.environment
         let keys = ["OPENBLAS_CORETYPE", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"]
         let settings = keys.map { "\($0)=\(environment[$0] ?? "(unset)")" }
-        return "BLAS threads: \(threads); clock: \(wallClock ? "wall" : "thread CPU time"); " + settings.joined(separator: ", ")
+        return "BLAS threads: \(threads); clock: \(wallClock ? "wall" : "thread CPU time"); "
+            + "large blocks kept in the heap (mallopt): \(allocatorTuned ? "yes" : "no"); " + settings.joined(separator: ", ")
     }
 
     /// Seconds of `body` on the wall clock or on the calling thread's CPU clock.

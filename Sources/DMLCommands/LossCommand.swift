@@ -10,6 +10,7 @@ import SwiftMetricLearning
 /// and, with `--grad-out`, writes `∂L/∂X` with the shape and dtype of `X`. Bad input is reported
 /// on stderr with a non-zero exit status, and nothing is written.
 public struct LossCommand: ParsableCommand {
+    /// The command's name, abstract and help text.
     public static let configuration = CommandConfiguration(
         commandName: "loss",
         abstract: "Evaluate a metric-learning loss and its gradient on saved embeddings.",
@@ -86,6 +87,7 @@ public struct LossCommand: ParsableCommand {
     @Flag(name: .customLong("detach-synthetic"), help: "Synthetic points pass no gradient back to the originals.")
     var detachSynthetic = false
 
+    /// A command with every option at its default (ArgumentParser fills the options in).
     public init() {}
 
     /// The result of one evaluation, as printed.
@@ -130,7 +132,8 @@ public struct LossCommand: ParsableCommand {
         let description: String
     }
 
-    /// Rejects options that do not apply to the chosen loss, mining or synthesis.
+    /// Rejects options that do not apply to the chosen loss, mining or synthesis (ArgumentParser
+    /// calls it after parsing, before `run`).
     public func validate() throws {
         func require(_ given: Bool, _ option: String, _ condition: Bool, _ context: String) throws {
             if given && !condition { throw ValidationError("\(option) applies only \(context)") }
@@ -216,6 +219,7 @@ public struct LossCommand: ParsableCommand {
                       kind: loss, mining: mining, synthesis: synthesis, rows: x.rows, dimension: x.columns, dtype: dtype)
     }
 
+    /// Runs the command: prints its result on stdout; errors go to stderr with a non-zero exit.
     public func run() throws {
         print(try execute().json)
     }

@@ -29,10 +29,8 @@ public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
-        try MetricLearningError.validate(embeddings, labels: labels)
         try validateOptions()
-        let statistics = LabelStatistics(labels)
-        try statistics.requirePositiveAndNegativePairs()
+        let statistics = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
 
         let geometry = PairwiseDistances(embeddings)
         let n = geometry.count

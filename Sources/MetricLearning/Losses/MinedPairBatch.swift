@@ -24,8 +24,7 @@ struct MinedPairBatch<T: BLASScalar> {
     /// Validates the batch (one finite embedding per label, a positive pair, two classes),
     /// augments it with `synthesis`, and mines the hardest negative pair of every pair and class.
     init(_ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis) throws {
-        try MetricLearningError.validate(embeddings, labels: labels)
-        try LabelStatistics(labels).requirePositiveAndNegativePairs()
+        _ = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
         batch = try Self.augment(embeddings, labels: labels, with: synthesis)
         geometry = PairwiseDistances(batch.points)
         pairs = PositivePairs.make(labels: labels, rule: .all)
