@@ -6,8 +6,7 @@ enum AnchorPositivePairs {
     /// earlier sample is the anchor), after checking that the batch has one finite embedding per
     /// label, a positive pair and two classes.
     static func adjacent<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> [PositivePair] {
-        try MetricLearningError.validate(embeddings, labels: labels)
-        try LabelStatistics(labels).requirePositiveAndNegativePairs()
+        _ = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
         return PositivePairs.make(labels: labels, rule: .adjacent)
     }
 }

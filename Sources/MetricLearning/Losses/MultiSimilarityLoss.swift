@@ -104,7 +104,6 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
 
     /// Checks the batch and the options; returns the batch's pair counts.
     private func validate<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LabelStatistics {
-        try MetricLearningError.validate(embeddings, labels: labels)
         for (name, value) in [("alpha", alpha), ("beta", beta)] where !(value > 0 && value.isFinite) {
             throw MetricLearningError.invalidOption(name: "multiSimilarity.\(name)", value: "\(value)", expected: "a finite number > 0")
         }
@@ -112,9 +111,7 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
             throw MetricLearningError.invalidOption(name: "multiSimilarity.lambda", value: "\(lambda)", expected: "a finite number")
         }
         try MetricLearningError.requireFinite(epsilon, atLeast: 0, name: "multiSimilarity.epsilon")
-        let statistics = LabelStatistics(labels)
-        try statistics.requirePositiveAndNegativePairs()
-        return statistics
+        return try LabelStatistics.ofValidBatch(embeddings, labels: labels)
     }
 
     /// `1/B Σ_i [1/α log(1 + Σ_{e ∈ positives_i} exp(−α(G_e − λ))) + 1/β log(1 + Σ_{e ∈ negatives_i} exp(β(G_e − λ)))]`
