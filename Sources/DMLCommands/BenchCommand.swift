@@ -1,11 +1,15 @@
 import ArgumentParser
 
-/// `dml bench`: performance benchmarks, one subcommand per area (release builds only give
-/// meaningful numbers).
-struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// `dml bench`: benchmarks of the library's hot paths, one subcommand per area (release
+/// builds only give meaningful numbers).
+public struct BenchCommand: ParsableCommand {
+    /// The command's name, abstract and subcommands.
+    public static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks (build with -c release for meaningful numbers).",
-        subcommands: [BenchEvalCommand.self]
+        abstract: "Benchmarks of the library's hot paths (build with -c release).",
+        subcommands: [BenchLossesCommand.self, BenchEvalCommand.self]
     )
+
+    /// A command with every option at its default (ArgumentParser fills the options in).
+    public init() {}
 }

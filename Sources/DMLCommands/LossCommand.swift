@@ -10,6 +10,7 @@ import SwiftMetricLearning
 /// and, with `--grad-out`, writes `∂L/∂X` with the shape and dtype of `X`. Bad input is reported
 /// on stderr with a non-zero exit status, and nothing is written.
 public struct LossCommand: ParsableCommand {
+    /// The command's name, abstract and help text.
     public static let configuration = CommandConfiguration(
         commandName: "loss",
         abstract: "Evaluate a metric-learning loss and its gradient on saved embeddings.",
@@ -86,6 +87,7 @@ public struct LossCommand: ParsableCommand {
     @Flag(name: .customLong("detach-synthetic"), help: "Synthetic points pass no gradient back to the originals.")
     var detachSynthetic = false
 
+    /// A command with every option at its default (ArgumentParser fills the options in).
     public init() {}
 
     /// The result of one evaluation, as printed.
@@ -121,7 +123,9 @@ public struct LossCommand: ParsableCommand {
         public var json: String {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return String(decoding: try! encoder.encode(self), as: UTF8.self)
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            // Every field is a number, a string or null, so encoding cannot fail.
+            return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         }
     }
 
@@ -130,7 +134,8 @@ public struct LossCommand: ParsableCommand {
         let description: String
     }
 
-    /// Rejects options that do not apply to the chosen loss, mining or synthesis.
+    /// Rejects options that do not apply to the chosen loss, mining or synthesis (ArgumentParser
+    /// calls it after parsing, before `run`).
     public func validate() throws {
         func require(_ given: Bool, _ option: String, _ condition: Bool, _ context: String) throws {
             if given && !condition { throw ValidationError("\(option) applies only \(context)") }
@@ -211,11 +216,15 @@ public struct LossCommand: ParsableCommand {
         } catch let error as MetricLearningError {
             throw InputError(description: "\(embeddings), \(labels): \(error)")
         }
+        guard output.value.isFinite, output.gradient.firstNonFinite == nil else {
+            throw InputError(description: "\(embeddings): the loss or its gradient overflowed to a non-finite value; expected embeddings of moderate magnitude (rescale them)")
+        }
         if let gradientPath { try NPYArray(output.gradient).write(to: gradientPath) }
         return Report(loss: Double(output.value), syntheticFraction: output.syntheticFraction,
                       kind: loss, mining: mining, synthesis: synthesis, rows: x.rows, dimension: x.columns, dtype: dtype)
     }
 
+    /// Runs the command: prints its result on stdout; errors go to stderr with a non-zero exit.
     public func run() throws {
         print(try execute().json)
     }

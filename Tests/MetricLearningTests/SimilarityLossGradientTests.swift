@@ -85,8 +85,12 @@ private struct FrozenSynthesis: EmbeddingSynthesis {
     let template: AugmentedBatch<Double>
 
     func augment<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> AugmentedBatch<T> {
-        let synthetic = template.points.gatheringRows(Array(template.originalCount..<template.points.rows)).converted(to: T.self)
-        return AugmentedBatch(originals: embeddings, labels: labels, pairs: template.groups.map(\.pair),
-                              pointsPerPair: template.pointsPerPair, synthetic: synthetic, origin: .none, detach: false)
+        var points = AugmentedBatch.pointMatrix(originals: embeddings, syntheticRows: template.syntheticCount)
+        for k in embeddings.rows..<points.rows {
+            for c in 0..<points.columns { points[k, c] = T(template.points[k, c]) }
+        }
+        return AugmentedBatch(points: points, originalCount: embeddings.rows, labels: labels,
+                              pairs: template.groups.map(\.pair), pointsPerPair: template.pointsPerPair,
+                              origin: .none, detach: false)
     }
 }

@@ -12,6 +12,18 @@ private func probe(_ synthesis: some EmbeddingSynthesis, weights: Matrix<Double>
     }
 }
 
+/// `batch.backward` of a random probe against finite differences, on three seeded C×3 batches.
+private func expectBackwardMatchesFiniteDifferences(_ synthesis: some EmbeddingSynthesis) throws {
+    for seed in UInt64(1)...3 {
+        let (x, labels) = BatchFactory.batch(classes: 2, perClass: 3, dimension: 4, seed: seed)
+        let batch = try synthesis.augment(x, labels: labels)
+        var rng = SeededGenerator(seed: seed + 100)
+        let w: Matrix<Double> = rng.normalMatrix(rows: batch.points.rows, columns: x.columns)
+        let error = FiniteDifference.check(probe(synthesis, weights: w, labels: labels), analytic: batch.backward(w), at: x)
+        #expect(error < 1e-7, "seed \(seed): worst error \(error)")
+    }
+}
+
 private func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
 private func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
 
@@ -58,15 +70,7 @@ private func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
 
     @Test(arguments: [false, true], [PairingRule.adjacent, .all])
     func backwardMatchesFiniteDifferences(normalize: Bool, pairing: PairingRule) throws {
-        for seed in UInt64(1)...3 {
-            let (x, labels) = BatchFactory.batch(classes: 2, perClass: 3, dimension: 4, seed: seed)
-            let ee = EmbeddingExpansion(points: 2, normalize: normalize, pairing: pairing)
-            let batch = try ee.augment(x, labels: labels)
-            var rng = SeededGenerator(seed: seed + 100)
-            let w: Matrix<Double> = rng.normalMatrix(rows: batch.points.rows, columns: x.columns)
-            let error = FiniteDifference.check(probe(ee, weights: w, labels: labels), analytic: batch.backward(w), at: x)
-            #expect(error < 1e-7, "seed \(seed): worst error \(error)")
-        }
+        try expectBackwardMatchesFiniteDifferences(EmbeddingExpansion(points: 2, normalize: normalize, pairing: pairing))
     }
 
     @Test func detachCarriesNoGradient() throws {
@@ -115,15 +119,8 @@ private func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
 
     @Test(arguments: [(2.0, 1.0), (1.5, 0.8), (0.5, 2.0)], [PairingRule.adjacent, .all])
     func backwardMatchesFiniteDifferences(parameters: (Double, Double), pairing: PairingRule) throws {
-        for seed in UInt64(1)...3 {
-            let (x, labels) = BatchFactory.batch(classes: 2, perClass: 3, dimension: 4, seed: seed)
-            let symm = SymmetricalSynthesis(alpha: parameters.0, beta: parameters.1, pairing: pairing)
-            let batch = try symm.augment(x, labels: labels)
-            var rng = SeededGenerator(seed: seed + 200)
-            let w: Matrix<Double> = rng.normalMatrix(rows: batch.points.rows, columns: x.columns)
-            let error = FiniteDifference.check(probe(symm, weights: w, labels: labels), analytic: batch.backward(w), at: x)
-            #expect(error < 1e-7, "seed \(seed): worst error \(error)")
-        }
+        try expectBackwardMatchesFiniteDifferences(
+            SymmetricalSynthesis(alpha: parameters.0, beta: parameters.1, pairing: pairing))
     }
 
     @Test func detachCarriesNoGradient() throws {

@@ -25,6 +25,8 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// The plain angular loss and its gradient.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
         let geometry = PairwiseDistances(embeddings)
@@ -40,16 +42,17 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// The HNPM angular loss over the points of `synthesis` and its gradient.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
     ) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
-        let batch = try synthesis.augment(embeddings, labels: labels)
-        let geometry = PairwiseDistances(batch.points)
-        let (negatives, syntheticShare) = Self.hardestPoints(gram: geometry.gram, batch: batch, pairs: pairs)
-        let (value, w) = terms(gram: geometry.gram, pairs: pairs, negatives: negatives)
-        return LossOutput(value: value, gradient: batch.backward(geometry.backward(gram: w)),
-                          syntheticFraction: batch.syntheticCount > 0 ? syntheticShare : nil)
+        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis)
+        let gram = augmented.geometry.gram
+        let (negatives, syntheticShare) = Self.hardestPoints(gram: gram, batch: augmented.batch, pairs: pairs)
+        let (value, w) = terms(gram: gram, pairs: pairs, negatives: negatives)
+        return augmented.output(value: value, gramGradient: w, syntheticFraction: syntheticShare)
     }
 
     /// For every pair `(a, p)` and class `c ≠ y_a`, `n_c = argmax_{n ∈ class c} G_an + G_pn`
@@ -98,17 +101,13 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
         return (lists, chosen == 0 ? 0 : Double(synthetic) / Double(chosen))
     }
 
-    /// The adjacent pairs of a valid batch.
+    /// The adjacent pairs of a valid batch with valid options.
     private func anchorPositivePairs<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> [PositivePair] {
-        try MetricLearningError.validate(embeddings, labels: labels)
         guard degrees > 0 && degrees < 90 else {
             throw MetricLearningError.invalidOption(name: "angular.degrees", value: "\(degrees)",
                                                     expected: "an angle strictly between 0 and 90 degrees")
         }
-        guard Set(labels).count >= 2 else { throw MetricLearningError.noNegativePair }
-        let pairs = PositivePairs.make(labels: labels, rule: .adjacent)
-        guard !pairs.isEmpty else { throw MetricLearningError.noPositivePair }
-        return pairs
+        return try AnchorPositivePairs.adjacent(embeddings, labels: labels)
     }
 
     /// `1/|P| Σ_r log(1 + Σ_{n ∈ negatives_r} exp(4t²(G_an + G_pn) − 2(1+t²) G_ap))` and its

@@ -26,26 +26,27 @@ extension ContrastiveLoss: HardNegativeMiningLoss {
         let negativeCount = mined.pairs.count * (classCount - 1)
         let negativeWeight = 1 / T(negativeCount)
         var positiveSum = 0.0, negativeSum = 0.0
-        var weights = Matrix<T>(rows: n, columns: n)  // ∂L/∂D over the augmented set
+        var weights = Matrix<T>(rows: n, columns: n)  // ∂L/∂D² over the augmented set
         mined.geometry.distances.withUnsafeBufferPointer { pd in
             mined.hardest.value.withUnsafeBufferPointer { hv in
                 weights.withUnsafeMutableBufferPointer { pw in
                     for (s, pair) in mined.pairs.enumerated() {
                         let d = pd[pair.first * n + pair.second]
                         positiveSum += Double(d * d)
-                        pw[pair.first * n + pair.second] += 2 * d * positiveWeight
+                        pw[pair.first * n + pair.second] += positiveWeight
                         for c in 0..<classCount where mined.hardest.isNegative(row: s, column: c) {
-                            let h = m - hv[s * classCount + c]
+                            let k = s * classCount + c
+                            let h = m - hv[k]
                             guard h > 0 else { continue }
                             negativeSum += Double(h * h)
-                            let k = s * classCount + c
-                            pw[mined.hardest.groupPoint[k] * n + mined.hardest.classPoint[k]] -= 2 * h * negativeWeight
+                            pw[mined.hardest.groupPoint[k] * n + mined.hardest.classPoint[k]] -=
+                                2 * h * negativeWeight * DistanceGradient.squaredPerDistance(hv[k])
                         }
                     }
                 }
             }
         }
         let value = T(positiveSum / Double(mined.pairs.count) + negativeSum / Double(negativeCount))
-        return mined.output(value: value, distances: weights)
+        return mined.output(value: value, squared: weights)
     }
 }

@@ -6,7 +6,8 @@ import DMLNumerics
 ///
 /// where P and N are the unordered positive and negative pairs (`i < j`) and `D` is the
 /// Euclidean distance. Gradient (through `PairwiseDistances.backward`, one GEMM):
-/// `∂L/∂D_ij = 2 D_ij / |P|` on positive pairs and `−2 [m − D_ij]_+ / |N|` on negative ones.
+/// `∂L/∂D²_ij = 1/|P|` on positive pairs and `∂L/∂D_ij = −2 [m − D_ij]_+ / |N|` on negative
+/// ones, passed on as `∂L/∂D²_ij = −[m − D_ij]_+ / (D_ij |N|)`.
 ///
 /// The hard-negative-pair-mining form is in `ContrastiveLoss+HardNegativeMining.swift`.
 public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
@@ -28,10 +29,8 @@ public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
-        try MetricLearningError.validate(embeddings, labels: labels)
         try validateOptions()
-        let statistics = LabelStatistics(labels)
-        try statistics.requirePositiveAndNegativePairs()
+        let statistics = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
 
         let geometry = PairwiseDistances(embeddings)
         let n = geometry.count
@@ -39,7 +38,7 @@ public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
         let positiveWeight = 1 / T(statistics.positivePairCount)
         let negativeWeight = 1 / T(statistics.negativePairCount)
         var positiveSum = 0.0, negativeSum = 0.0
-        var weights = Matrix<T>(rows: n, columns: n)  // ∂L/∂D_ij, upper triangle
+        var weights = Matrix<T>(rows: n, columns: n)  // ∂L/∂D²_ij, upper triangle
         geometry.distances.withUnsafeBufferPointer { pd in
             weights.withUnsafeMutableBufferPointer { pw in
                 labels.withUnsafeBufferPointer { y in
@@ -49,11 +48,11 @@ public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
                             let d = pd[i * n + j]
                             if y[i] == y[j] {
                                 rowPositive += d * d
-                                pw[i * n + j] = 2 * d * positiveWeight
+                                pw[i * n + j] = positiveWeight
                             } else if d < m {
                                 let h = m - d
                                 rowNegative += h * h
-                                pw[i * n + j] = -2 * h * negativeWeight
+                                pw[i * n + j] = -2 * h * negativeWeight * DistanceGradient.squaredPerDistance(d)
                             }
                         }
                         positiveSum += Double(rowPositive)
@@ -63,6 +62,6 @@ public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
             }
         }
         let value = T(positiveSum / Double(statistics.positivePairCount) + negativeSum / Double(statistics.negativePairCount))
-        return LossOutput(value: value, gradient: geometry.backward(distances: weights))
+        return LossOutput(value: value, gradient: geometry.backward(squared: weights))
     }
 }

@@ -1,3 +1,5 @@
+import DMLNumerics
+
 /// Pair counts of a labelled batch, and the checks the pair-based losses make before they run.
 struct LabelStatistics {
     /// The number of unordered positive pairs `|P| = Σ_c n_c (n_c − 1) / 2`.
@@ -15,6 +17,15 @@ struct LabelStatistics {
         positivePairCount = positives
         negativePairCount = labels.count * (labels.count - 1) / 2 - positives
         classSize = labels.map { sizes[$0]! }
+    }
+
+    /// The statistics of a batch every pair-based loss can score: one finite embedding per
+    /// label, a positive pair and two classes (else `MetricLearningError`).
+    static func ofValidBatch<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LabelStatistics {
+        try MetricLearningError.validate(embeddings, labels: labels)
+        let statistics = LabelStatistics(labels)
+        try statistics.requirePositiveAndNegativePairs()
+        return statistics
     }
 
     /// Throws `noPositivePair` when no two samples share a label, `noNegativePair` when the

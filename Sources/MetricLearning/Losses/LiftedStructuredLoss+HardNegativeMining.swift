@@ -23,7 +23,7 @@ extension LiftedStructuredLoss: HardNegativeMiningLoss {
         let alpha = T(margin)
         let pairWeight = 1 / T(mined.pairs.count)
         var total = 0.0
-        var weights = Matrix<T>(rows: n, columns: n)  // ∂L/∂D over the augmented set
+        var weights = Matrix<T>(rows: n, columns: n)  // ∂L/∂D² over the augmented set
         mined.geometry.distances.withUnsafeBufferPointer { pd in
             hardest.value.withUnsafeBufferPointer { hv in
                 weights.withUnsafeMutableBufferPointer { pw in
@@ -33,19 +33,21 @@ extension LiftedStructuredLoss: HardNegativeMiningLoss {
                         for c in 0..<classCount where hardest.isNegative(row: s, column: c) { nearest = min(nearest, hv[row + c]) }
                         var sum: T = 0  // Σ_c exp(α − d⁻_c − μ), μ = α − min_c d⁻_c
                         for c in 0..<classCount where hardest.isNegative(row: s, column: c) { sum += T.exp(nearest - hv[row + c]) }
-                        let J = alpha - nearest + T.log(sum) + pd[pair.first * n + pair.second]
+                        let dij = pd[pair.first * n + pair.second]
+                        let J = alpha - nearest + T.log(sum) + dij
                         guard J > 0 else { continue }
                         total += Double(J * J)
                         let dJ = J * pairWeight
-                        pw[pair.first * n + pair.second] += dJ
+                        pw[pair.first * n + pair.second] += dJ * DistanceGradient.squaredPerDistance(dij)
                         for c in 0..<classCount where hardest.isNegative(row: s, column: c) {
                             let k = row + c
-                            pw[hardest.groupPoint[k] * n + hardest.classPoint[k]] -= dJ * T.exp(nearest - hv[k]) / sum
+                            pw[hardest.groupPoint[k] * n + hardest.classPoint[k]] -=
+                                dJ * T.exp(nearest - hv[k]) / sum * DistanceGradient.squaredPerDistance(hv[k])
                         }
                     }
                 }
             }
         }
-        return mined.output(value: T(total / Double(2 * mined.pairs.count)), distances: weights)
+        return mined.output(value: T(total / Double(2 * mined.pairs.count)), squared: weights)
     }
 }

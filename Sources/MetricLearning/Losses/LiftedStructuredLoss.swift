@@ -13,7 +13,8 @@ import DMLNumerics
 ///
 /// Gradient: `∂L/∂D_ij = J⁺_ij / |P|` and, for a negative k of i,
 /// `∂L/∂D_ik = −exp(α − D_ik − μ_i) · Σ_{j:(i,j)∈P} (J⁺_ij / |P|) exp(μ_i − log(s_i + s_j))`
-/// (every factor ≤ 1, so nothing overflows); then one GEMM through `PairwiseDistances.backward`.
+/// (every factor ≤ 1, so nothing overflows), passed on as `∂L/∂D² = ∂L/∂D / (2D)`; then one
+/// GEMM through `PairwiseDistances.backward`.
 ///
 /// The hard-negative-pair-mining form is in `LiftedStructuredLoss+HardNegativeMining.swift`.
 public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
@@ -35,63 +36,66 @@ public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
-        try MetricLearningError.validate(embeddings, labels: labels)
         try validateOptions()
-        let statistics = LabelStatistics(labels)
-        try statistics.requirePositiveAndNegativePairs()
+        let statistics = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
 
         let geometry = PairwiseDistances(embeddings)
         let n = geometry.count
         let alpha = T(margin)
         let pairWeight = 1 / T(statistics.positivePairCount)
-        // exps[i, k] = exp(α − D_ik − μ_i) for the negatives k of i (0 elsewhere).
-        var exps = Matrix<T>(rows: n, columns: n)
-        var shift = [T](repeating: 0, count: n)          // μ_i
-        var logSum = [T](repeating: 0, count: n)         // log s_i = μ_i + log t_i
-        var negativeScale = [T](repeating: 0, count: n)  // Σ_j (J⁺_ij/|P|) exp(μ_i − log(s_i + s_j))
-        var weights = Matrix<T>(rows: n, columns: n)     // ∂L/∂D
+        // scaled[i, k] = exp(α − D_ik − μ_i) / (2 D_ik) for the negatives k of i (0 elsewhere):
+        // the factor that turns the negative's share of J into ∂/∂D²_ik.
+        var scaled = Matrix<T>(rows: n, columns: n)
+        var rowTerms = [T](repeating: 0, count: 3 * n)  // μ_i, log s_i, Σ_j (J⁺_ij/|P|) e^{μ_i − log(s_i+s_j)}
+        var weights = Matrix<T>(rows: n, columns: n)     // ∂L/∂D²
         var total = 0.0
         geometry.distances.withUnsafeBufferPointer { pd in
             labels.withUnsafeBufferPointer { y in
-                exps.withUnsafeMutableBufferPointer { pe in
-                    for i in 0..<n {
-                        var nearest = T.infinity
-                        for k in 0..<n where y[k] != y[i] { nearest = min(nearest, pd[i * n + k]) }
-                        let mu = alpha - nearest
-                        var t: T = 0
-                        for k in 0..<n where y[k] != y[i] {
-                            let e = T.exp(alpha - pd[i * n + k] - mu)
-                            pe[i * n + k] = e
-                            t += e
-                        }
-                        shift[i] = mu
-                        logSum[i] = mu + T.log(t)
-                    }
-                }
-                weights.withUnsafeMutableBufferPointer { pw in
-                    for i in 0..<n {
-                        for j in (i + 1)..<max(n, i + 1) where y[j] == y[i] {
-                            let big = max(logSum[i], logSum[j]), small = min(logSum[i], logSum[j])
-                            let logPair = big + T.log(onePlus: T.exp(small - big))
-                            let J = logPair + pd[i * n + j]
-                            guard J > 0 else { continue }
-                            total += Double(J * J)
-                            let dJ = J * pairWeight
-                            pw[i * n + j] += dJ
-                            negativeScale[i] += dJ * T.exp(shift[i] - logPair)
-                            negativeScale[j] += dJ * T.exp(shift[j] - logPair)
+                rowTerms.withUnsafeMutableBufferPointer { terms in
+                    let shift = terms.baseAddress!, logSum = shift + n, negativeScale = shift + 2 * n
+                    scaled.withUnsafeMutableBufferPointer { pe in
+                        for i in 0..<n {
+                            let row = pd.baseAddress! + i * n, out = pe.baseAddress! + i * n
+                            let yi = y[i]
+                            var nearest = T.infinity
+                            for k in 0..<n where y[k] != yi { nearest = min(nearest, row[k]) }
+                            var t: T = 0
+                            for k in 0..<n where y[k] != yi {
+                                let e = T.exp(nearest - row[k])  // exp(α − D_ik − μ_i), μ_i = α − nearest
+                                t += e
+                                out[k] = e * DistanceGradient.squaredPerDistance(row[k])
+                            }
+                            shift[i] = alpha - nearest
+                            logSum[i] = alpha - nearest + T.log(t)
                         }
                     }
-                    exps.withUnsafeBufferPointer { pe in
-                        for i in 0..<n where negativeScale[i] != 0 {
-                            let s = negativeScale[i]
-                            for k in 0..<n { pw[i * n + k] -= s * pe[i * n + k] }
+                    weights.withUnsafeMutableBufferPointer { pw in
+                        for i in 0..<n {
+                            for j in (i + 1)..<max(n, i + 1) where y[j] == y[i] {
+                                let big = max(logSum[i], logSum[j]), small = min(logSum[i], logSum[j])
+                                let logPair = big + T.log(onePlus: T.exp(small - big))
+                                let dij = pd[i * n + j]
+                                let J = logPair + dij
+                                guard J > 0 else { continue }
+                                total += Double(J * J)
+                                let dJ = J * pairWeight
+                                pw[i * n + j] += dJ * DistanceGradient.squaredPerDistance(dij)
+                                negativeScale[i] += dJ * T.exp(shift[i] - logPair)
+                                negativeScale[j] += dJ * T.exp(shift[j] - logPair)
+                            }
+                        }
+                        scaled.withUnsafeBufferPointer { pe in
+                            for i in 0..<n where negativeScale[i] != 0 {
+                                let s = negativeScale[i]
+                                let out = pw.baseAddress! + i * n, e = pe.baseAddress! + i * n
+                                for k in 0..<n { out[k] -= s * e[k] }
+                            }
                         }
                     }
                 }
             }
         }
         let value = T(total / Double(2 * statistics.positivePairCount))
-        return LossOutput(value: value, gradient: geometry.backward(distances: weights))
+        return LossOutput(value: value, gradient: geometry.backward(squared: weights))
     }
 }

@@ -24,22 +24,32 @@ struct MinedPairBatch<T: BLASScalar> {
     /// Validates the batch (one finite embedding per label, a positive pair, two classes),
     /// augments it with `synthesis`, and mines the hardest negative pair of every pair and class.
     init(_ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis) throws {
-        try MetricLearningError.validate(embeddings, labels: labels)
-        try LabelStatistics(labels).requirePositiveAndNegativePairs()
-        batch = try synthesis.augment(embeddings, labels: labels)
+        _ = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
+        batch = try Self.augment(embeddings, labels: labels, with: synthesis)
         geometry = PairwiseDistances(batch.points)
         pairs = PositivePairs.make(labels: labels, rule: .all)
         hardest = HardNegativePairMiner.hardestByDistance(geometry, batch: batch, sets: .pairs(pairs, in: batch))
     }
 
+    /// `synthesis.augment` called on the concrete plug-in type, so that the `Float`/`Double`
+    /// specialization runs: a call through the existential's witness table runs the generic body.
+    private static func augment(_ embeddings: Matrix<T>, labels: [Int], with synthesis: any EmbeddingSynthesis) throws -> AugmentedBatch<T> {
+        switch synthesis {
+        case let plugin as EmbeddingExpansion: try plugin.augment(embeddings, labels: labels)
+        case let plugin as SymmetricalSynthesis: try plugin.augment(embeddings, labels: labels)
+        case let plugin as NoSynthesis: try plugin.augment(embeddings, labels: labels)
+        default: try synthesis.augment(embeddings, labels: labels)
+        }
+    }
+
     /// The number of points of the augmented set (the side of the weight matrices).
     var size: Int { batch.points.rows }
 
-    /// The loss `value` with `∂L/∂X` from `∂L/∂D` (`distances`) or `∂L/∂D²` (`squared`) over the
-    /// augmented set, carried through the synthesis, and the share of mined pairs that involve a
-    /// synthetic point (`nil` without synthetic points).
-    func output(value: T, distances: Matrix<T>? = nil, squared: Matrix<T>? = nil) -> LossOutput<T> {
-        let pointGradient = geometry.backward(squared: squared, distances: distances)
+    /// The loss `value` with `∂L/∂X` from `∂L/∂D²` (`squared`) over the augmented set, carried
+    /// through the synthesis, and the share of mined pairs that involve a synthetic point (`nil`
+    /// without synthetic points).
+    func output(value: T, squared: Matrix<T>) -> LossOutput<T> {
+        let pointGradient = geometry.backward(squared: squared)
         return LossOutput(value: value, gradient: batch.backward(pointGradient),
                           syntheticFraction: batch.syntheticCount > 0 ? hardest.syntheticFraction : nil)
     }

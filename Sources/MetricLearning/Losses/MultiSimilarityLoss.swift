@@ -42,13 +42,15 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// The plain multi-similarity loss (with its pair miner unless `mining` is off) and its gradient.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
-        try validate(embeddings, labels: labels)
+        let statistics = try validate(embeddings, labels: labels)
         let geometry = PairwiseDistances(embeddings)
         let b = embeddings.rows
         let margin = T(epsilon)
-        var positives = IndexLists(reservingLists: b, values: b * b)
-        var negatives = IndexLists(reservingLists: b, values: b * b)
+        var positives = IndexLists(reservingLists: b, values: 2 * statistics.positivePairCount)
+        var negatives = IndexLists(reservingLists: b)  // as many as the miner keeps
         geometry.gram.withUnsafeBufferPointer { pg in
             for i in 0..<b {
                 let row = pg.baseAddress! + i * b
@@ -80,43 +82,36 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// The HNPM multi-similarity loss over the points of `synthesis` and its gradient.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
     ) throws -> LossOutput<T> {
-        try validate(embeddings, labels: labels)
-        let batch = try synthesis.augment(embeddings, labels: labels)
-        let geometry = PairwiseDistances(batch.points)
-        let b = embeddings.rows, n = batch.points.rows
-        let hard = HardNegativePairMiner.hardestBySimilarity(geometry, batch: batch, sets: .anchors(Array(0..<b), in: batch))
-        let classCount = hard.classes.count
-        var positives = IndexLists(reservingLists: b, values: b * b)
-        var negatives = IndexLists(reservingLists: b, values: b * classCount)
+        let statistics = try validate(embeddings, labels: labels)
+        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis)
+        let b = embeddings.rows, n = augmented.size
+        let hard = HardNegativePairMiner.hardestBySimilarity(augmented.geometry, batch: augmented.batch,
+                                                             sets: .anchors(Array(0..<b), in: augmented.batch))
+        var positives = IndexLists(reservingLists: b, values: 2 * statistics.positivePairCount)
         for i in 0..<b {
             for j in 0..<b where j != i && labels[j] == labels[i] { positives.append(i * n + j) }
-            for c in 0..<classCount where hard.isNegative(row: i, column: c) {
-                negatives.append(hard.groupPoint[i * classCount + c] * n + hard.classPoint[i * classCount + c])
-            }
             positives.closeList()
-            negatives.closeList()
         }
-        let (value, w) = terms(gram: geometry.gram, anchors: b, positives: positives, negatives: negatives)
-        return LossOutput(value: value, gradient: batch.backward(geometry.backward(gram: w)),
-                          syntheticFraction: batch.syntheticCount > 0 ? hard.syntheticFraction : nil)
+        let (value, w) = terms(gram: augmented.geometry.gram, anchors: b, positives: positives,
+                               negatives: augmented.chosenPairEntries(hard))
+        return augmented.output(value: value, gramGradient: w, syntheticFraction: hard.syntheticFraction)
     }
 
-    /// Checks the batch and the options.
-    private func validate<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws {
-        try MetricLearningError.validate(embeddings, labels: labels)
-        for (name, value, valid, expected) in [
-            ("alpha", alpha, alpha > 0 && alpha.isFinite, "a finite number > 0"),
-            ("beta", beta, beta > 0 && beta.isFinite, "a finite number > 0"),
-            ("lambda", lambda, lambda.isFinite, "a finite number"),
-            ("epsilon", epsilon, epsilon >= 0 && epsilon.isFinite, "a finite number ≥ 0"),
-        ] where !valid {
-            throw MetricLearningError.invalidOption(name: "multiSimilarity.\(name)", value: "\(value)", expected: expected)
+    /// Checks the batch and the options; returns the batch's pair counts.
+    private func validate<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LabelStatistics {
+        for (name, value) in [("alpha", alpha), ("beta", beta)] where !(value > 0 && value.isFinite) {
+            throw MetricLearningError.invalidOption(name: "multiSimilarity.\(name)", value: "\(value)", expected: "a finite number > 0")
         }
-        guard Set(labels).count >= 2 else { throw MetricLearningError.noNegativePair }
-        guard Set(labels).count < labels.count else { throw MetricLearningError.noPositivePair }
+        guard lambda.isFinite else {
+            throw MetricLearningError.invalidOption(name: "multiSimilarity.lambda", value: "\(lambda)", expected: "a finite number")
+        }
+        try MetricLearningError.requireFinite(epsilon, atLeast: 0, name: "multiSimilarity.epsilon")
+        return try LabelStatistics.ofValidBatch(embeddings, labels: labels)
     }
 
     /// `1/B Σ_i [1/α log(1 + Σ_{e ∈ positives_i} exp(−α(G_e − λ))) + 1/β log(1 + Σ_{e ∈ negatives_i} exp(β(G_e − λ)))]`

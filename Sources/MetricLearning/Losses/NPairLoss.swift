@@ -27,6 +27,8 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// The plain N-pair loss and its gradient.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
         let geometry = PairwiseDistances(embeddings)
@@ -43,36 +45,23 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// The HNPM N-pair loss over the points of `synthesis` and its gradient.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
     ) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
-        let batch = try synthesis.augment(embeddings, labels: labels)
-        let geometry = PairwiseDistances(batch.points)
-        let hard = HardNegativePairMiner.hardestBySimilarity(geometry, batch: batch, sets: .pairs(pairs, in: batch))
-        let n = batch.points.rows, classCount = hard.classes.count
-        var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * classCount)
-        for r in 0..<pairs.count {
-            for c in 0..<classCount where hard.isNegative(row: r, column: c) {
-                negatives.append(hard.groupPoint[r * classCount + c] * n + hard.classPoint[r * classCount + c])
-            }
-            negatives.closeList()
-        }
-        let (value, w) = terms(gram: geometry.gram, pairs: pairs, negatives: negatives)
-        return LossOutput(value: value, gradient: batch.backward(geometry.backward(gram: w)),
-                          syntheticFraction: batch.syntheticCount > 0 ? hard.syntheticFraction : nil)
+        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis)
+        let hard = HardNegativePairMiner.hardestBySimilarity(augmented.geometry, batch: augmented.batch,
+                                                             sets: .pairs(pairs, in: augmented.batch))
+        let (value, w) = terms(gram: augmented.geometry.gram, pairs: pairs, negatives: augmented.chosenPairEntries(hard))
+        return augmented.output(value: value, gramGradient: w, syntheticFraction: hard.syntheticFraction)
     }
 
-    /// The adjacent pairs of a valid batch.
+    /// The adjacent pairs of a valid batch with valid options.
     private func anchorPositivePairs<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> [PositivePair] {
-        try MetricLearningError.validate(embeddings, labels: labels)
-        guard l2Penalty.isFinite && l2Penalty >= 0 else {
-            throw MetricLearningError.invalidOption(name: "npair.l2Penalty", value: "\(l2Penalty)", expected: "a finite number ≥ 0")
-        }
-        guard Set(labels).count >= 2 else { throw MetricLearningError.noNegativePair }
-        let pairs = PositivePairs.make(labels: labels, rule: .adjacent)
-        guard !pairs.isEmpty else { throw MetricLearningError.noPositivePair }
-        return pairs
+        try MetricLearningError.requireFinite(l2Penalty, atLeast: 0, name: "npair.l2Penalty")
+        return try AnchorPositivePairs.adjacent(embeddings, labels: labels)
     }
 
     /// `1/|P| Σ_r log(1 + Σ_{e ∈ negatives_r} exp(G_e − G_{i_r j_r})) + λ/(2|P|) Σ_{paired s} G_ss`

@@ -47,8 +47,8 @@ extension TripletLoss: HardNegativeMiningLoss {
                 }
             }
         }
-        let (value, weights) = tally.reduced(by: reduction)
-        return squared ? mined.output(value: value, squared: weights) : mined.output(value: value, distances: weights)
+        let (value, weights) = tally.reduced(by: reduction, distances: squared ? nil : mined.geometry.distances)
+        return mined.output(value: value, squared: weights)
     }
 }
 

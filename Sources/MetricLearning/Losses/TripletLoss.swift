@@ -46,9 +46,8 @@ public struct TripletLoss: MetricLoss, Codable, Equatable, Sendable {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
-        try MetricLearningError.validate(embeddings, labels: labels)
         try validateOptions()
-        try LabelStatistics(labels).requirePositiveAndNegativePairs()
+        _ = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
 
         let geometry = PairwiseDistances(embeddings)
         let metric = squared ? geometry.squared : geometry.distances
@@ -61,9 +60,8 @@ public struct TripletLoss: MetricLoss, Codable, Equatable, Sendable {
                 }
             }
         }
-        let (value, weights) = tally.reduced(by: reduction)
-        let gradient = squared ? geometry.backward(squared: weights) : geometry.backward(distances: weights)
-        return LossOutput(value: value, gradient: gradient)
+        let (value, weights) = tally.reduced(by: reduction, distances: squared ? nil : geometry.distances)
+        return LossOutput(value: value, gradient: geometry.backward(squared: weights))
     }
 
     /// Adds the selected triplets of anchor `a` to `tally`.

@@ -39,11 +39,23 @@ struct TripletTally<T: BLASScalar> {
         }
     }
 
-    /// The loss `sum / N` and `∂L/∂M = weights / N`, with `N` the selected or the active count;
-    /// 0 and a zero gradient when `N = 0`.
-    func reduced(by reduction: TripletReduction) -> (value: T, weights: Matrix<T>) {
+    /// The loss `sum / N` and its gradient with respect to `D²`, with `N` the selected or the
+    /// active count: `weights / N` when `M = D²`, `weights / (2 D N)` when `M = D` (`distances`
+    /// given); 0 and a zero gradient when `N = 0`.
+    consuming func reduced(by reduction: TripletReduction, distances: Matrix<T>?) -> (value: T, squaredWeights: Matrix<T>) {
         let count = reduction == .mean ? selected : active
         guard count > 0 else { return (0, Matrix(rows: weights.rows, columns: weights.columns)) }
-        return (T(sum / Double(count)), T(1) / T(count) * weights)
+        let scale = 1 / T(count)
+        var w = weights
+        w.withUnsafeMutableBufferPointer { pw in
+            if let distances {
+                distances.withUnsafeBufferPointer { pd in
+                    for k in 0..<pw.count where pw[k] != 0 { pw[k] *= scale * DistanceGradient.squaredPerDistance(pd[k]) }
+                }
+            } else {
+                for k in 0..<pw.count { pw[k] *= scale }
+            }
+        }
+        return (T(sum / Double(count)), w)
     }
 }

@@ -17,6 +17,8 @@ public enum HardNegativePairMiner {
     /// - Precondition: `geometry` is that of `batch.points`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func hardestByDistance<T: BLASScalar>(
         _ geometry: PairwiseDistances<T>, batch: AugmentedBatch<T>, sets: MiningSets? = nil
     ) -> HardNegativePairs<T> {
@@ -30,6 +32,8 @@ public enum HardNegativePairMiner {
     /// - Precondition: `geometry` is that of `batch.points`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func hardestBySimilarity<T: BLASScalar>(
         _ geometry: PairwiseDistances<T>, batch: AugmentedBatch<T>, sets: MiningSets? = nil
     ) -> HardNegativePairs<T> {
@@ -55,14 +59,16 @@ public enum HardNegativePairMiner {
                             let own = col[p]
                             let row = pm.baseAddress! + p * n
                             let best = pb.baseAddress! + p * classCount, arg = pa.baseAddress! + p * classCount
+                            best[own] = -.infinity  // nothing beats it: the own class is never chosen
                             for q in 0..<n {
                                 let c = col[q]
                                 let v = sign * row[q]
-                                if c != own && v < best[c] {
+                                if v < best[c] {
                                     best[c] = v
                                     arg[c] = q
                                 }
                             }
+                            best[own] = .infinity
                         }
                     }
                 }

@@ -35,6 +35,10 @@ public struct MiningSets: Sendable, Equatable {
             members.append(contentsOf: Array(Set(set)).sorted())
             offsets.append(members.count)
         }
+        self.init(offsets: offsets, members: members, labels: labels)
+    }
+
+    private init(offsets: [Int], members: [Int], labels: [Int]) {
         self.offsets = offsets
         self.members = members
         self.labels = labels
@@ -42,32 +46,67 @@ public struct MiningSets: Sendable, Equatable {
 
     /// One set per group of `batch`: `d⁻(g, c)` of §5.
     public static func groups<T>(of batch: AugmentedBatch<T>) -> MiningSets {
-        MiningSets(sets: batch.groups.map(\.members), labels: batch.groups.map(\.pair.label))
+        var offsets = [0]
+        var members = [Int]()
+        offsets.reserveCapacity(batch.groups.count + 1)
+        for group in batch.groups {
+            members.append(contentsOf: group.members)  // already ascending and distinct
+            offsets.append(members.count)
+        }
+        return MiningSets(offsets: offsets, members: members, labels: batch.groups.map(\.pair.label))
     }
 
     /// One set per loss pair `(i, j)`: `{i, j}` ∪ the groups of `batch` containing `i` or `j`.
     public static func pairs<T>(_ pairs: [PositivePair], in batch: AugmentedBatch<T>) -> MiningSets {
-        let containing = groupsContaining(batch)
-        let sets = pairs.map { pair in
-            [pair.first, pair.second] + (containing[pair.first] + containing[pair.second]).flatMap { batch.groups[$0].members }
-        }
-        return MiningSets(sets: sets, labels: pairs.map(\.label))
+        unions(of: pairs.map { ($0.first, $0.second) }, labels: pairs.map(\.label), in: batch)
     }
 
     /// One set per anchor `i` (an original): `{i}` ∪ the groups of `batch` containing `i`.
     public static func anchors<T>(_ anchors: [Int], in batch: AugmentedBatch<T>) -> MiningSets {
-        let containing = groupsContaining(batch)
-        let sets = anchors.map { i in [i] + containing[i].flatMap { batch.groups[$0].members } }
-        return MiningSets(sets: sets, labels: anchors.map { batch.labels[$0] })
+        unions(of: anchors.map { ($0, $0) }, labels: anchors.map { batch.labels[$0] }, in: batch)
     }
 
-    /// For every original, the indices of the groups whose pair contains it.
-    private static func groupsContaining<T>(_ batch: AugmentedBatch<T>) -> [[Int]] {
-        var containing = [[Int]](repeating: [], count: batch.originalCount)
-        for (g, group) in batch.groups.enumerated() {
-            containing[group.pair.first].append(g)
-            containing[group.pair.second].append(g)
+    /// For every seed `(i, j)` of originals: `{i, j}` ∪ every group containing `i` or `j`, ascending
+    /// and duplicate-free (a stamp per point instead of a hash set).
+    private static func unions<T>(of seeds: [(Int, Int)], labels: [Int], in batch: AugmentedBatch<T>) -> MiningSets {
+        // The groups containing each original, as offsets into one list.
+        var start = [Int](repeating: 0, count: batch.originalCount + 1)
+        for group in batch.groups {
+            start[group.pair.first + 1] += 1
+            start[group.pair.second + 1] += 1
         }
-        return containing
+        for i in 0..<batch.originalCount { start[i + 1] += start[i] }
+        var containing = [Int](repeating: 0, count: start[batch.originalCount])
+        var next = start
+        for (g, group) in batch.groups.enumerated() {
+            containing[next[group.pair.first]] = g
+            next[group.pair.first] += 1
+            containing[next[group.pair.second]] = g
+            next[group.pair.second] += 1
+        }
+        var stamp = [Int](repeating: -1, count: batch.points.rows)
+        var scratch = [Int]()
+        var offsets = [0]
+        var members = [Int]()
+        offsets.reserveCapacity(seeds.count + 1)
+        for (s, (i, j)) in seeds.enumerated() {
+            scratch.removeAll(keepingCapacity: true)
+            func add(_ point: Int) {
+                if stamp[point] != s {
+                    stamp[point] = s
+                    scratch.append(point)
+                }
+            }
+            func addGroups(of seed: Int) {
+                add(seed)
+                for k in start[seed]..<start[seed + 1] { batch.groups[containing[k]].members.forEach(add) }
+            }
+            addGroups(of: i)
+            if j != i { addGroups(of: j) }
+            scratch.sort()
+            members.append(contentsOf: scratch)
+            offsets.append(members.count)
+        }
+        return MiningSets(offsets: offsets, members: members, labels: labels)
     }
 }

@@ -25,21 +25,26 @@ public struct AugmentedBatch<T: BLASScalar>: Sendable {
     /// What `backward` needs to differentiate the synthesis.
     let origin: SyntheticOrigin<T>
 
-    /// Assembles the augmented set from the originals and the synthetic rows (pair-major).
-    init(originals: Matrix<T>, labels: [Int], pairs: [PositivePair], pointsPerPair: Int,
-         synthetic: Matrix<T>, origin: SyntheticOrigin<T>, detach: Bool) {
-        precondition(synthetic.rows == pairs.count * pointsPerPair && synthetic.columns == originals.columns,
-                     "synthetic points must be pairs × pointsPerPair rows of the embedding dimension")
-        let b = originals.rows
+    /// The originals followed by `syntheticRows` zero rows, for a synthesis to fill in place.
+    static func pointMatrix(originals: Matrix<T>, syntheticRows: Int) -> Matrix<T> {
         var elements = originals.elements
-        elements.append(contentsOf: synthetic.elements)
-        self.points = Matrix(rows: b + synthetic.rows, columns: originals.columns, elements: elements)
+        elements.append(contentsOf: repeatElement(0, count: syntheticRows * originals.columns))
+        return Matrix(rows: originals.rows + syntheticRows, columns: originals.columns, elements: elements)
+    }
+
+    /// The augmented set `points` (the `originalCount` originals, then `pointsPerPair` synthetic
+    /// rows per pair, pair-major) with its classes, groups and backward rule.
+    init(points: Matrix<T>, originalCount b: Int, labels: [Int], pairs: [PositivePair], pointsPerPair: Int,
+         origin: SyntheticOrigin<T>, detach: Bool) {
+        precondition(points.rows == b + pairs.count * pointsPerPair && labels.count == b,
+                     "the augmented set must hold the originals and pointsPerPair rows per pair")
+        self.points = points
         var allLabels = labels
-        allLabels.reserveCapacity(b + synthetic.rows)
+        allLabels.reserveCapacity(points.rows)
         for pair in pairs { allLabels.append(contentsOf: repeatElement(pair.label, count: pointsPerPair)) }
         self.labels = allLabels
         self.originalCount = b
-        self.isSynthetic = (0..<(b + synthetic.rows)).map { $0 >= b }
+        self.isSynthetic = (0..<points.rows).map { $0 >= b }
         self.groups = pairs.enumerated().map { g, pair in
             let start = b + g * pointsPerPair
             return SyntheticGroup(pair: pair, synthetic: start..<(start + pointsPerPair))
@@ -65,6 +70,8 @@ public struct AugmentedBatch<T: BLASScalar>: Sendable {
     /// - Precondition: `pointGradient` is `points.rows × d`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(_ pointGradient: Matrix<T>) -> Matrix<T> {
         precondition(pointGradient.rows == points.rows && pointGradient.columns == dimension,
                      "point gradient must be \(points.rows)×\(dimension), got \(pointGradient.rows)×\(pointGradient.columns)")

@@ -35,6 +35,8 @@ public struct EmbeddingExpansion: EmbeddingSynthesis, Codable, Equatable {
     ///   `points < 1`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func augment<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> AugmentedBatch<T> {
         try MetricLearningError.validate(embeddings, labels: labels)
         guard points >= 1 else {
@@ -44,29 +46,27 @@ public struct EmbeddingExpansion: EmbeddingSynthesis, Codable, Equatable {
         let pairs = PositivePairs.make(labels: labels, rule: pairing)
         let n = points, d = embeddings.columns
         let firstWeights = (1...n).map { T($0) / T(n + 1) }
-        var synthetic = Matrix<T>(rows: pairs.count * n, columns: d)
+        let originalCount = embeddings.rows
+        var augmented = AugmentedBatch.pointMatrix(originals: embeddings, syntheticRows: pairs.count * n)
         var inverseNorms = [T](repeating: 0, count: normalize ? pairs.count * n : 0)
-        embeddings.withUnsafeBufferPointer { px in
-            synthetic.withUnsafeMutableBufferPointer { ps in
-                let x = px.baseAddress!, out = ps.baseAddress!
-                for (g, pair) in pairs.enumerated() {
-                    let xi = x + pair.first * d, xj = x + pair.second * d
-                    for t in 0..<n {
-                        let s = g * n + t
-                        let row = out + s * d
-                        let a = firstWeights[t], b = 1 - a
-                        for c in 0..<d { row[c] = a * xi[c] + b * xj[c] }
-                        guard normalize else { continue }
-                        let norm = T.dot(n: d, x: row, incx: 1, y: row, incy: 1).squareRoot()
-                        let inverse: T = norm > 0 ? 1 / norm : 0
-                        inverseNorms[s] = inverse
-                        for c in 0..<d { row[c] *= inverse }
-                    }
+        augmented.withUnsafeMutableBufferPointer { pp in
+            let x = pp.baseAddress!, out = x + originalCount * d
+            for (g, pair) in pairs.enumerated() {
+                let xi = x + pair.first * d, xj = x + pair.second * d
+                for t in 0..<n {
+                    let s = g * n + t
+                    let row = out + s * d
+                    let a = firstWeights[t], b = 1 - a
+                    for c in 0..<d { row[c] = a * xi[c] + b * xj[c] }
+                    guard normalize else { continue }
+                    let norm = T.dot(n: d, x: row, incx: 1, y: row, incy: 1).squareRoot()
+                    let inverse: T = norm > 0 ? 1 / norm : 0
+                    inverseNorms[s] = inverse
+                    for c in 0..<d { row[c] *= inverse }
                 }
             }
         }
-        return AugmentedBatch(originals: embeddings, labels: labels, pairs: pairs, pointsPerPair: n,
-                              synthetic: synthetic,
+        return AugmentedBatch(points: augmented, originalCount: originalCount, labels: labels, pairs: pairs, pointsPerPair: n,
                               origin: .expansion(firstWeights: firstWeights, inverseNorms: normalize ? inverseNorms : nil),
                               detach: detach)
     }

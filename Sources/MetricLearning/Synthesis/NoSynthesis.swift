@@ -14,11 +14,12 @@ public struct NoSynthesis: EmbeddingSynthesis, Codable, Equatable {
     /// The batch unchanged, with one group `{first, second}` per positive pair.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func augment<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> AugmentedBatch<T> {
         try MetricLearningError.validate(embeddings, labels: labels)
         let pairs = PositivePairs.make(labels: labels, rule: pairing)
-        return AugmentedBatch(originals: embeddings, labels: labels, pairs: pairs, pointsPerPair: 0,
-                              synthetic: Matrix(rows: 0, columns: embeddings.columns),
-                              origin: .none, detach: false)
+        return AugmentedBatch(points: embeddings, originalCount: embeddings.rows, labels: labels, pairs: pairs,
+                              pointsPerPair: 0, origin: .none, detach: false)
     }
 }

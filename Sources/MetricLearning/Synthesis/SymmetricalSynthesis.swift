@@ -37,6 +37,8 @@ public struct SymmetricalSynthesis: EmbeddingSynthesis, Codable, Equatable {
     ///   non-finite `α` or `β`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func augment<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> AugmentedBatch<T> {
         try MetricLearningError.validate(embeddings, labels: labels)
         guard alpha.isFinite else {
@@ -47,25 +49,24 @@ public struct SymmetricalSynthesis: EmbeddingSynthesis, Codable, Equatable {
         }
         let pairs = PositivePairs.make(labels: labels, rule: pairing)
         let d = embeddings.columns
-        let a = T(alpha), b = T(beta)
-        var synthetic = Matrix<T>(rows: 2 * pairs.count, columns: d)
-        embeddings.withUnsafeBufferPointer { px in
-            synthetic.withUnsafeMutableBufferPointer { ps in
-                let x = px.baseAddress!, out = ps.baseAddress!
-                for (g, pair) in pairs.enumerated() {
-                    let xk = x + pair.first * d, xl = x + pair.second * d
-                    let c = T.dot(n: d, x: xk, incx: 1, y: xl, incy: 1)
-                    let qk = T.dot(n: d, x: xk, incx: 1, y: xk, incy: 1)
-                    let ql = T.dot(n: d, x: xl, incx: 1, y: xl, incy: 1)
-                    Self.reflect(xk, about: xl, dot: c, axisSquaredNorm: ql, alpha: a, beta: b,
-                                 dimension: d, into: out + (2 * g) * d)
-                    Self.reflect(xl, about: xk, dot: c, axisSquaredNorm: qk, alpha: a, beta: b,
-                                 dimension: d, into: out + (2 * g + 1) * d)
-                }
+        let alpha = T(self.alpha), beta = T(self.beta)
+        let originalCount = embeddings.rows
+        var augmented = AugmentedBatch.pointMatrix(originals: embeddings, syntheticRows: 2 * pairs.count)
+        augmented.withUnsafeMutableBufferPointer { pp in
+            let x = pp.baseAddress!, out = x + originalCount * d
+            for (g, pair) in pairs.enumerated() {
+                let xk = x + pair.first * d, xl = x + pair.second * d
+                let c = T.dot(n: d, x: xk, incx: 1, y: xl, incy: 1)
+                let qk = T.dot(n: d, x: xk, incx: 1, y: xk, incy: 1)
+                let ql = T.dot(n: d, x: xl, incx: 1, y: xl, incy: 1)
+                Self.reflect(xk, about: xl, dot: c, axisSquaredNorm: ql, alpha: alpha, beta: beta,
+                             dimension: d, into: out + (2 * g) * d)
+                Self.reflect(xl, about: xk, dot: c, axisSquaredNorm: qk, alpha: alpha, beta: beta,
+                             dimension: d, into: out + (2 * g + 1) * d)
             }
         }
-        return AugmentedBatch(originals: embeddings, labels: labels, pairs: pairs, pointsPerPair: 2,
-                              synthetic: synthetic, origin: .symmetrical(alpha: a, beta: b), detach: detach)
+        return AugmentedBatch(points: augmented, originalCount: originalCount, labels: labels, pairs: pairs, pointsPerPair: 2,
+                              origin: .symmetrical(alpha: alpha, beta: beta), detach: detach)
     }
 
     /// `out = β(1−α) v + αβ (c/q) w`, the synthetic point of `v` about the axis of `w`.

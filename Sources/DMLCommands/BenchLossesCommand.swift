@@ -1,0 +1,187 @@
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import SwiftMetricLearning
+
+/// `dml bench losses`: the time of one loss evaluation (value + gradient, Float) for every loss
+/// in every mode, next to the time of one GEMM forming the Gram matrix of the same augmented
+/// point set, measured interleaved in the same run, and their ratio.
+///
+/// Batches are C×K class-balanced sets of L2-normalized embeddings (class centres plus noise),
+/// d = 512: 64×2 and 32×4 for B = 128, 256×2 and 128×4 for B = 512. Prints a Markdown table.
+public struct BenchLossesCommand: ParsableCommand {
+    /// The command's name, abstract and help text.
+    public static let configuration = CommandConfiguration(
+        commandName: "losses",
+        abstract: "Time every loss × mode against one Gram GEMM of its augmented point set (Float)."
+    )
+
+    @Option(help: "Timed repetitions per cell (the median is reported).")
+    var repeats = 21
+
+    @Option(help: "OpenBLAS threads.")
+    var threads = 1
+
+    @Option(help: "Embedding dimension d.")
+    var dimension = 512
+
+    @Option(name: .customLong("batch-sizes"), parsing: .upToNextOption, help: "Batch sizes B (each run as B/2 × 2 and B/4 × 4).")
+    var batchSizes = [128, 512]
+
+    @Option(parsing: .upToNextOption, help: "Losses to time (default: all).")
+    var losses: [LossKind] = LossKind.allCases
+
+    @Option(parsing: .upToNextOption, help: "Modes to time: plain, hnpm, hnpm+ee, hnpm+symm (default: all).")
+    var modes: [String] = BenchLossesCommand.modes.map(\.name)
+
+    @Flag(name: .customLong("no-allocator-tuning"), help: "Keep glibc's default mmap and trim thresholds (see AllocatorTuning).")
+    var noAllocatorTuning = false
+
+    @Flag(help: "Time with the wall clock instead of the calling thread's CPU clock (with one BLAS thread all the work runs on the calling thread; its CPU time ignores the time the process waits for a core on a loaded machine).")
+    var wallClock = false
+
+    @Option(help: "Seed of the synthetic embeddings.")
+    var seed: UInt64 = 1
+
+    /// A command with every option at its default (ArgumentParser fills the options in).
+    public init() {}
+
+    /// Checks the options after parsing (ArgumentParser calls it before `run`).
+    public func validate() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard dimension >= 1 else { throw ValidationError("--dimension must be at least 1") }
+        let known = Self.modes.map(\.name)
+        if let unknown = modes.first(where: { !known.contains($0) }) {
+            throw ValidationError("unknown mode '\(unknown)'; expected one of \(known.joined(separator: ", "))")
+        }
+        guard batchSizes.allSatisfy({ $0 >= 8 && $0 % 4 == 0 }) else {
+            throw ValidationError("--batch-sizes must be multiples of 4, at least 8")
+        }
+    }
+
+    /// The four modes of every loss.
+    static let modes: [(name: String, mining: MiningMode, synthesis: SynthesisKind)] = [
+        ("plain", .plain, .none), ("hnpm", .hnpm, .none), ("hnpm+ee", .hnpm, .ee), ("hnpm+symm", .hnpm, .symm),
+    ]
+
+    /// One measured cell.
+    struct Row {
+        let batch: Int, classes: Int, perClass: Int
+        let loss: LossKind, mode: String
+        let points: Int
+        let lossSeconds: Double, gemmSeconds: Double
+        /// The ratio target of §5 of the task: plain ≤ 3×, HNPM with synthesis ≤ 4× (B = 128 only).
+        var target: Double? {
+            guard batch == 128 else { return nil }
+            switch mode {
+            case "plain": return 3
+            case "hnpm+ee", "hnpm+symm": return 4
+            default: return nil
+            }
+        }
+        var ratio: Double { lossSeconds / gemmSeconds }
+    }
+
+    /// Runs the command: prints its result on stdout; errors go to stderr with a non-zero exit.
+    public func run() throws {
+        BLASThreads.set(threads)
+        let tuned = !noAllocatorTuning && AllocatorTuning.keepLargeBlocksInTheHeap()
+        print(environmentNote(allocatorTuned: tuned))
+        print()
+        print("| B | layout | loss | mode | points | loss+grad (ms) | Gram GEMM (ms) | ratio | target |")
+        print("|---:|---|---|---|---:|---:|---:|---:|---|")
+        for batch in batchSizes {
+            for perClass in [2, 4] {
+                let classes = batch / perClass
+                let (x, labels) = Self.embeddings(classes: classes, perClass: perClass, dimension: dimension, seed: seed)
+                for kind in losses {
+                    for mode in Self.modes where modes.contains(mode.name) {
+                        let configuration = LossConfiguration(kind: kind, mining: mode.mining, synthesis: mode.synthesis)
+                        let row = try measure(configuration, x: x, labels: labels, mode: mode.name,
+                                              classes: classes, perClass: perClass)
+                        print(Self.format(row))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Times `configuration.evaluate` and the Gram GEMM of its augmented set, interleaved.
+    private func measure(_ configuration: LossConfiguration, x: Matrix<Float>, labels: [Int], mode: String,
+                         classes: Int, perClass: Int) throws -> Row {
+        let points = configuration.mining == .hnpm
+            ? try configuration.synthesisPlugin.augment(x, labels: labels).points : x
+        var gram = Matrix<Float>(rows: points.rows, columns: points.rows)
+        var lossTimes = [Double](), gemmTimes = [Double]()
+        var sink: Float = 0
+        for repetition in 0..<(repeats + 2) {  // two warm-up rounds
+            let g = Self.seconds(wallClock: wallClock) { Matrix.gemm(points, points, transB: .transpose, into: &gram) }
+            let l = try Self.seconds(wallClock: wallClock) { sink += try configuration.evaluate(x, labels: labels).value }
+            if repetition >= 2 {
+                gemmTimes.append(g)
+                lossTimes.append(l)
+            }
+        }
+        precondition(sink.isFinite, "the loss must be finite")
+        return Row(batch: x.rows, classes: classes, perClass: perClass, loss: configuration.kind, mode: mode,
+                   points: points.rows, lossSeconds: Self.median(lossTimes), gemmSeconds: Self.median(gemmTimes))
+    }
+
+    /// The settings that change the numbers: BLAS threads and kernels, the clock, and glibc's
+    /// allocator thresholds (see `AllocatorTuning`).
+    func environmentNote(allocatorTuned: Bool) -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let keys = ["OPENBLAS_CORETYPE", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"]
+        let settings = keys.map { "\($0)=\(environment[$0] ?? "(unset)")" }
+        return "BLAS threads: \(threads); clock: \(wallClock ? "wall" : "thread CPU time"); "
+            + "large blocks kept in the heap (mallopt): \(allocatorTuned ? "yes" : "no"); " + settings.joined(separator: ", ")
+    }
+
+    /// Seconds of `body` on the wall clock or on the calling thread's CPU clock.
+    private static func seconds(wallClock: Bool, _ body: () throws -> Void) rethrows -> Double {
+        let start = now(wallClock: wallClock)
+        try body()
+        return now(wallClock: wallClock) - start
+    }
+
+    /// The current reading of the chosen clock, in seconds.
+    private static func now(wallClock: Bool) -> Double {
+        var t = timespec()
+        clock_gettime(wallClock ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    private static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    private static func format(_ row: Row) -> String {
+        let check = row.target.map { row.ratio <= $0 ? "≤ \(Int($0))× ✓" : "≤ \(Int($0))× ✗" } ?? ""
+        return "| \(row.batch) | \(row.classes)×\(row.perClass) | \(row.loss.rawValue) | \(row.mode) | \(row.points) | "
+            + String(format: "%.3f | %.3f | %.2f", row.lossSeconds * 1e3, row.gemmSeconds * 1e3, row.ratio) + " | \(check) |"
+    }
+
+    /// C×K L2-normalized embeddings: a random unit centre per class plus Gaussian noise
+    /// (σ = 0.5/√d per coordinate), then normalized — a spread like a partly trained network's.
+    static func embeddings(classes: Int, perClass: Int, dimension d: Int, seed: UInt64) -> (Matrix<Float>, [Int]) {
+        var rng = SeededGenerator(seed: seed)
+        let centres: Matrix<Double> = rng.normalMatrix(rows: classes, columns: d)
+        var x = Matrix<Float>(rows: classes * perClass, columns: d)
+        var labels = [Int]()
+        for c in 0..<classes {
+            for _ in 0..<perClass {
+                let i = labels.count
+                labels.append(c)
+                var row = (0..<d).map { centres[c, $0] / Double(d).squareRoot() + 0.5 / Double(d).squareRoot() * rng.nextNormal() }
+                let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                row = row.map { $0 / norm }
+                for j in 0..<d { x[i, j] = Float(row[j]) }
+            }
+        }
+        return (x, labels)
+    }
+}
