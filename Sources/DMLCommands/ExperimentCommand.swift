@@ -29,6 +29,7 @@ struct ExperimentCommand: ParsableCommand {
 
     func run() throws {
         let grid = try GridConfig(contentsOf: config)
+        AllocatorTuning.keepLargeBlocksInTheHeap()
         var datasets = [DatasetConfiguration: Dataset]()
         let runner = ExperimentRunner(grid: grid, directory: output)
         let summary = try runner.run(train: { spec, directory in

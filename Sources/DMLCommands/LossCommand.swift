@@ -27,67 +27,11 @@ public struct LossCommand: ParsableCommand {
     @Option(help: "Labels y, a .npy array of B integers.")
     var labels: String
 
-    @Option(help: "The loss: \(LossKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var loss: LossKind
-
-    @Option(help: "plain (every pair, §3) or hnpm (hard negative pair mining, §5).")
-    var mining: MiningMode = .plain
-
-    @Option(help: "Synthetic points for hnpm: none, ee (Embedding Expansion) or symm (Symmetrical Synthesis).")
-    var synthesis: SynthesisKind = .none
+    @OptionGroup var options: LossOptions
 
     @Option(name: .customLong("grad-out"), help: "Write ∂L/∂X here (.npy, same shape and dtype as X).")
     var gradientPath: String?
 
-    @Option(help: "Margin of contrastive (m, default 1), triplet (m, default 0.2) or lifted (α, default 1).")
-    var margin: Double?
-
-    @Flag(help: "Triplet: use squared distances.")
-    var squared = false
-
-    @Option(help: "Triplet selection: all, semihard or hardest (batch-hard).")
-    var triplets: TripletSelection?
-
-    @Option(help: "Triplet reduction: mean (over selected triplets) or nonzero (over non-zero ones).")
-    var reduction: TripletReduction?
-
-    @Option(name: .customLong("n-points"), help: "Embedding Expansion: synthetic points per pair (default 2).")
-    var expansionPoints: Int?
-
-    @Option(help: "Pairs that form groups and synthesize points (hnpm): adjacent or all (default adjacent).")
-    var pairs: PairingRule?
-
-    @Option(name: .customLong("symm-alpha"), help: "Symmetrical Synthesis α (default 2).")
-    var symmetricalAlpha: Double?
-
-    @Option(name: .customLong("symm-beta"), help: "Symmetrical Synthesis β (default 1).")
-    var symmetricalBeta: Double?
-
-    @Option(name: .customLong("npair-lambda"), help: "N-pair L2 penalty λ (default 0.002).")
-    var npairLambda: Double?
-
-    @Option(help: "Angular loss angle θ in degrees (default 45).")
-    var angle: Double?
-
-    @Option(name: .customLong("ms-alpha"), help: "Multi-similarity α (default 2).")
-    var multiSimilarityAlpha: Double?
-
-    @Option(name: .customLong("ms-beta"), help: "Multi-similarity β (default 50).")
-    var multiSimilarityBeta: Double?
-
-    @Option(name: .customLong("ms-base"), help: "Multi-similarity similarity offset λ (default 0.5).")
-    var multiSimilarityBase: Double?
-
-    @Option(name: .customLong("ms-epsilon"), help: "Multi-similarity miner margin ε (default 0.1).")
-    var multiSimilarityEpsilon: Double?
-
-    @Flag(name: .customLong("no-ms-miner"), help: "Multi-similarity: turn the pair miner off (plain mode).")
-    var noMultiSimilarityMiner = false
-
-    @Flag(name: .customLong("detach-synthetic"), help: "Synthetic points pass no gradient back to the originals.")
-    var detachSynthetic = false
-
-    /// A command with every option at its default (ArgumentParser fills the options in).
     public init() {}
 
     /// The result of one evaluation, as printed.
@@ -134,58 +78,19 @@ public struct LossCommand: ParsableCommand {
         let description: String
     }
 
-    /// Rejects options that do not apply to the chosen loss, mining or synthesis (ArgumentParser
-    /// calls it after parsing, before `run`).
+    /// Requires `--loss` and rejects options that do not apply to the chosen loss, mining or
+    /// synthesis (ArgumentParser calls it after parsing, before `run`).
     public func validate() throws {
-        func require(_ given: Bool, _ option: String, _ condition: Bool, _ context: String) throws {
-            if given && !condition { throw ValidationError("\(option) applies only \(context)") }
-        }
-        let margined: Set<LossKind> = [.contrastive, .triplet, .lifted]
-        try require(margin != nil, "--margin", margined.contains(loss), "to --loss contrastive, triplet or lifted")
-        for (given, option) in [(squared, "--squared"), (triplets != nil, "--triplets"), (reduction != nil, "--reduction")] {
-            try require(given, option, loss == .triplet, "to --loss triplet")
-        }
-        try require(npairLambda != nil, "--npair-lambda", loss == .npair, "to --loss npair")
-        try require(angle != nil, "--angle", loss == .angular, "to --loss angular")
-        for (given, option) in [(multiSimilarityAlpha != nil, "--ms-alpha"), (multiSimilarityBeta != nil, "--ms-beta"),
-                                (multiSimilarityBase != nil, "--ms-base"), (multiSimilarityEpsilon != nil, "--ms-epsilon"),
-                                (noMultiSimilarityMiner, "--no-ms-miner")] {
-            try require(given, option, loss == .multisimilarity, "to --loss multisimilarity")
-        }
-        try require(pairs != nil, "--pairs", mining == .hnpm, "with --mining hnpm")
-        try require(expansionPoints != nil, "--n-points", synthesis == .ee, "with --synthesis ee")
-        for (given, option) in [(symmetricalAlpha != nil, "--symm-alpha"), (symmetricalBeta != nil, "--symm-beta")] {
-            try require(given, option, synthesis == .symm, "with --synthesis symm")
-        }
-        try require(detachSynthetic, "--detach-synthetic", synthesis != .none, "with --synthesis ee or symm")
-        if synthesis != .none && mining == .plain {
-            throw ValidationError("--synthesis \(synthesis.rawValue) needs --mining hnpm (synthetic points are used through hard negative pair mining)")
-        }
+        _ = try lossConfiguration()
     }
 
     /// The loss configuration the options describe (defaults from the spec).
-    public var lossConfiguration: LossConfiguration {
-        var c = LossConfiguration(kind: loss, mining: mining, synthesis: synthesis, pairing: pairs ?? .adjacent)
-        if let margin {
-            c.contrastive.margin = margin
-            c.triplet.margin = margin
-            c.lifted.margin = margin
+    public func lossConfiguration() throws -> LossConfiguration {
+        guard options.loss != nil else {
+            throw ValidationError("--loss is required: one of \(LossKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        c.triplet.squared = squared
-        c.triplet.selection = triplets ?? c.triplet.selection
-        c.triplet.reduction = reduction ?? c.triplet.reduction
-        c.expansion.points = expansionPoints ?? c.expansion.points
-        c.symmetrical.alpha = symmetricalAlpha ?? c.symmetrical.alpha
-        c.symmetrical.beta = symmetricalBeta ?? c.symmetrical.beta
-        c.expansion.detach = detachSynthetic
-        c.symmetrical.detach = detachSynthetic
-        c.npair.l2Penalty = npairLambda ?? c.npair.l2Penalty
-        c.angular.degrees = angle ?? c.angular.degrees
-        c.multiSimilarity.alpha = multiSimilarityAlpha ?? c.multiSimilarity.alpha
-        c.multiSimilarity.beta = multiSimilarityBeta ?? c.multiSimilarity.beta
-        c.multiSimilarity.lambda = multiSimilarityBase ?? c.multiSimilarity.lambda
-        c.multiSimilarity.epsilon = multiSimilarityEpsilon ?? c.multiSimilarity.epsilon
-        c.multiSimilarity.mining = !noMultiSimilarityMiner
+        var c = LossConfiguration()
+        try options.apply(to: &c)
         return c
     }
 
@@ -210,9 +115,10 @@ public struct LossCommand: ParsableCommand {
 
     /// Evaluates in the precision of the embeddings and writes the gradient.
     private func evaluate<T: BLASScalar>(_ x: Matrix<T>, labels y: [Int], dtype: String) throws -> Report {
+        let configuration = try lossConfiguration()
         let output: LossOutput<T>
         do {
-            output = try lossConfiguration.evaluate(x, labels: y)
+            output = try configuration.evaluate(x, labels: y)
         } catch let error as MetricLearningError {
             throw InputError(description: "\(embeddings), \(labels): \(error)")
         }
@@ -221,7 +127,7 @@ public struct LossCommand: ParsableCommand {
         }
         if let gradientPath { try NPYArray(output.gradient).write(to: gradientPath) }
         return Report(loss: Double(output.value), syntheticFraction: output.syntheticFraction,
-                      kind: loss, mining: mining, synthesis: synthesis, rows: x.rows, dimension: x.columns, dtype: dtype)
+                      kind: configuration.kind, mining: configuration.mining, synthesis: configuration.synthesis, rows: x.rows, dimension: x.columns, dtype: dtype)
     }
 
     /// Runs the command: prints its result on stdout; errors go to stderr with a non-zero exit.

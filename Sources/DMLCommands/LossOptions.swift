@@ -3,7 +3,10 @@ import MetricLearning
 
 /// The loss, mining and synthesis options shared by `dml loss` and `dml train`. Each option
 /// left out keeps the value it already has (the spec's default, or a configuration file's).
-struct LossOptions: ParsableArguments {
+public struct LossOptions: ParsableArguments {
+    /// Every option unset.
+    public init() {}
+
     @Option(help: "The loss: \(LossKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var loss: LossKind?
 

@@ -119,6 +119,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try resolvedConfiguration()
+        AllocatorTuning.keepLargeBlocksInTheHeap()
         if !quiet { FileHandle.standardError.write(Data("loading \(configuration.dataset.name)…\n".utf8)) }
         let data = try configuration.dataset.load()
         if !quiet {

@@ -102,6 +102,7 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
     }
 
     /// `Aᵀ`.
+    @inlinable
     public var transposed: Matrix {
         var t = Matrix(rows: columns, columns: rows)
         storage.withUnsafeBufferPointer { src in
@@ -121,6 +122,7 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
     }
 
     /// The rows at the given indices, in that order.
+    @inlinable
     public func gatheringRows(_ indices: [Int]) -> Matrix {
         var out = Matrix(rows: indices.count, columns: columns)
         storage.withUnsafeBufferPointer { src in
@@ -135,6 +137,7 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
     }
 
     /// `‖x_i‖²` for every row `i`.
+    @inlinable
     public func rowSquaredNorms() -> [Scalar] {
         var norms = [Scalar](repeating: 0, count: rows)
         storage.withUnsafeBufferPointer { p in
@@ -151,8 +154,13 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
     public var isFinite: Bool { elements.allSatisfy { $0.isFinite } }
 
     /// The (row, column) of the first element that is NaN or infinite, if any.
+    @inlinable
     public var firstNonFinite: (row: Int, column: Int)? {
-        guard let k = elements.firstIndex(where: { !$0.isFinite }) else { return nil }
+        let k: Int? = storage.withUnsafeBufferPointer { p in
+            for k in 0..<p.count where !p[k].isFinite { return k }
+            return nil
+        }
+        guard let k else { return nil }
         return (k / Swift.max(columns, 1), k % Swift.max(columns, 1))
     }
 
@@ -177,6 +185,7 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
     }
 
     /// `s · A`.
+    @inlinable
     public static func * (s: Scalar, a: Matrix) -> Matrix {
         Matrix(rows: a.rows, columns: a.columns, elements: a.elements.map { s * $0 })
     }

@@ -1,6 +1,7 @@
 /// Matrix products through BLAS.
 extension Matrix {
     /// `C ← α·op(A)·op(B) + β·C` (BLAS GEMM). Shapes are checked.
+    @inlinable
     public static func gemm(
         _ a: Matrix, _ b: Matrix, transA: Transpose = .none, transB: Transpose = .none,
         alpha: Scalar = 1, beta: Scalar = 0, into c: inout Matrix
@@ -26,6 +27,7 @@ extension Matrix {
     }
 
     /// `op(A)·op(B)` as a new matrix.
+    @inlinable
     public static func product(
         _ a: Matrix, _ b: Matrix, transA: Transpose = .none, transB: Transpose = .none
     ) -> Matrix {
@@ -41,6 +43,7 @@ extension Matrix {
 
     /// The Gram matrix `G = X·Xᵀ` of the rows, `G_ij = x_i · x_j`, computed by one SYRK on the
     /// lower triangle and mirrored, so it is exactly symmetric.
+    @inlinable
     public func gram() -> Matrix {
         var g = Matrix(rows: rows, columns: rows)
         guard rows > 0 else { return g }
@@ -57,6 +60,7 @@ extension Matrix {
     }
 
     /// Copies the lower triangle onto the upper one (`A_ij ← A_ji` for `i < j`).
+    @inlinable
     public mutating func symmetrizeFromLower() {
         precondition(rows == columns, "symmetrizeFromLower needs a square matrix")
         let n = rows

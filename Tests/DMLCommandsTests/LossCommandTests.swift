@@ -80,21 +80,21 @@ import MetricLearning
             "--margin", "0.3", "--squared", "--triplets", "semihard", "--reduction", "nonzero", "--n-points", "3",
             "--pairs", "all", "--detach-synthetic",
         ])
-        let c = command.lossConfiguration
+        let c = try command.lossConfiguration()
         #expect(c.triplet == TripletLoss(margin: 0.3, squared: true, selection: .semihard, reduction: .nonzero))
         #expect(c.expansion.points == 3 && c.expansion.detach && c.pairing == .all)
         let ms = try LossCommand.parse([
             "--embeddings", "X", "--labels", "y", "--loss", "multisimilarity",
             "--ms-alpha", "3", "--ms-beta", "40", "--ms-base", "0.4", "--ms-epsilon", "0.2", "--no-ms-miner",
-        ]).lossConfiguration.multiSimilarity
+        ]).lossConfiguration().multiSimilarity
         #expect(ms == MultiSimilarityLoss(alpha: 3, beta: 40, lambda: 0.4, epsilon: 0.2, mining: false))
         let symm = try LossCommand.parse([
             "--embeddings", "X", "--labels", "y", "--loss", "angular", "--angle", "40", "--mining", "hnpm",
             "--synthesis", "symm", "--symm-alpha", "1.5", "--symm-beta", "0.9",
-        ]).lossConfiguration
+        ]).lossConfiguration()
         #expect(symm.angular.degrees == 40 && symm.symmetrical.alpha == 1.5 && symm.symmetrical.beta == 0.9)
         #expect(try LossCommand.parse(["--embeddings", "X", "--labels", "y", "--loss", "npair", "--npair-lambda", "0.01"])
-            .lossConfiguration.npair.l2Penalty == 0.01)
+            .lossConfiguration().npair.l2Penalty == 0.01)
     }
 
     @Test func marginDefaultsFollowTheLoss() throws {
