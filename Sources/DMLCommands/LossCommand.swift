@@ -123,7 +123,9 @@ public struct LossCommand: ParsableCommand {
         public var json: String {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return String(decoding: try! encoder.encode(self), as: UTF8.self)
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            // Every field is a number, a string or null, so encoding cannot fail.
+            return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         }
     }
 
@@ -213,6 +215,9 @@ public struct LossCommand: ParsableCommand {
             output = try lossConfiguration.evaluate(x, labels: y)
         } catch let error as MetricLearningError {
             throw InputError(description: "\(embeddings), \(labels): \(error)")
+        }
+        guard output.value.isFinite, output.gradient.firstNonFinite == nil else {
+            throw InputError(description: "\(embeddings): the loss or its gradient overflowed to a non-finite value; expected embeddings of moderate magnitude (rescale them)")
         }
         if let gradientPath { try NPYArray(output.gradient).write(to: gradientPath) }
         return Report(loss: Double(output.value), syntheticFraction: output.syntheticFraction,

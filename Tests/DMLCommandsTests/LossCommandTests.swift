@@ -133,6 +133,7 @@ import MetricLearning
         try NPYArray(nan).write(to: w.path("nan.npy"))
         try NPYArray(shape: [40], values: .float64(Array(repeating: 1, count: 40))).write(to: w.path("flat.npy"))
         try "0,1".write(toFile: w.path("labels.txt"), atomically: true, encoding: .utf8)
+        try NPYArray(Matrix<Float>(rows: 8, columns: 5) { i, j in (i + j) % 2 == 0 ? 3e38 : -3e38 }).write(to: w.path("huge.npy"))
 
         let cases: [(embeddings: String, labels: String, loss: String, message: String)] = [
             ("missing.npy", "y.npy", "triplet", "missing.npy"),
@@ -145,6 +146,7 @@ import MetricLearning
             ("X64.npy", "distinct.npy", "contrastive", "no positive pair"),
             ("X32.npy", "distinct.npy", "npair", "no positive pair"),
             ("X64.npy", "single.npy", "multisimilarity", "single class"),
+            ("huge.npy", "y.npy", "contrastive", "non-finite"),
         ]
         for c in cases {
             let error = #expect(throws: (any Error).self) {

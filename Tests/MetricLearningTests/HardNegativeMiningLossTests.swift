@@ -83,6 +83,22 @@ import DMLTestSupport
         }
     }
 
+    /// With no synthesis and one pair per class, the analytic HNPM gradient matches central
+    /// differences of the brute-force enumeration itself (an oracle sharing no code with the loss).
+    @Test(arguments: [false, true])
+    func gradientMatchesFiniteDifferencesOfTheBruteForceEnumeration(normalized: Bool) throws {
+        let (x, labels) = BatchFactory.batch(classes: 3, perClass: 2, dimension: 3, seed: 21, normalized: normalized)
+        for (name, loss) in Self.losses(normalized: normalized, withReductions: false) {
+            let out = try loss.hardNegativeLoss(x, labels: labels, synthesis: NoSynthesis())
+            let oracle = { (y: Matrix<Double>) in
+                Self.bruteForceValue(loss, try! HardNegativeOracle(y, labels: labels, synthesis: NoSynthesis()))
+            }
+            let errors = GradientCheck.errors(of: oracle, analytic: out.gradient, at: x)
+            #expect(errors.stability < 1e-6, "\(name): numeric gradient unstable (kink)")
+            #expect(errors.gradient < 1e-6, "\(name)")
+        }
+    }
+
     /// With no synthesis and one pair per class, the contrastive HNPM negative mean equals the
     /// spec's mean over unordered class pairs {a, b} of [m − min_{p∈a, n∈b} D_pn]_+², enumerated here.
     @Test(arguments: [UInt64(1), 2, 3])
