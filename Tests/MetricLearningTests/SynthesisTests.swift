@@ -24,6 +24,18 @@ private func expectBackwardMatchesFiniteDifferences(_ synthesis: some EmbeddingS
     }
 }
 
+/// With `detach` the originals receive exactly their own rows of the point gradient; without it
+/// the synthetic rows add to them.
+private func expectDetachCarriesNoGradient(flowing: some EmbeddingSynthesis, detached: some EmbeddingSynthesis) throws {
+    let (x, labels) = BatchFactory.batch(classes: 2, perClass: 2, dimension: 3, seed: 4)
+    let batch = try detached.augment(x, labels: labels)
+    var rng = SeededGenerator(seed: 5)
+    let w: Matrix<Double> = rng.normalMatrix(rows: batch.points.rows, columns: 3)
+    let ownRows = w.gatheringRows(Array(0..<x.rows))
+    #expect(batch.backward(w) == ownRows)
+    #expect(try flowing.augment(x, labels: labels).backward(w).maxAbsDifference(ownRows) > 1e-3)
+}
+
 private func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
 private func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
 
@@ -74,13 +86,7 @@ private func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
     }
 
     @Test func detachCarriesNoGradient() throws {
-        let (x, labels) = BatchFactory.batch(classes: 2, perClass: 2, dimension: 3, seed: 4)
-        let batch = try EmbeddingExpansion(detach: true).augment(x, labels: labels)
-        var rng = SeededGenerator(seed: 5)
-        let w: Matrix<Double> = rng.normalMatrix(rows: batch.points.rows, columns: 3)
-        #expect(batch.backward(w) == w.gatheringRows(Array(0..<4)))
-        let flowing = try EmbeddingExpansion().augment(x, labels: labels).backward(w)
-        #expect(flowing.maxAbsDifference(w.gatheringRows(Array(0..<4))) > 1e-3)
+        try expectDetachCarriesNoGradient(flowing: EmbeddingExpansion(), detached: EmbeddingExpansion(detach: true))
     }
 
     @Test func invalidPointCountIsAnError() {
@@ -124,11 +130,7 @@ private func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
     }
 
     @Test func detachCarriesNoGradient() throws {
-        let (x, labels) = BatchFactory.batch(classes: 2, perClass: 2, dimension: 3, seed: 8)
-        let batch = try SymmetricalSynthesis(detach: true).augment(x, labels: labels)
-        var rng = SeededGenerator(seed: 9)
-        let w: Matrix<Double> = rng.normalMatrix(rows: batch.points.rows, columns: 3)
-        #expect(batch.backward(w) == w.gatheringRows(Array(0..<4)))
+        try expectDetachCarriesNoGradient(flowing: SymmetricalSynthesis(), detached: SymmetricalSynthesis(detach: true))
     }
 
     @Test func noSynthesisKeepsTheBatchAndFormsPairGroups() throws {

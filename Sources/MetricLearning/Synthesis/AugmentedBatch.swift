@@ -75,10 +75,11 @@ public struct AugmentedBatch<T: BLASScalar>: Sendable {
     public func backward(_ pointGradient: Matrix<T>) -> Matrix<T> {
         precondition(pointGradient.rows == points.rows && pointGradient.columns == dimension,
                      "point gradient must be \(points.rows)×\(dimension), got \(pointGradient.rows)×\(pointGradient.columns)")
+        guard syntheticCount > 0 else { return pointGradient }
         let d = dimension
         var result = Matrix<T>(rows: originalCount, columns: d,
                                elements: Array(pointGradient.elements[0..<(originalCount * d)]))
-        guard !detach, syntheticCount > 0 else { return result }
+        guard !detach else { return result }
         let pairs = groups.map(\.pair)
         points.withUnsafeBufferPointer { pp in
             pointGradient.withUnsafeBufferPointer { pg in
