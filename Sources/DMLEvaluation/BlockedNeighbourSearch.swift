@@ -10,6 +10,9 @@ struct NeighbourBlock<T: BLASScalar> {
     let k: Int
     /// Slots between the starts of two rows (`≥ k`).
     let stride: Int
+    /// How many leading neighbours of each row are in order; the rest of the `k` are the next
+    /// best, unordered.
+    let sortedCount: Int
     /// `queryCount` rows of `stride` slots; the first `k` of row `r` are its reference indices,
     /// nearest first.
     let indices: UnsafeBufferPointer<Int>
@@ -84,8 +87,9 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
 
     private var alpha: T { options.metric == .euclidean ? -2 : -1 }
 
-    /// Runs the search and hands each finished query block to `body`, in query order.
-    func forEachBlock(_ body: (NeighbourBlock<T>) throws -> Void) rethrows {
+    /// Runs the search and hands each finished query block to `body`, in query order, with the
+    /// first `sortedPrefix` neighbours of each query in order (by distance, then index).
+    func forEachBlock(sortedPrefix: Int = .max, _ body: (NeighbourBlock<T>) throws -> Void) rethrows {
         let nq = queries.rows, nr = references.rows, d = queries.columns, k = k
         let qb = Swift.min(options.queryBlockSize, nq), rb = Swift.min(options.referenceBlockSize, nr)
         let bias: [T] = options.metric == .euclidean ? references.rowSquaredNorms() : [T](repeating: 0, count: nr)
@@ -135,15 +139,13 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
                                         for row in rows {
                                             var topK = TopKRow(scores: heapScores.base + row * slots, indices: heapIndices.base + row * slots,
                                                                k: k, state: heapStates.base[row])
-                                            _ = topK.finish()
                                             let norm = queryNorms[q0 + row]
-                                            for j in 0..<k {
-                                                let s = topK.scores[j]
-                                                topK.scores[j] = metric == .euclidean ? Swift.max(0, s + norm).squareRoot() : 1 + s
+                                            _ = topK.finish(sorted: sortedPrefix) { s in
+                                                metric == .euclidean ? Swift.max(0, s + norm).squareRoot() : 1 + s
                                             }
                                         }
                                     }
-                                    try body(NeighbourBlock(firstQuery: q0, queryCount: m, k: k, stride: slots,
+                                    try body(NeighbourBlock(firstQuery: q0, queryCount: m, k: k, stride: slots, sortedCount: Swift.min(sortedPrefix, k),
                                                             indices: UnsafeBufferPointer(rebasing: ip[0..<(m * slots)]),
                                                             distances: UnsafeBufferPointer(rebasing: sp[0..<(m * slots)])))
                                 }

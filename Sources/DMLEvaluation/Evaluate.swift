@@ -58,9 +58,13 @@ enum Evaluation {
 
         let searchStart = DispatchTime.now()
         let search = try BlockedNeighbourSearch(queries: queries, references: references, k: depth, options: searchOptions)
-        search.forEachBlock { block in
+        // MAP@R and R-precision need the first R_q neighbours in order; Recall@K only the rank of
+        // the first relevant one, which the accumulator finds without sorting the rest.
+        let sortedPrefix = Swift.max(1, accumulator.largestRelevantCount(queryLabels: queryLabels))
+        search.forEachBlock(sortedPrefix: sortedPrefix) { block in
             for row in 0..<block.queryCount {
-                accumulator.add(label: queryLabels[block.firstQuery + row], neighbours: block.neighbours(ofRow: row))
+                accumulator.add(label: queryLabels[block.firstQuery + row], neighbours: block.neighbours(ofRow: row),
+                                distances: block.distances(ofRow: row), sortedCount: block.sortedCount)
             }
         }
         let retrieval = try accumulator.scores()

@@ -53,11 +53,18 @@ struct TopKRow<T: BinaryFloatingPoint> {
         let i = indices[a]; indices[a] = indices[b]; indices[b] = i
     }
 
-    /// Keeps the `k` best in slots `0..<k` (quickselect, median-of-three pivots) and makes the
-    /// `k`-th best the threshold.
+    /// Keeps the `k` best in slots `0..<k` and makes the `k`-th best the threshold.
     private mutating func compact() {
-        let nth = k - 1
-        var low = 0, high = state.count - 1
+        select(nth: k - 1, count: state.count)
+        state.count = k
+        state.thresholdScore = scores[k - 1]
+        state.thresholdIndex = indices[k - 1]
+    }
+
+    /// Quickselect (median-of-three pivots): rearranges slots `0..<count` so that slot `nth`
+    /// holds the candidate of rank `nth`, better ones before it and worse ones after.
+    private func select(nth: Int, count: Int) {
+        var low = 0, high = count - 1
         while low < high {
             let mid = low + (high - low) / 2
             if isBetter(mid, than: low) { swap(mid, low) }
@@ -70,19 +77,22 @@ struct TopKRow<T: BinaryFloatingPoint> {
                 store += 1
             }
             swap(store, high)
-            if store == nth { break }
+            if store == nth { return }
             if nth < store { high = store - 1 } else { low = store + 1 }
         }
-        state.count = k
-        state.thresholdScore = scores[nth]
-        state.thresholdIndex = indices[nth]
     }
 
-    /// Leaves the `min(k, count)` best candidates in the first slots, best first, and returns
-    /// how many there are.
-    mutating func finish() -> Int {
+    /// Leaves the `min(k, count)` best candidates in the first slots, replaces each kept score
+    /// `s` by `transform(s)` (non-decreasing, e.g. score → distance), and orders the first
+    /// `sorted` of them (all when `sorted ≥ k`) best first by (transformed score, index); returns
+    /// how many are kept. Sorting only the prefix a caller needs saves most of the work when `k`
+    /// is large.
+    mutating func finish(sorted: Int = .max, transform: (T) -> T = { $0 }) -> Int {
         if state.count > k { compact() }
-        let n = state.count
+        let kept = state.count
+        for j in 0..<kept { scores[j] = transform(scores[j]) }
+        let n = Swift.min(sorted, kept)
+        if n < kept, n > 0 { select(nth: n - 1, count: kept) }
         // Heap sort: build a max-heap (worst on top), then move the worst to the end repeatedly.
         for start in stride(from: n / 2 - 1, through: 0, by: -1) { siftDown(start, limit: n) }
         var end = n
@@ -91,7 +101,7 @@ struct TopKRow<T: BinaryFloatingPoint> {
             swap(0, end)
             siftDown(0, limit: end)
         }
-        return n
+        return kept
     }
 
     private func siftDown(_ start: Int, limit: Int) {
