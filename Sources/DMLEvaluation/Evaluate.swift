@@ -76,7 +76,7 @@ enum Evaluation {
                                     searchSeconds: searchSeconds, clusteringSeconds: 0, clusterAssignments: nil)
         }
         let clusteringStart = DispatchTime.now()
-        let kMeans = try KMeans.run(queries, clusters: clusters, options: options.kMeans)
+        let kMeans = KMeans.runValidated(queries, clusters: clusters, options: options.kMeans)
         let scores = try ClusteringScores.compute(clusters: kMeans.assignments, classes: queryLabels)
         return EvaluationResult(retrieval: retrieval, clustering: scores, queries: queries.rows, references: referenceCount,
                                 metric: options.metric, clusters: clusters, kMeansIterations: kMeans.iterations,
