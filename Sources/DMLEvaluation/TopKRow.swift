@@ -71,10 +71,19 @@ struct TopKRow<T: BinaryFloatingPoint> {
             if isBetter(high, than: low) { swap(high, low) }
             if isBetter(high, than: mid) { swap(high, mid) }
             swap(mid, high)  // the median of three is the pivot, at `high`
+            // Branch-free Lomuto partition: [low, store) beat the pivot, [store, j) do not.
+            // Swapping unconditionally keeps that invariant (a losing a[j] trades places with a
+            // losing a[store]) and avoids a mispredicted branch per element.
+            let pivotScore = scores[high], pivotIndex = indices[high]
             var store = low
-            for j in low..<high where isBetter(j, than: high) {
-                swap(store, j)
-                store += 1
+            for j in low..<high {
+                let score = scores[j], index = indices[j]
+                let beats = (score < pivotScore ? 1 : 0) | (score == pivotScore ? 1 : 0) & (index < pivotIndex ? 1 : 0)
+                scores[j] = scores[store]
+                indices[j] = indices[store]
+                scores[store] = score
+                indices[store] = index
+                store += beats
             }
             swap(store, high)
             if store == nth { return }
