@@ -73,8 +73,8 @@ struct RetrievalAccumulator {
     private var excluded = 0
 
     init(referenceLabels: [Int], recallKs: [Int], leaveOneOut: Bool) throws {
-        guard !recallKs.isEmpty, recallKs.allSatisfy({ $0 >= 1 }) else {
-            throw EvaluationError.invalidOption(name: "recall Ks", reason: "expected a non-empty list of positive integers, got \(recallKs)")
+        guard !recallKs.isEmpty, recallKs.allSatisfy({ $0 >= 1 }), Set(recallKs).count == recallKs.count else {
+            throw EvaluationError.invalidOption(name: "recall Ks", reason: "expected a non-empty list of distinct positive integers, got \(recallKs)")
         }
         self.referenceLabels = referenceLabels
         self.recallKs = recallKs
