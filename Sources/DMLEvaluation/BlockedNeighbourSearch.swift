@@ -8,14 +8,25 @@ struct NeighbourBlock<T: BLASScalar> {
     let queryCount: Int
     /// Neighbours per query.
     let k: Int
-    /// `queryCount × k` reference indices, row-major, nearest first.
+    /// Slots between the starts of two rows (`≥ k`).
+    let stride: Int
+    /// How many leading neighbours of each row are in order; the rest of the `k` are the next
+    /// best, unordered.
+    let sortedCount: Int
+    /// `queryCount` rows of `stride` slots; the first `k` of row `r` are its reference indices,
+    /// nearest first.
     let indices: UnsafeBufferPointer<Int>
-    /// The matching distances.
+    /// The matching distances, in the same layout.
     let distances: UnsafeBufferPointer<T>
 
-    /// The neighbour indices of query `firstQuery + row`.
+    /// The neighbour indices of query `firstQuery + row`, nearest first.
     func neighbours(ofRow row: Int) -> UnsafeBufferPointer<Int> {
-        UnsafeBufferPointer(rebasing: indices[(row * k)..<((row + 1) * k)])
+        UnsafeBufferPointer(rebasing: indices[(row * stride)..<(row * stride + k)])
+    }
+
+    /// The neighbour distances of query `firstQuery + row`, nearest first.
+    func distances(ofRow row: Int) -> UnsafeBufferPointer<T> {
+        UnsafeBufferPointer(rebasing: distances[(row * stride)..<(row * stride + k)])
     }
 }
 
@@ -24,8 +35,8 @@ struct NeighbourBlock<T: BLASScalar> {
 /// Queries are processed `queryBlockSize` at a time and references `referenceBlockSize` at a
 /// time: one GEMM fills a tile of scores `s(q, r) = ‖r‖² − 2 q·r` (Euclidean; ranking by it equals
 /// ranking by `‖q − r‖²`, since `‖q‖²` is constant per query) or `s(q, r) = −q̂·r̂` (cosine),
-/// and every query row of the tile is merged into that query's bounded heap (`TopKRow`) by
-/// worker threads. Memory is `O(tile + queryBlockSize · k)`, never `N × N`.
+/// and every query row of the tile is merged into that query's top-K buffer (`TopKRow`) by
+/// worker threads. Memory is `O(tile + 2 · queryBlockSize · k)`, never `N × N`.
 /// In leave-one-out mode the references are the queries and query `i` never ranks itself
 /// (by index, so a duplicate of it still counts as a neighbour).
 struct BlockedNeighbourSearch<T: BLASScalar> {
@@ -76,28 +87,30 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
 
     private var alpha: T { options.metric == .euclidean ? -2 : -1 }
 
-    /// Runs the search and hands each finished query block to `body`, in query order.
-    func forEachBlock(_ body: (NeighbourBlock<T>) throws -> Void) rethrows {
+    /// Runs the search and hands each finished query block to `body`, in query order, with the
+    /// first `sortedPrefix` neighbours of each query in order (by distance, then index).
+    func forEachBlock(sortedPrefix: Int = .max, _ body: (NeighbourBlock<T>) throws -> Void) rethrows {
         let nq = queries.rows, nr = references.rows, d = queries.columns, k = k
         let qb = Swift.min(options.queryBlockSize, nq), rb = Swift.min(options.referenceBlockSize, nr)
         let bias: [T] = options.metric == .euclidean ? references.rowSquaredNorms() : [T](repeating: 0, count: nr)
         let queryNorms: [T] = options.metric == .euclidean ? queries.rowSquaredNorms() : [T](repeating: 0, count: nq)
         let metric = options.metric, threads = options.threads, leaveOneOut = leaveOneOut
         var tile = [T](repeating: 0, count: qb * rb)
-        var scores = [T](repeating: 0, count: qb * k)
-        var indices = [Int](repeating: 0, count: qb * k)
-        var counts = [Int](repeating: 0, count: qb)
+        let slots = 2 * k  // per query, see TopKRow
+        var scores = [T](repeating: 0, count: qb * slots)
+        var indices = [Int](repeating: 0, count: qb * slots)
+        var states = [TopKRow<T>.State](repeating: TopKRow<T>.State(), count: qb)
         try queries.withUnsafeBufferPointer { qp in
             try references.withUnsafeBufferPointer { rp in
                 try tile.withUnsafeMutableBufferPointer { tp in
                     try scores.withUnsafeMutableBufferPointer { sp in
                         try indices.withUnsafeMutableBufferPointer { ip in
-                            try counts.withUnsafeMutableBufferPointer { cp in
+                            try states.withUnsafeMutableBufferPointer { cp in
                                 let tile = SharedPointer(base: tp.baseAddress!), heapScores = SharedPointer(base: sp.baseAddress!)
-                                let heapIndices = SharedPointer(base: ip.baseAddress!), heapCounts = SharedPointer(base: cp.baseAddress!)
+                                let heapIndices = SharedPointer(base: ip.baseAddress!), heapStates = SharedPointer(base: cp.baseAddress!)
                                 for q0 in stride(from: 0, to: nq, by: qb) {
                                     let m = Swift.min(qb, nq - q0)
-                                    for row in 0..<m { cp[row] = 0 }
+                                    for row in 0..<m { cp[row] = TopKRow<T>.State() }
                                     for r0 in stride(from: 0, to: nr, by: rb) {
                                         let n = Swift.min(rb, nr - r0)
                                         T.gemm(.none, .transpose, m: m, n: n, k: d, alpha: alpha,
@@ -107,36 +120,34 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
                                             let columnBias = bp.baseAddress! + r0
                                             ParallelChunks.run(count: m, workers: threads) { rows in
                                                 for row in rows {
-                                                    var heap = TopKRow(scores: heapScores.base + row * k, indices: heapIndices.base + row * k,
-                                                                       capacity: k, count: heapCounts.base[row])
+                                                    var topK = TopKRow(scores: heapScores.base + row * slots, indices: heapIndices.base + row * slots,
+                                                                       k: k, state: heapStates.base[row])
                                                     let rowScores = tile.base + row * n
                                                     let skipped = leaveOneOut ? q0 + row - r0 : -1
                                                     if skipped >= 0 && skipped < n {
-                                                        Self.scan(rowScores, columnBias, 0..<skipped, base: r0, into: &heap)
-                                                        Self.scan(rowScores, columnBias, (skipped + 1)..<n, base: r0, into: &heap)
+                                                        Self.scan(rowScores, columnBias, 0..<skipped, base: r0, into: &topK)
+                                                        Self.scan(rowScores, columnBias, (skipped + 1)..<n, base: r0, into: &topK)
                                                     } else {
-                                                        Self.scan(rowScores, columnBias, 0..<n, base: r0, into: &heap)
+                                                        Self.scan(rowScores, columnBias, 0..<n, base: r0, into: &topK)
                                                     }
-                                                    heapCounts.base[row] = heap.count
+                                                    heapStates.base[row] = topK.state
                                                 }
                                             }
                                         }
                                     }
                                     ParallelChunks.run(count: m, workers: threads) { rows in
                                         for row in rows {
-                                            var heap = TopKRow(scores: heapScores.base + row * k, indices: heapIndices.base + row * k,
-                                                               capacity: k, count: heapCounts.base[row])
-                                            heap.sortBestFirst()
+                                            var topK = TopKRow(scores: heapScores.base + row * slots, indices: heapIndices.base + row * slots,
+                                                               k: k, state: heapStates.base[row])
                                             let norm = queryNorms[q0 + row]
-                                            for j in 0..<k {
-                                                let s = heap.scores[j]
-                                                heap.scores[j] = metric == .euclidean ? Swift.max(0, s + norm).squareRoot() : 1 + s
+                                            _ = topK.finish(sorted: sortedPrefix) { s in
+                                                metric == .euclidean ? Swift.max(0, s + norm).squareRoot() : 1 + s
                                             }
                                         }
                                     }
-                                    try body(NeighbourBlock(firstQuery: q0, queryCount: m, k: k,
-                                                            indices: UnsafeBufferPointer(rebasing: ip[0..<(m * k)]),
-                                                            distances: UnsafeBufferPointer(rebasing: sp[0..<(m * k)])))
+                                    try body(NeighbourBlock(firstQuery: q0, queryCount: m, k: k, stride: slots, sortedCount: Swift.min(sortedPrefix, k),
+                                                            indices: UnsafeBufferPointer(rebasing: ip[0..<(m * slots)]),
+                                                            distances: UnsafeBufferPointer(rebasing: sp[0..<(m * slots)])))
                                 }
                             }
                         }
@@ -146,16 +157,16 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
         }
     }
 
-    /// Merges scores `tile[j] + bias[j]` for `j` in `columns` into `heap` (reference index `base + j`).
+    /// Merges scores `tile[j] + bias[j]` for `j` in `columns` into `topK` (reference index `base + j`).
     @inline(__always)
     private static func scan(_ tile: UnsafeMutablePointer<T>, _ bias: UnsafePointer<T>, _ columns: Range<Int>,
-                             base: Int, into heap: inout TopKRow<T>) {
-        var threshold = heap.threshold
+                             base: Int, into topK: inout TopKRow<T>) {
+        var threshold = topK.state.thresholdScore
         for j in columns {
             let s = tile[j] + bias[j]
             if s <= threshold {
-                heap.offer(score: s, index: base + j)
-                threshold = heap.threshold
+                topK.offer(score: s, index: base + j)
+                threshold = topK.state.thresholdScore
             }
         }
     }

@@ -58,9 +58,13 @@ enum Evaluation {
 
         let searchStart = DispatchTime.now()
         let search = try BlockedNeighbourSearch(queries: queries, references: references, k: depth, options: searchOptions)
-        search.forEachBlock { block in
+        // MAP@R and R-precision need the first R_q neighbours in order; Recall@K only the rank of
+        // the first relevant one, which the accumulator finds without sorting the rest.
+        let sortedPrefix = Swift.max(1, accumulator.largestRelevantCount(queryLabels: queryLabels))
+        search.forEachBlock(sortedPrefix: sortedPrefix) { block in
             for row in 0..<block.queryCount {
-                accumulator.add(label: queryLabels[block.firstQuery + row], neighbours: block.neighbours(ofRow: row))
+                accumulator.add(label: queryLabels[block.firstQuery + row], neighbours: block.neighbours(ofRow: row),
+                                distances: block.distances(ofRow: row), sortedCount: block.sortedCount)
             }
         }
         let retrieval = try accumulator.scores()
@@ -72,7 +76,7 @@ enum Evaluation {
                                     searchSeconds: searchSeconds, clusteringSeconds: 0, clusterAssignments: nil)
         }
         let clusteringStart = DispatchTime.now()
-        let kMeans = try KMeans.run(queries, clusters: clusters, options: options.kMeans)
+        let kMeans = KMeans.runValidated(queries, clusters: clusters, options: options.kMeans)
         let scores = try ClusteringScores.compute(clusters: kMeans.assignments, classes: queryLabels)
         return EvaluationResult(retrieval: retrieval, clustering: scores, queries: queries.rows, references: referenceCount,
                                 metric: options.metric, clusters: clusters, kMeansIterations: kMeans.iterations,

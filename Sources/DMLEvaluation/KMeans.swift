@@ -43,6 +43,11 @@ public enum KMeans {
         guard clusters >= 1, clusters <= points.rows else {
             throw EvaluationError.invalidOption(name: "clusters", reason: "expected 1...\(points.rows) (the number of points), got \(clusters)")
         }
+        return runValidated(points, clusters: clusters, options: options)
+    }
+
+    /// `run` on inputs already checked (finite, `1 ≤ clusters ≤ rows`, valid options).
+    static func runValidated<T: BLASScalar>(_ points: Matrix<T>, clusters: Int, options: KMeansOptions) -> KMeansResult<T> {
         let n = points.rows
         let blocks = SquaredDistanceBlocks(points: points, blockSize: options.pointBlockSize, threads: options.threads)
         var generator = SeededGenerator(seed: options.seed)

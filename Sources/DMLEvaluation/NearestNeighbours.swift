@@ -52,8 +52,10 @@ public struct NearestNeighbours<T: BLASScalar>: Sendable, Equatable {
         indices.reserveCapacity(search.queries.rows * search.k)
         distances.reserveCapacity(search.queries.rows * search.k)
         search.forEachBlock { block in
-            indices.append(contentsOf: block.indices)
-            distances.append(contentsOf: block.distances)
+            for row in 0..<block.queryCount {
+                indices.append(contentsOf: block.neighbours(ofRow: row))
+                distances.append(contentsOf: block.distances(ofRow: row))
+            }
         }
         return NearestNeighbours(queryCount: search.queries.rows, k: search.k, indices: indices, distances: distances)
     }

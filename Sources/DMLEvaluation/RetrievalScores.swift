@@ -45,9 +45,13 @@ public struct RetrievalScores: Sendable, Equatable, Codable {
         var accumulator = try RetrievalAccumulator(referenceLabels: referenceLabels, recallKs: recallKs,
                                                    leaveOneOut: leaveOneOut)
         try accumulator.requireDepth(neighbours.k, queryLabels: queryLabels)
+        let k = neighbours.k
         neighbours.indices.withUnsafeBufferPointer { p in
-            for q in 0..<neighbours.queryCount {
-                accumulator.add(label: queryLabels[q], neighbours: UnsafeBufferPointer(rebasing: p[(q * neighbours.k)..<((q + 1) * neighbours.k)]))
+            neighbours.distances.withUnsafeBufferPointer { d in
+                for q in 0..<neighbours.queryCount {
+                    accumulator.add(label: queryLabels[q], neighbours: UnsafeBufferPointer(rebasing: p[(q * k)..<((q + 1) * k)]),
+                                    distances: UnsafeBufferPointer(rebasing: d[(q * k)..<((q + 1) * k)]), sortedCount: k)
+                }
             }
         }
         return try accumulator.scores()
@@ -69,8 +73,8 @@ struct RetrievalAccumulator {
     private var excluded = 0
 
     init(referenceLabels: [Int], recallKs: [Int], leaveOneOut: Bool) throws {
-        guard !recallKs.isEmpty, recallKs.allSatisfy({ $0 >= 1 }) else {
-            throw EvaluationError.invalidOption(name: "recall Ks", reason: "expected a non-empty list of positive integers, got \(recallKs)")
+        guard !recallKs.isEmpty, recallKs.allSatisfy({ $0 >= 1 }), Set(recallKs).count == recallKs.count else {
+            throw EvaluationError.invalidOption(name: "recall Ks", reason: "expected a non-empty list of distinct positive integers, got \(recallKs)")
         }
         self.referenceLabels = referenceLabels
         self.recallKs = recallKs
@@ -86,8 +90,7 @@ struct RetrievalAccumulator {
 
     /// The neighbours each query needs: the largest K and the largest `R_q`.
     func depthNeeded(queryLabels: [Int]) -> Int {
-        let largestR = Set(queryLabels).map { relevantCount(label: $0) }.max() ?? 0
-        return Swift.max(recallKs.max() ?? 1, largestR)
+        Swift.max(recallKs.max() ?? 1, largestRelevantCount(queryLabels: queryLabels))
     }
 
     /// Throws unless `depth` neighbours per query suffice.
@@ -98,20 +101,23 @@ struct RetrievalAccumulator {
         }
     }
 
-    /// Adds one query with label `label` and its neighbours, nearest first.
-    mutating func add(label: Int, neighbours: UnsafeBufferPointer<Int>) {
+    /// The largest `R_q` over these labels: how many leading neighbours must be in order.
+    func largestRelevantCount(queryLabels: [Int]) -> Int {
+        Set(queryLabels).map { relevantCount(label: $0) }.max() ?? 0
+    }
+
+    /// Adds one query with label `label` and its `k` nearest neighbours with their distances,
+    /// of which the first `sortedCount` (at least `R_q`) are in order, nearest first, and the
+    /// rest are unordered.
+    mutating func add<T: BinaryFloatingPoint>(label: Int, neighbours: UnsafeBufferPointer<Int>,
+                                              distances: UnsafeBufferPointer<T>, sortedCount: Int) {
         let relevant = relevantCount(label: label)
         guard relevant > 0 else {
             excluded += 1
             return
         }
         evaluated += 1
-        let maxK = recallKs.max()!
-        var firstHit = Int.max
-        for i in 0..<Swift.min(maxK, neighbours.count) where referenceLabels[neighbours[i]] == label {
-            firstHit = i
-            break
-        }
+        let firstHit = firstRelevantRank(label: label, neighbours: neighbours, distances: distances, sortedCount: sortedCount)
         for (slot, k) in recallKs.enumerated() where firstHit < k { hits[slot] += 1 }
         var found = 0
         var precisionSum = 0.0
@@ -121,6 +127,26 @@ struct RetrievalAccumulator {
         }
         averagePrecisionSum += precisionSum / Double(relevant)
         rPrecisionSum += Double(found) / Double(relevant)
+    }
+
+    /// The 0-based rank of the nearest relevant neighbour (`Int.max` if none is among them),
+    /// ordering by (distance, index): a scan of the sorted prefix, else the best relevant
+    /// neighbour of the unordered rest ranked by counting the neighbours before it.
+    private func firstRelevantRank<T: BinaryFloatingPoint>(label: Int, neighbours: UnsafeBufferPointer<Int>,
+                                                           distances: UnsafeBufferPointer<T>, sortedCount: Int) -> Int {
+        let prefix = Swift.min(sortedCount, neighbours.count)
+        for i in 0..<prefix where referenceLabels[neighbours[i]] == label { return i }
+        func precedes(_ a: Int, _ b: Int) -> Bool {
+            distances[a] < distances[b] || (distances[a] == distances[b] && neighbours[a] < neighbours[b])
+        }
+        var best = -1
+        for i in prefix..<neighbours.count where referenceLabels[neighbours[i]] == label {
+            if best < 0 || precedes(i, best) { best = i }
+        }
+        guard best >= 0 else { return Int.max }
+        var rank = prefix
+        for i in prefix..<neighbours.count where precedes(i, best) { rank += 1 }
+        return rank
     }
 
     /// The averages; throws when no query had a relevant reference.

@@ -1,70 +1,50 @@
-/// The `capacity` best (smallest score) candidates seen so far for one query, kept as a binary
-/// max-heap over caller-owned storage, so a whole block of queries shares two flat buffers and
-/// no candidate allocates.
+/// The `k` best (smallest score) candidates seen so far for one query, over caller-owned
+/// storage of `2k` slots, so a whole block of queries shares flat buffers and no candidate
+/// allocates.
+///
+/// Candidates that beat the current threshold are appended; when the `2k` slots are full, a
+/// quickselect keeps the `k` best and the `k`-th best becomes the new threshold. Each candidate
+/// costs O(1) amortized (a heap would cost O(log k) per accepted candidate).
 ///
 /// Order: candidate `(s, i)` is better than `(t, j)` when `s < t`, or `s == t` and `i < j` — ties
-/// are broken by the lower reference index, deterministically.
+/// are broken by the lower reference index. The order is total, so the kept set is unique.
 struct TopKRow<T: BinaryFloatingPoint> {
+    /// The state of a row between two calls (kept per query while the references stream by).
+    struct State {
+        /// Candidates held in the buffer.
+        var count = 0
+        /// The score of the `k`-th best candidate after the last compaction, `+∞` before.
+        var thresholdScore = T.infinity
+        /// Its reference index.
+        var thresholdIndex = Int.max
+    }
+
     let scores: UnsafeMutablePointer<T>
     let indices: UnsafeMutablePointer<Int>
-    let capacity: Int
-    /// How many candidates are kept (at most `capacity`).
-    private(set) var count: Int
+    let k: Int
+    var state: State
 
-    /// A row over `capacity` slots of each buffer, of which the first `count` already form a heap.
-    init(scores: UnsafeMutablePointer<T>, indices: UnsafeMutablePointer<Int>, capacity: Int, count: Int = 0) {
+    /// A row over `2k` slots of each buffer, continuing from `state`.
+    init(scores: UnsafeMutablePointer<T>, indices: UnsafeMutablePointer<Int>, k: Int, state: State = State()) {
         self.scores = scores
         self.indices = indices
-        self.capacity = capacity
-        self.count = count
+        self.k = k
+        self.state = state
     }
 
-    /// The score a new candidate must not exceed to have a chance: the worst kept score once
-    /// the row is full, `+∞` before.
-    @inline(__always)
-    var threshold: T { count == capacity ? scores[0] : .infinity }
-
-    @inline(__always)
-    private func isWorse(_ a: Int, than b: Int) -> Bool {
-        scores[a] > scores[b] || (scores[a] == scores[b] && indices[a] > indices[b])
-    }
-
-    /// Keeps `(score, index)` if it is among the `capacity` best seen so far.
+    /// Keeps `(score, index)` if it beats the threshold.
     @inline(__always)
     mutating func offer(score: T, index: Int) {
-        if count < capacity {
-            scores[count] = score
-            indices[count] = index
-            count += 1
-            siftUp(count - 1)
-        } else if capacity > 0, score < scores[0] || (score == scores[0] && index < indices[0]) {
-            scores[0] = score
-            indices[0] = index
-            siftDown(0, limit: count)
-        }
+        guard score < state.thresholdScore || (score == state.thresholdScore && index < state.thresholdIndex) else { return }
+        scores[state.count] = score
+        indices[state.count] = index
+        state.count += 1
+        if state.count == 2 * k { compact() }
     }
 
-    private func siftUp(_ start: Int) {
-        var child = start
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard isWorse(child, than: parent) else { return }
-            swap(child, parent)
-            child = parent
-        }
-    }
-
-    private func siftDown(_ start: Int, limit: Int) {
-        var parent = start
-        while true {
-            let left = 2 * parent + 1
-            guard left < limit else { return }
-            var worst = left
-            if left + 1 < limit, isWorse(left + 1, than: left) { worst = left + 1 }
-            guard isWorse(worst, than: parent) else { return }
-            swap(worst, parent)
-            parent = worst
-        }
+    @inline(__always)
+    private func isBetter(_ a: Int, than b: Int) -> Bool {
+        scores[a] < scores[b] || (scores[a] == scores[b] && indices[a] < indices[b])
     }
 
     @inline(__always)
@@ -73,13 +53,76 @@ struct TopKRow<T: BinaryFloatingPoint> {
         let i = indices[a]; indices[a] = indices[b]; indices[b] = i
     }
 
-    /// Rearranges the kept candidates best first (heap sort); the row is no longer a heap.
-    mutating func sortBestFirst() {
-        var end = count
+    /// Keeps the `k` best in slots `0..<k` and makes the `k`-th best the threshold.
+    private mutating func compact() {
+        select(nth: k - 1, count: state.count)
+        state.count = k
+        state.thresholdScore = scores[k - 1]
+        state.thresholdIndex = indices[k - 1]
+    }
+
+    /// Quickselect (median-of-three pivots): rearranges slots `0..<count` so that slot `nth`
+    /// holds the candidate of rank `nth`, better ones before it and worse ones after.
+    private func select(nth: Int, count: Int) {
+        var low = 0, high = count - 1
+        while low < high {
+            let mid = low + (high - low) / 2
+            if isBetter(mid, than: low) { swap(mid, low) }
+            if isBetter(high, than: low) { swap(high, low) }
+            if isBetter(high, than: mid) { swap(high, mid) }
+            swap(mid, high)  // the median of three is the pivot, at `high`
+            // Branch-free Lomuto partition: [low, store) beat the pivot, [store, j) do not.
+            // Swapping unconditionally keeps that invariant (a losing a[j] trades places with a
+            // losing a[store]) and avoids a mispredicted branch per element.
+            let pivotScore = scores[high], pivotIndex = indices[high]
+            var store = low
+            for j in low..<high {
+                let score = scores[j], index = indices[j]
+                let beats = (score < pivotScore ? 1 : 0) | (score == pivotScore ? 1 : 0) & (index < pivotIndex ? 1 : 0)
+                scores[j] = scores[store]
+                indices[j] = indices[store]
+                scores[store] = score
+                indices[store] = index
+                store += beats
+            }
+            swap(store, high)
+            if store == nth { return }
+            if nth < store { high = store - 1 } else { low = store + 1 }
+        }
+    }
+
+    /// Leaves the `min(k, count)` best candidates in the first slots, replaces each kept score
+    /// `s` by `transform(s)` (non-decreasing, e.g. score → distance), and orders the first
+    /// `sorted` of them (all when `sorted ≥ k`) best first by (transformed score, index); returns
+    /// how many are kept. Sorting only the prefix a caller needs saves most of the work when `k`
+    /// is large.
+    mutating func finish(sorted: Int = .max, transform: (T) -> T = { $0 }) -> Int {
+        if state.count > k { compact() }
+        let kept = state.count
+        for j in 0..<kept { scores[j] = transform(scores[j]) }
+        let n = Swift.min(sorted, kept)
+        if n < kept, n > 0 { select(nth: n - 1, count: kept) }
+        // Heap sort: build a max-heap (worst on top), then move the worst to the end repeatedly.
+        for start in stride(from: n / 2 - 1, through: 0, by: -1) { siftDown(start, limit: n) }
+        var end = n
         while end > 1 {
             end -= 1
             swap(0, end)
             siftDown(0, limit: end)
+        }
+        return kept
+    }
+
+    private func siftDown(_ start: Int, limit: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            guard left < limit else { return }
+            var worst = left
+            if left + 1 < limit, isBetter(left, than: left + 1) { worst = left + 1 }
+            guard isBetter(parent, than: worst) else { return }
+            swap(worst, parent)
+            parent = worst
         }
     }
 }

@@ -35,6 +35,21 @@ struct EvaluateTests {
         #expect(decoded == result)
     }
 
+    @Test("Ranking only the first R neighbours gives the same Recall@K as a full sort")
+    func partialOrderMatchesFullSort() throws {
+        var rng = SeededGenerator(seed: 21)
+        let x: Matrix<Float> = rng.normalMatrix(rows: 200, columns: 4)
+        let labels = (0..<200).map { $0 % 40 }  // R = 4, so the first hit is often far beyond R
+        let options = EvaluationOptions(recallKs: [1, 5, 20, 100], clustering: false,
+                                        search: NeighbourSearchOptions(queryBlockSize: 64, referenceBlockSize: 50))
+        let result = try evaluate(embeddings: x, labels: labels, options: options)
+        let nn = try NearestNeighbours.leaveOneOut(x, k: 100, options: options.search)
+        let full = try RetrievalScores.compute(neighbours: nn, queryLabels: labels, referenceLabels: labels,
+                                               recallKs: [1, 5, 20, 100], leaveOneOut: true)
+        #expect(result.retrieval == full)
+        #expect(full.recallAtK[0].value < full.recallAtK[2].value)
+    }
+
     @Test("Without clustering NMI and F1 are null; separate query and reference sets")
     func separateWithoutClustering() throws {
         let references = Matrix<Float>([[0, 0], [0, 1], [5, 5], [5, 6]])

@@ -77,5 +77,9 @@ struct RetrievalScoresTests {
             try RetrievalScores.compute(neighbours: all, queryLabels: labels, referenceLabels: labels,
                                         recallKs: [0], leaveOneOut: true)
         }
+        #expect(throws: EvaluationError.self) {
+            try RetrievalScores.compute(neighbours: all, queryLabels: labels, referenceLabels: labels,
+                                        recallKs: [1, 1], leaveOneOut: true)
+        }
     }
 }
