@@ -5,7 +5,7 @@ public struct DMLCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "dml",
         abstract: "Deep metric learning: losses, embedding-space synthesis, training and evaluation.",
-        subcommands: []
+        subcommands: [BenchCommand.self]
     )
 
     public init() {}

@@ -42,40 +42,78 @@ extension Image {
         let firstRow = rows.first.min() ?? 0
         let lastRow = zip(rows.first, rows.count).map { $0 + $1 }.max() ?? 0
         let c = channels
-        // Horizontal pass over the source rows the vertical taps touch.
-        var horizontal = [Float](repeating: 0, count: (lastRow - firstRow) * outWidth * c)
+        let rowLength = outWidth * c
+        var horizontal = [Float](repeating: 0, count: (lastRow - firstRow) * rowLength)
+        var out = [UInt8](repeating: 0, count: outHeight * rowLength)
         pixels.withUnsafeBufferPointer { src in
-            horizontal.withUnsafeMutableBufferPointer { dst in
-                for y in firstRow..<lastRow {
-                    let srcRow = y * width * c
-                    let dstRow = (y - firstRow) * outWidth * c
-                    for ox in 0..<outWidth {
-                        let x0 = columns.first[ox], n = columns.count[ox], w0 = columns.weightStart[ox]
+            horizontal.withUnsafeMutableBufferPointer { mid in
+                Self.horizontalPass(src.baseAddress!, sourceWidth: width, channels: c, rows: firstRow..<lastRow,
+                                    taps: columns, outputWidth: outWidth, into: mid.baseAddress!)
+            }
+        }
+        horizontal.withUnsafeBufferPointer { mid in
+            out.withUnsafeMutableBufferPointer { dst in
+                Self.verticalPass(mid.baseAddress!, firstRow: firstRow, rowLength: rowLength, taps: rows,
+                                  outputHeight: outHeight, into: dst.baseAddress!)
+            }
+        }
+        return Image(width: outWidth, height: outHeight, channels: c, pixels: out)
+    }
+}
+
+extension Image {
+    /// Resamples source rows `rows` along x into float rows of `outputWidth · channels` values
+    /// (row `y` of the source goes to row `y − rows.lowerBound` of `out`).
+    fileprivate static func horizontalPass(_ src: UnsafePointer<UInt8>, sourceWidth: Int, channels c: Int, rows: Range<Int>,
+                                           taps: ResamplingTaps, outputWidth: Int, into out: UnsafeMutablePointer<Float>) {
+        let rowLength = outputWidth * c
+        taps.withPointers { first, count, start, allWeights in
+            for y in rows {
+                let srcRow = src + y * sourceWidth * c
+                let dstRow = out + (y - rows.lowerBound) * rowLength
+                for ox in 0..<outputWidth {
+                    let n = count[ox], weights = allWeights + start[ox]
+                    var p = srcRow + first[ox] * c
+                    let d = dstRow + ox * c
+                    if c == 3 {
+                        var r: Float = 0, g: Float = 0, b: Float = 0
+                        for k in 0..<n {
+                            let w = weights[k]
+                            r += w * Float(p[0]); g += w * Float(p[1]); b += w * Float(p[2])
+                            p += 3
+                        }
+                        d[0] = r; d[1] = g; d[2] = b
+                    } else {
                         for ch in 0..<c {
                             var sum: Float = 0
-                            for k in 0..<n { sum += columns.weights[w0 + k] * Float(src[srcRow + (x0 + k) * c + ch]) }
-                            dst[dstRow + ox * c + ch] = sum
+                            for k in 0..<n { sum += weights[k] * Float(p[k * c + ch]) }
+                            d[ch] = sum
                         }
                     }
                 }
             }
         }
-        // Vertical pass.
-        var out = [UInt8](repeating: 0, count: outWidth * outHeight * c)
-        horizontal.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                let rowLength = outWidth * c
-                for oy in 0..<outHeight {
-                    let y0 = rows.first[oy] - firstRow, n = rows.count[oy], w0 = rows.weightStart[oy]
-                    for i in 0..<rowLength {
-                        var sum: Float = 0
-                        for k in 0..<n { sum += rows.weights[w0 + k] * src[(y0 + k) * rowLength + i] }
-                        dst[oy * rowLength + i] = UInt8(min(255, max(0, sum.rounded())))
-                    }
+    }
+
+    /// Resamples the float rows along y: output row `oy` is `Σ_k w_k · mid[first(oy) + k − firstRow]`,
+    /// rounded half up and clamped to 0…255.
+    fileprivate static func verticalPass(_ mid: UnsafePointer<Float>, firstRow: Int, rowLength: Int, taps: ResamplingTaps,
+                                         outputHeight: Int, into out: UnsafeMutablePointer<UInt8>) {
+        let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: rowLength)
+        defer { accumulator.deallocate() }
+        taps.withPointers { first, count, start, allWeights in
+            for oy in 0..<outputHeight {
+                accumulator.initialize(repeating: 0, count: rowLength)
+                let weights = allWeights + start[oy]
+                for k in 0..<count[oy] {
+                    let w = weights[k]
+                    let line = mid + (first[oy] - firstRow + k) * rowLength
+                    for i in 0..<rowLength { accumulator[i] += w * line[i] }
                 }
+                let d = out + oy * rowLength
+                for i in 0..<rowLength { d[i] = UInt8(min(255, max(0, accumulator[i])) + 0.5) }
             }
         }
-        return Image(width: outWidth, height: outHeight, channels: c, pixels: out)
     }
 }
 
@@ -86,6 +124,17 @@ struct ResamplingTaps {
     var count: [Int] = []
     var weightStart: [Int] = []
     var weights: [Float] = []
+
+    /// Calls `body` with pointers to `first`, `count`, `weightStart` and `weights`.
+    func withPointers<R>(_ body: (UnsafePointer<Int>, UnsafePointer<Int>, UnsafePointer<Int>, UnsafePointer<Float>) -> R) -> R {
+        first.withUnsafeBufferPointer { f in
+            count.withUnsafeBufferPointer { n in
+                weightStart.withUnsafeBufferPointer { s in
+                    weights.withUnsafeBufferPointer { w in body(f.baseAddress!, n.baseAddress!, s.baseAddress!, w.baseAddress!) }
+                }
+            }
+        }
+    }
 
     /// Taps mapping the source span `[start, start + span)` (inside `0..<limit`) onto `outputs` samples.
     init(start: Int, span: Int, outputs: Int, limit: Int) {
