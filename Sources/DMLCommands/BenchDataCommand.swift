@@ -20,6 +20,12 @@ public struct BenchDataCommand: ParsableCommand {
 
     public init() {}
 
+    /// The 1-minute load average, to judge how busy the machine was.
+    private func loadAverage() -> String {
+        var loads = [Double](repeating: 0, count: 3)
+        return getloadavg(&loads, 3) > 0 ? String(format: "%.1f", loads[0]) : "unknown"
+    }
+
     public func run() throws {
         let stepList = stepMs.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         let temporary = NSTemporaryDirectory() + "dml-bench-data-\(ProcessInfo.processInfo.processIdentifier)"
@@ -36,20 +42,24 @@ public struct BenchDataCommand: ParsableCommand {
         let omniCached = try (omni as! ImageFileSplit).cachingImages(true)
         let omniUncached = try (omni as! ImageFileSplit).cachingImages(false)
 
-        print("\n| data → sample | threads | images/s |")
-        print("| --- | ---: | ---: |")
+        func row(_ name: String, _ threads: Int, _ t: DataBenchmark.Throughput) {
+            print("| \(name) | \(threads) | \(Int(t.perSecond)) | \(Int(t.perCPUSecond)) |")
+        }
+        print("\n| data → sample | threads | images/s (wall) | images per CPU-second |")
+        print("| --- | ---: | ---: | ---: |")
         for threads in Set([1, workers]).sorted() {
             let jpeg = try DataBenchmark.throughput(of: cub, mode: .train, workers: threads, batchSize: batchSize, batches: batches)
-            print("| JPEG 500×375 → 3×227×227 (train: resize 256, random crop, flip) | \(threads) | \(Int(jpeg)) |")
+            row("JPEG 500×375 → 3×227×227 (train: resize 256, random crop, flip)", threads, jpeg)
             let png = try DataBenchmark.throughput(of: omniUncached, mode: .train, workers: threads, batchSize: batchSize, batches: batches * 4)
-            print("| Omniglot PNG 105×105 → 1×28×28 (decoded every time) | \(threads) | \(Int(png)) |")
+            row("Omniglot PNG 105×105 → 1×28×28 (decoded every time)", threads, png)
         }
         // Fill the cache once, then measure a cached epoch.
         let epoch = (0..<((omniCached.count + 1023) / 1024)).map { Array(($0 * 1024)..<min(($0 + 1) * 1024, omniCached.count)) }
         let firstEpoch = try DataBenchmark.throughput(of: omniCached, mode: .train, workers: workers, plan: epoch)
-        print("| Omniglot → 1×28×28, first epoch filling the cache | \(workers) | \(Int(firstEpoch)) |")
+        row("Omniglot → 1×28×28, first epoch filling the cache", workers, firstEpoch)
         let cached = try DataBenchmark.throughput(of: omniCached, mode: .train, workers: workers, batchSize: batchSize, batches: batches * 20)
-        print("| Omniglot → 1×28×28 from the in-memory cache | \(workers) | \(Int(cached)) |")
+        row("Omniglot → 1×28×28 from the in-memory cache", workers, cached)
+        print("\n(load average at the end: \(loadAverage()))")
 
         print("\n| data | step (ms) | batch | trainer waiting (fraction of wall time) |")
         print("| --- | ---: | ---: | ---: |")
@@ -57,6 +67,9 @@ public struct BenchDataCommand: ParsableCommand {
             let small = try DataBenchmark.waitingFraction(of: omniUncached, stepSeconds: ms / 1000, workers: workers, prefetch: 4,
                                                           batchSize: batchSize, steps: steps)
             print("| Omniglot 28×28, no cache | \(Int(ms)) | \(batchSize) | \(String(format: "%.3f", small)) |")
+            let cachedWait = try DataBenchmark.waitingFraction(of: omniCached, stepSeconds: ms / 1000, workers: workers, prefetch: 4,
+                                                               batchSize: batchSize, steps: steps)
+            print("| Omniglot 28×28, cached | \(Int(ms)) | \(batchSize) | \(String(format: "%.3f", cachedWait)) |")
             let big = try DataBenchmark.waitingFraction(of: cub, stepSeconds: ms / 1000, workers: workers, prefetch: 4,
                                                         batchSize: batchSize, steps: max(4, steps / 4))
             print("| JPEG 500×375 → 227×227 | \(Int(ms)) | \(batchSize) | \(String(format: "%.3f", big)) |")

@@ -3,6 +3,23 @@ import Foundation
 
 /// Throughput of decoding + augmentation, and how long a trainer waits on the loader.
 public enum DataBenchmark {
+    /// Items delivered per wall-clock second, and per second of CPU time used by the whole
+    /// process (user + system, all threads): the second figure does not depend on how busy the
+    /// machine is, the first does.
+    public struct Throughput: Sendable {
+        /// Items per wall-clock second.
+        public let perSecond: Double
+        /// Items per CPU second.
+        public let perCPUSecond: Double
+    }
+
+    /// The CPU time of the process so far, in seconds.
+    static func processCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
     /// Writes `count` synthetic `width × height` RGB JPEGs (quality 90; smooth colour fields with
     /// texture, like a photo) into `folder`, one class sub-folder per 10 images; returns their paths.
     public static func writeSyntheticJPEGs(count: Int, width: Int = 500, height: Int = 375, into folder: String) throws -> [String] {
@@ -29,7 +46,7 @@ public enum DataBenchmark {
     /// Items per second the loader delivers with `workers` threads and no trainer: `batches`
     /// batches of `batchSize` random items of `split`, augmented for `mode`.
     public static func throughput(of split: any DatasetSplit, mode: AugmentationMode, workers: Int, batchSize: Int,
-                                  batches: Int, seed: UInt64 = 1) throws -> Double {
+                                  batches: Int, seed: UInt64 = 1) throws -> Throughput {
         try throughput(of: split, mode: mode, workers: workers,
                        plan: randomPlan(count: split.count, batchSize: batchSize, batches: batches, seed: seed), seed: seed)
     }
@@ -37,13 +54,15 @@ public enum DataBenchmark {
     /// Items per second the loader delivers with `workers` threads and no trainer, over the batches
     /// of `plan`.
     public static func throughput(of split: any DatasetSplit, mode: AugmentationMode, workers: Int, plan: [[Int]],
-                                  seed: UInt64 = 1) throws -> Double {
+                                  seed: UInt64 = 1) throws -> Throughput {
         let loader = BatchLoader(split: split, mode: mode, seed: seed, indices: BatchListIterator(plan),
                                  workers: workers, prefetch: max(2, 2 * workers))
         let start = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = processCPUSeconds()
         var items = 0
         while let batch = try loader.next() { items += batch.indices.count }
-        return Double(items) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Throughput(perSecond: Double(items) / wall, perCPUSecond: Double(items) / (processCPUSeconds() - cpuStart))
     }
 
     /// The fraction of wall time a simulated trainer spends waiting for batches: each step busy-
