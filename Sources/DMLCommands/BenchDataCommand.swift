@@ -38,7 +38,9 @@ public struct BenchDataCommand: ParsableCommand {
 
         let spec = DatasetSpec(kind: .omniglot, root: omniglot)
         print("Loading Omniglot from \(try spec.resolvedRoot()) (extracted once into the cache)…")
-        let omni = try spec.load().train
+        let omniglotData = try spec.load()
+        let omni = omniglotData.train
+        print("Omniglot: train \(omni.count) images of \(omni.classCount) characters, test \(omniglotData.test.count) of \(omniglotData.test.classCount)")
         let omniCached = try (omni as! ImageFileSplit).cachingImages(true)
         let omniUncached = try (omni as! ImageFileSplit).cachingImages(false)
 

@@ -1,4 +1,5 @@
 import DMLNumerics
+import Foundation
 import Testing
 @testable import DMLData
 
@@ -111,5 +112,12 @@ struct GeometryTests {
             try out.withUnsafeMutableBufferPointer { try p.augment(Image(width: 4, height: 4, channels: 1) { _, _, _ in 0 }, generator: &g, source: "tiny.png", into: $0) }
         }
         #expect(e?.file == "tiny.png")
+    }
+
+    @Test func pipelinesRoundTripThroughJSONAndInvalidOnesAreRejected() throws {
+        let json = try JSONEncoder().encode(AugmentationPipeline.papersTrain)
+        #expect(try JSONDecoder().decode(AugmentationPipeline.self, from: json) == .papersTrain)
+        let invalid = Data(String(decoding: json, as: UTF8.self).replacingOccurrences(of: "\"channels\":3", with: "\"channels\":5").utf8)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(AugmentationPipeline.self, from: invalid) }
     }
 }
