@@ -4,8 +4,9 @@
 /// `c = s + (x' + ½)·n/m` in source coordinates. With `f = max(n/m, 1)` (the filter widens when
 /// shrinking, so every source pixel contributes), its value is
 /// `Σ_x w(x)·src(x) / Σ_x w(x)` over the source pixels `x` with `|x + ½ − c| < f`, where
-/// `w(x) = max(0, 1 − |x + ½ − c| / f)`. Rows are resampled first, then columns (the filter is
-/// separable); results are rounded to the nearest integer and clamped to 0…255.
+/// `w(x) = max(0, 1 − |x + ½ − c| / f)`. The filter is separable: the pass along y runs first (it
+/// reads whole contiguous rows), then the pass along x; the result is rounded half up and clamped
+/// to 0…255. Taps near a region's edge may read source pixels just outside it, as PIL's `box` does.
 extension Image {
     /// The image resampled to `width × height` (bilinear, antialiased).
     public func resized(width: Int, height: Int) -> Image {
@@ -39,22 +40,22 @@ extension Image {
         }
         let columns = ResamplingTaps(start: region.x, span: region.width, outputs: outWidth, limit: width)
         let rows = ResamplingTaps(start: region.y, span: region.height, outputs: outHeight, limit: height)
-        let firstRow = rows.first.min() ?? 0
-        let lastRow = zip(rows.first, rows.count).map { $0 + $1 }.max() ?? 0
+        let firstColumn = columns.first.min() ?? 0
+        let lastColumn = zip(columns.first, columns.count).map { $0 + $1 }.max() ?? 0
         let c = channels
-        let rowLength = outWidth * c
-        var horizontal = [Float](repeating: 0, count: (lastRow - firstRow) * rowLength)
-        var out = [UInt8](repeating: 0, count: outHeight * rowLength)
+        let midLength = (lastColumn - firstColumn) * c
+        var vertical = [Float](repeating: 0, count: outHeight * midLength)
+        var out = [UInt8](repeating: 0, count: outHeight * outWidth * c)
         pixels.withUnsafeBufferPointer { src in
-            horizontal.withUnsafeMutableBufferPointer { mid in
-                Self.horizontalPass(src.baseAddress!, sourceWidth: width, channels: c, rows: firstRow..<lastRow,
-                                    taps: columns, outputWidth: outWidth, into: mid.baseAddress!)
+            vertical.withUnsafeMutableBufferPointer { mid in
+                Self.verticalPass(src.baseAddress! + firstColumn * c, sourceRowLength: width * c, length: midLength,
+                                  taps: rows, outputHeight: outHeight, into: mid.baseAddress!)
             }
         }
-        horizontal.withUnsafeBufferPointer { mid in
+        vertical.withUnsafeBufferPointer { mid in
             out.withUnsafeMutableBufferPointer { dst in
-                Self.verticalPass(mid.baseAddress!, firstRow: firstRow, rowLength: rowLength, taps: rows,
-                                  outputHeight: outHeight, into: dst.baseAddress!)
+                Self.horizontalPass(mid.baseAddress!, firstColumn: firstColumn, rowLength: midLength, channels: c, rows: outHeight,
+                                    taps: columns, outputWidth: outWidth, into: dst.baseAddress!)
             }
         }
         return Image(width: outWidth, height: outHeight, channels: c, pixels: out)
@@ -62,32 +63,48 @@ extension Image {
 }
 
 extension Image {
-    /// Resamples source rows `rows` along x into float rows of `outputWidth · channels` values
-    /// (row `y` of the source goes to row `y − rows.lowerBound` of `out`).
-    fileprivate static func horizontalPass(_ src: UnsafePointer<UInt8>, sourceWidth: Int, channels c: Int, rows: Range<Int>,
-                                           taps: ResamplingTaps, outputWidth: Int, into out: UnsafeMutablePointer<Float>) {
-        let rowLength = outputWidth * c
+    /// Resamples along y: float row `oy` of `out` is `Σ_k w_k · src[first(oy) + k]` over `length`
+    /// samples of each source row (rows `sourceRowLength` apart). Contiguous, so it vectorizes.
+    fileprivate static func verticalPass(_ src: UnsafePointer<UInt8>, sourceRowLength: Int, length: Int, taps: ResamplingTaps,
+                                         outputHeight: Int, into out: UnsafeMutablePointer<Float>) {
         taps.withPointers { first, count, start, allWeights in
-            for y in rows {
-                let srcRow = src + y * sourceWidth * c
-                let dstRow = out + (y - rows.lowerBound) * rowLength
+            for oy in 0..<outputHeight {
+                let acc = out + oy * length
+                acc.initialize(repeating: 0, count: length)
+                let weights = allWeights + start[oy]
+                for k in 0..<count[oy] {
+                    let w = weights[k]
+                    let line = src + (first[oy] + k) * sourceRowLength
+                    for i in 0..<length { acc[i] += w * Float(line[i]) }
+                }
+            }
+        }
+    }
+
+    /// Resamples the float rows along x into 8-bit pixels, rounded half up and clamped to 0…255.
+    fileprivate static func horizontalPass(_ mid: UnsafePointer<Float>, firstColumn: Int, rowLength: Int, channels c: Int, rows: Int,
+                                           taps: ResamplingTaps, outputWidth: Int, into out: UnsafeMutablePointer<UInt8>) {
+        taps.withPointers { first, count, start, allWeights in
+            for y in 0..<rows {
+                let srcRow = mid + y * rowLength
+                let dstRow = out + y * outputWidth * c
                 for ox in 0..<outputWidth {
                     let n = count[ox], weights = allWeights + start[ox]
-                    var p = srcRow + first[ox] * c
+                    var p = srcRow + (first[ox] - firstColumn) * c
                     let d = dstRow + ox * c
                     if c == 3 {
                         var r: Float = 0, g: Float = 0, b: Float = 0
                         for k in 0..<n {
                             let w = weights[k]
-                            r += w * Float(p[0]); g += w * Float(p[1]); b += w * Float(p[2])
+                            r += w * p[0]; g += w * p[1]; b += w * p[2]
                             p += 3
                         }
-                        d[0] = r; d[1] = g; d[2] = b
+                        d[0] = quantized(r); d[1] = quantized(g); d[2] = quantized(b)
                     } else {
                         for ch in 0..<c {
                             var sum: Float = 0
-                            for k in 0..<n { sum += weights[k] * Float(p[k * c + ch]) }
-                            d[ch] = sum
+                            for k in 0..<n { sum += weights[k] * p[k * c + ch] }
+                            d[ch] = quantized(sum)
                         }
                     }
                 }
@@ -95,25 +112,10 @@ extension Image {
         }
     }
 
-    /// Resamples the float rows along y: output row `oy` is `Σ_k w_k · mid[first(oy) + k − firstRow]`,
-    /// rounded half up and clamped to 0…255.
-    fileprivate static func verticalPass(_ mid: UnsafePointer<Float>, firstRow: Int, rowLength: Int, taps: ResamplingTaps,
-                                         outputHeight: Int, into out: UnsafeMutablePointer<UInt8>) {
-        let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: rowLength)
-        defer { accumulator.deallocate() }
-        taps.withPointers { first, count, start, allWeights in
-            for oy in 0..<outputHeight {
-                accumulator.initialize(repeating: 0, count: rowLength)
-                let weights = allWeights + start[oy]
-                for k in 0..<count[oy] {
-                    let w = weights[k]
-                    let line = mid + (first[oy] - firstRow + k) * rowLength
-                    for i in 0..<rowLength { accumulator[i] += w * line[i] }
-                }
-                let d = out + oy * rowLength
-                for i in 0..<rowLength { d[i] = UInt8(min(255, max(0, accumulator[i])) + 0.5) }
-            }
-        }
+    /// `v` rounded half up and clamped to 0…255.
+    @inline(__always)
+    fileprivate static func quantized(_ v: Float) -> UInt8 {
+        UInt8(min(255, max(0, v)) + 0.5)
     }
 }
 

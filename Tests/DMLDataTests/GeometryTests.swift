@@ -36,6 +36,15 @@ struct GeometryTests {
         #expect(column.resized(width: 1, height: 2).pixels == [50, 160])
     }
 
+    @Test func resamplingARegionOfALinearRampGivesTheRampAtTheCentres() {
+        // Value 10·x: an interior output with centre c averages symmetric taps, so it is 10·(c − ½).
+        let ramp = Image(width: 20, height: 6, channels: 3) { x, _, _ in UInt8(10 * x) }
+        let out = ramp.resampled(region: PixelRegion(x: 4, y: 1, width: 8, height: 4), width: 4, height: 2)
+        for y in 0..<2 { for c in 0..<3 {
+            #expect((0..<4).map { out[x: $0, y: y, channel: c] } == [45, 65, 85, 105])
+        } }
+    }
+
     @Test func resizeKeepsConstantImagesAndShorterSide() {
         let constant = Image(width: 37, height: 23, channels: 3) { _, _, c in UInt8(90 + c) }
         let small = constant.resized(width: 5, height: 9)
