@@ -91,6 +91,22 @@ public struct AugmentationPipeline: Equatable, Sendable, Codable {
         }
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case channels, resize, crop, horizontalFlip, normalization
+    }
+
+    /// Decodes a pipeline and validates it as `init(channels:resize:crop:horizontalFlip:normalization:)` does.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        do {
+            try self.init(channels: c.decode(Int.self, forKey: .channels), resize: c.decode(Resize.self, forKey: .resize),
+                          crop: c.decode(Crop.self, forKey: .crop), horizontalFlip: c.decode(Bool.self, forKey: .horizontalFlip),
+                          normalization: c.decode(Normalization.self, forKey: .normalization))
+        } catch let error as DataError {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.reason))
+        }
+    }
+
     private var outputShapeIfFixed: SampleShape? {
         switch crop {
         case .center(let w, let h), .random(let w, let h), .randomResized(let w, let h, _, _):

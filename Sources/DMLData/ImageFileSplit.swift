@@ -19,6 +19,8 @@ public struct ImageFileSplit: DatasetSplit {
 
     /// The items, in the dataset's order.
     public let items: [Item]
+    /// The label of every item (`items[i].label`).
+    public let labels: [Int]
     /// `classes[label]`: original id and name of each label.
     public let classes: [DatasetClass]
     /// The pipeline for `AugmentationMode.train`.
@@ -39,6 +41,7 @@ public struct ImageFileSplit: DatasetSplit {
             throw DataError(file: bad.path, "label \(bad.label) outside 0..<\(classes.count)")
         }
         self.items = items
+        self.labels = items.map(\.label)
         self.classes = classes
         self.trainPipeline = trainPipeline
         self.testPipeline = testPipeline
@@ -53,8 +56,6 @@ public struct ImageFileSplit: DatasetSplit {
 
     /// The number of items.
     public var count: Int { items.count }
-    /// The label of every item.
-    public var labels: [Int] { items.map(\.label) }
     /// The output shape of the pipelines.
     public var sampleShape: SampleShape { trainPipeline.outputShape }
     /// Always true.

@@ -4,8 +4,9 @@
 /// `c = s + (x' + ½)·n/m` in source coordinates. With `f = max(n/m, 1)` (the filter widens when
 /// shrinking, so every source pixel contributes), its value is
 /// `Σ_x w(x)·src(x) / Σ_x w(x)` over the source pixels `x` with `|x + ½ − c| < f`, where
-/// `w(x) = max(0, 1 − |x + ½ − c| / f)`. Rows are resampled first, then columns (the filter is
-/// separable); results are rounded to the nearest integer and clamped to 0…255.
+/// `w(x) = max(0, 1 − |x + ½ − c| / f)`. The filter is separable: the pass along y runs first (it
+/// reads whole contiguous rows), then the pass along x; the result is rounded half up and clamped
+/// to 0…255. Taps near a region's edge may read source pixels just outside it, as PIL's `box` does.
 extension Image {
     /// The image resampled to `width × height` (bilinear, antialiased).
     public func resized(width: Int, height: Int) -> Image {
@@ -39,43 +40,82 @@ extension Image {
         }
         let columns = ResamplingTaps(start: region.x, span: region.width, outputs: outWidth, limit: width)
         let rows = ResamplingTaps(start: region.y, span: region.height, outputs: outHeight, limit: height)
-        let firstRow = rows.first.min() ?? 0
-        let lastRow = zip(rows.first, rows.count).map { $0 + $1 }.max() ?? 0
+        let firstColumn = columns.first.min() ?? 0
+        let lastColumn = zip(columns.first, columns.count).map { $0 + $1 }.max() ?? 0
         let c = channels
-        // Horizontal pass over the source rows the vertical taps touch.
-        var horizontal = [Float](repeating: 0, count: (lastRow - firstRow) * outWidth * c)
+        let midLength = (lastColumn - firstColumn) * c
+        var vertical = [Float](repeating: 0, count: outHeight * midLength)
+        var out = [UInt8](repeating: 0, count: outHeight * outWidth * c)
         pixels.withUnsafeBufferPointer { src in
-            horizontal.withUnsafeMutableBufferPointer { dst in
-                for y in firstRow..<lastRow {
-                    let srcRow = y * width * c
-                    let dstRow = (y - firstRow) * outWidth * c
-                    for ox in 0..<outWidth {
-                        let x0 = columns.first[ox], n = columns.count[ox], w0 = columns.weightStart[ox]
+            vertical.withUnsafeMutableBufferPointer { mid in
+                Self.verticalPass(src.baseAddress! + firstColumn * c, sourceRowLength: width * c, length: midLength,
+                                  taps: rows, outputHeight: outHeight, into: mid.baseAddress!)
+            }
+        }
+        vertical.withUnsafeBufferPointer { mid in
+            out.withUnsafeMutableBufferPointer { dst in
+                Self.horizontalPass(mid.baseAddress!, firstColumn: firstColumn, rowLength: midLength, channels: c, rows: outHeight,
+                                    taps: columns, outputWidth: outWidth, into: dst.baseAddress!)
+            }
+        }
+        return Image(width: outWidth, height: outHeight, channels: c, pixels: out)
+    }
+}
+
+extension Image {
+    /// Resamples along y: float row `oy` of `out` is `Σ_k w_k · src[first(oy) + k]` over `length`
+    /// samples of each source row (rows `sourceRowLength` apart). Contiguous, so it vectorizes.
+    fileprivate static func verticalPass(_ src: UnsafePointer<UInt8>, sourceRowLength: Int, length: Int, taps: ResamplingTaps,
+                                         outputHeight: Int, into out: UnsafeMutablePointer<Float>) {
+        taps.withPointers { first, count, start, allWeights in
+            for oy in 0..<outputHeight {
+                let acc = out + oy * length
+                acc.initialize(repeating: 0, count: length)
+                let weights = allWeights + start[oy]
+                for k in 0..<count[oy] {
+                    let w = weights[k]
+                    let line = src + (first[oy] + k) * sourceRowLength
+                    for i in 0..<length { acc[i] += w * Float(line[i]) }
+                }
+            }
+        }
+    }
+
+    /// Resamples the float rows along x into 8-bit pixels, rounded half up and clamped to 0…255.
+    fileprivate static func horizontalPass(_ mid: UnsafePointer<Float>, firstColumn: Int, rowLength: Int, channels c: Int, rows: Int,
+                                           taps: ResamplingTaps, outputWidth: Int, into out: UnsafeMutablePointer<UInt8>) {
+        taps.withPointers { first, count, start, allWeights in
+            for y in 0..<rows {
+                let srcRow = mid + y * rowLength
+                let dstRow = out + y * outputWidth * c
+                for ox in 0..<outputWidth {
+                    let n = count[ox], weights = allWeights + start[ox]
+                    var p = srcRow + (first[ox] - firstColumn) * c
+                    let d = dstRow + ox * c
+                    if c == 3 {
+                        var r: Float = 0, g: Float = 0, b: Float = 0
+                        for k in 0..<n {
+                            let w = weights[k]
+                            r += w * p[0]; g += w * p[1]; b += w * p[2]
+                            p += 3
+                        }
+                        d[0] = quantized(r); d[1] = quantized(g); d[2] = quantized(b)
+                    } else {
                         for ch in 0..<c {
                             var sum: Float = 0
-                            for k in 0..<n { sum += columns.weights[w0 + k] * Float(src[srcRow + (x0 + k) * c + ch]) }
-                            dst[dstRow + ox * c + ch] = sum
+                            for k in 0..<n { sum += weights[k] * p[k * c + ch] }
+                            d[ch] = quantized(sum)
                         }
                     }
                 }
             }
         }
-        // Vertical pass.
-        var out = [UInt8](repeating: 0, count: outWidth * outHeight * c)
-        horizontal.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                let rowLength = outWidth * c
-                for oy in 0..<outHeight {
-                    let y0 = rows.first[oy] - firstRow, n = rows.count[oy], w0 = rows.weightStart[oy]
-                    for i in 0..<rowLength {
-                        var sum: Float = 0
-                        for k in 0..<n { sum += rows.weights[w0 + k] * src[(y0 + k) * rowLength + i] }
-                        dst[oy * rowLength + i] = UInt8(min(255, max(0, sum.rounded())))
-                    }
-                }
-            }
-        }
-        return Image(width: outWidth, height: outHeight, channels: c, pixels: out)
+    }
+
+    /// `v` rounded half up and clamped to 0…255.
+    @inline(__always)
+    fileprivate static func quantized(_ v: Float) -> UInt8 {
+        UInt8(min(255, max(0, v)) + 0.5)
     }
 }
 
@@ -86,6 +126,17 @@ struct ResamplingTaps {
     var count: [Int] = []
     var weightStart: [Int] = []
     var weights: [Float] = []
+
+    /// Calls `body` with pointers to `first`, `count`, `weightStart` and `weights`.
+    func withPointers<R>(_ body: (UnsafePointer<Int>, UnsafePointer<Int>, UnsafePointer<Int>, UnsafePointer<Float>) -> R) -> R {
+        first.withUnsafeBufferPointer { f in
+            count.withUnsafeBufferPointer { n in
+                weightStart.withUnsafeBufferPointer { s in
+                    weights.withUnsafeBufferPointer { w in body(f.baseAddress!, n.baseAddress!, s.baseAddress!, w.baseAddress!) }
+                }
+            }
+        }
+    }
 
     /// Taps mapping the source span `[start, start + span)` (inside `0..<limit`) onto `outputs` samples.
     init(start: Int, span: Int, outputs: Int, limit: Int) {

@@ -91,3 +91,8 @@ public struct ClassBalancedSampler: Sendable, Codable, Equatable {
     /// The number of eligible classes (those with at least `K` samples).
     public var eligibleClassCount: Int { members.count }
 }
+
+extension ClassBalancedSampler: IteratorProtocol {
+    /// The next batch; the stream never ends.
+    public mutating func next() -> [Int]? { nextBatch() }
+}

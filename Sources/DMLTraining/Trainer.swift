@@ -95,10 +95,25 @@ public final class Trainer {
         var windowImages = 0
         var losses = [Double](), fractions = [Double]()
         let batchSize = configuration.classesPerBatch * configuration.samplesPerClass
+        // Background threads prepare the coming batches from a copy of the sampler; the
+        // trainer's own sampler advances in step with them, so checkpoints hold its exact state.
+        let loader = configuration.loaderThreads > 0
+            ? BatchLoader(split: dataset.train, mode: .train, seed: configuration.seed, indices: sampler,
+                          workers: configuration.loaderThreads, prefetch: 4, firstIteration: iteration)
+            : nil
+        defer { loader?.stop() }
         while iteration < configuration.iterations {
             let t = iteration
             let indices = sampler.nextBatch()
-            let x = try dataset.train.batch(indices, mode: .train, seed: configuration.seed, iteration: t)
+            let x: Matrix<Float>
+            if let loader {
+                guard let loaded = try loader.next(), loaded.iteration == t, loaded.indices == indices else {
+                    throw TrainingError.invalidOption(name: "loader", value: "batch \(t)", expected: "the sampler's batch")
+                }
+                x = loaded.samples
+            } else {
+                x = try dataset.train.batch(indices, mode: .train, seed: configuration.seed, iteration: t)
+            }
             let labels = dataset.train.labels(of: indices)
             let (loss, fraction) = try step(x, labels: labels, learningRate: learningRate(at: t))
             iteration += 1

@@ -1,4 +1,5 @@
 import DMLNumerics
+import Foundation
 import Testing
 @testable import DMLData
 
@@ -33,6 +34,15 @@ struct GeometryTests {
         // The filter is separable: the same along columns.
         let column = Image(width: 1, height: 4, channels: 1, pixels: [0, 70, 140, 210])
         #expect(column.resized(width: 1, height: 2).pixels == [50, 160])
+    }
+
+    @Test func resamplingARegionOfALinearRampGivesTheRampAtTheCentres() {
+        // Value 10·x: an interior output with centre c averages symmetric taps, so it is 10·(c − ½).
+        let ramp = Image(width: 20, height: 6, channels: 3) { x, _, _ in UInt8(10 * x) }
+        let out = ramp.resampled(region: PixelRegion(x: 4, y: 1, width: 8, height: 4), width: 4, height: 2)
+        for y in 0..<2 { for c in 0..<3 {
+            #expect((0..<4).map { out[x: $0, y: y, channel: c] } == [45, 65, 85, 105])
+        } }
     }
 
     @Test func resizeKeepsConstantImagesAndShorterSide() {
@@ -111,5 +121,12 @@ struct GeometryTests {
             try out.withUnsafeMutableBufferPointer { try p.augment(Image(width: 4, height: 4, channels: 1) { _, _, _ in 0 }, generator: &g, source: "tiny.png", into: $0) }
         }
         #expect(e?.file == "tiny.png")
+    }
+
+    @Test func pipelinesRoundTripThroughJSONAndInvalidOnesAreRejected() throws {
+        let json = try JSONEncoder().encode(AugmentationPipeline.papersTrain)
+        #expect(try JSONDecoder().decode(AugmentationPipeline.self, from: json) == .papersTrain)
+        let invalid = Data(String(decoding: json, as: UTF8.self).replacingOccurrences(of: "\"channels\":3", with: "\"channels\":5").utf8)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(AugmentationPipeline.self, from: invalid) }
     }
 }
