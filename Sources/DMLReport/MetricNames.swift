@@ -23,10 +23,19 @@ public enum MetricNames {
         return Int(key.dropFirst("recall@".count))
     }
 
+    /// The fraction-valued metrics other than Recall@K, in display order.
+    static let fractionKeys = ["nmi", "f1", "map@r", "r_precision"]
+
+    /// Whether `key` names a metric whose value is a fraction in [0, 1] (Recall@K, NMI, F1,
+    /// MAP@R, R-precision), shown in percent.
+    public static func isFraction(_ key: String) -> Bool {
+        recallK(key) != nil || fractionKeys.contains(key)
+    }
+
     /// The order metrics appear in tables: Recall@K by increasing K, then NMI, F1, MAP@R,
     /// R-Precision, then any other key alphabetically.
     public static func sorted(_ keys: some Sequence<String>) -> [String] {
-        let fixed = ["nmi", "f1", "map@r", "r_precision"]
+        let fixed = fractionKeys
         func rank(_ key: String) -> (Int, Int, String) {
             if let k = recallK(key) { return (0, k, key) }
             if let i = fixed.firstIndex(of: key) { return (1, i, key) }

@@ -14,6 +14,12 @@ public enum NumberFormat {
         return String(format: "%.\(decimals)f", value)
     }
 
+    /// A value as it is: an integer without decimals (`800`), otherwise up to 6 significant digits.
+    public static func plain(_ value: Double) -> String {
+        guard value.isFinite else { return fixed(value, decimals: 0) }
+        return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.6g", value)
+    }
+
     /// A p-value: three significant digits, `< 0.001` below 0.001, `—` when undefined.
     public static func pValue(_ p: Double) -> String {
         guard p.isFinite else { return "—" }

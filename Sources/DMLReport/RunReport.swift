@@ -49,7 +49,12 @@ public struct RunReport: Sendable {
     /// The whole page.
     public func html() throws -> String {
         var body: [Markup] = [.el("h1", text: "Training run \(runName)")]
-        let identity = ["loss", "mode", "seed"].compactMap { key in run.config[key].map { "\(key) \($0.displayText)" } }
+        let identity: [String]
+        if let id = try? RunIdentity(config: run.config, source: run.path) {
+            identity = ["loss \(id.loss)", "mode \(id.mode)", "seed \(id.seed)"]
+        } else {
+            identity = ["loss", "mode", "seed"].compactMap { key in run.config[key].map { "\(key) \($0.displayText)" } }
+        }
         body.append(.el("p", [("class", "note")], text: (identity.isEmpty ? "" : identity.joined(separator: " · ") + " — ") + run.path))
         body += section("Final metrics", id: "metrics", metricsTable())
         body += section("Training", id: "training", trainingCharts())
@@ -68,8 +73,12 @@ public struct RunReport: Sendable {
 
     private func metricsTable() -> [Markup] {
         guard let metrics = run.metrics else { return [note("metrics.json does not exist yet: the run has not finished.")] }
-        let rows = MetricNames.sorted(metrics.keys).map { [MetricNames.display($0), NumberFormat.percent(metrics[$0]!)] }
-        return [HTMLTable(header: ["metric", "value (%)"], rows: rows, numericColumns: [1]).markup]
+        // Metrics are fractions shown in percent; other members (the iteration) as they are.
+        let rows = MetricNames.sorted(metrics.keys).map { key in
+            [MetricNames.display(key),
+             MetricNames.isFraction(key) ? NumberFormat.percent(metrics[key]!) + " %" : NumberFormat.plain(metrics[key]!)]
+        }
+        return [HTMLTable(header: ["metric", "value"], rows: rows, numericColumns: [1]).markup]
     }
 
     private func trainingCharts() -> [Markup] {

@@ -35,7 +35,7 @@ enum RunFixture {
         try AtomicFile.write(log, to: path + "/log.jsonl")
         let metrics: JSONValue = .object(["recall@1": .number(0.5), "recall@2": .number(0.6), "recall@4": .number(0.7),
                                           "recall@8": .number(0.8), "nmi": .number(0.65), "f1": .number(0.2),
-                                          "map@r": .number(0.25), "r_precision": .number(0.33)])
+                                          "map@r": .number(0.25), "r_precision": .number(0.33), "iteration": .number(150)])
         try AtomicFile.write(metrics.jsonText, to: path + "/metrics.json")
 
         var generator = SeededGenerator(seed: 42)

@@ -28,6 +28,9 @@ import Testing
         #expect(names.isSubset(of: ["meta", "img", "rect", "line", "circle", "polyline"]), "\(names)")
         let sections = xml.all("section").compactMap { $0.attributes["id"] }
         #expect(sections == ["metrics", "training", "evaluation", "retrieval", "projection", "configuration"])
+        // Fractions are shown in percent, the iteration as a count.
+        #expect(html.contains("50.00 %"))
+        #expect(html.contains(">150<") && !html.contains("15000.00"))
 
         // Training: a loss chart and a synthetic-fraction chart, one polyline each with 10 points.
         let training = xml.all("polyline", inSection: "training")
