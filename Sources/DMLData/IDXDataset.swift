@@ -17,6 +17,9 @@ public enum IDXDataset {
     /// Reads the four files from `root`; `trainClasses` choose the training classes (default 0–4).
     public static func load(root: String = debianFashionMNIST, trainClasses: ClassSplit = .range(0...4),
                             classNames: [String] = fashionMNISTClassNames, name: String = "fashion-mnist") throws -> Dataset {
+        if root == debianFashionMNIST && !FileManager.default.fileExists(atPath: root) {
+            throw DataError(file: root, "no such directory: install the Debian package dataset-fashion-mnist (sudo apt-get install dataset-fashion-mnist) or pass --data-root with a folder of the four IDX files")
+        }
         try requireDirectory(root, what: "the four IDX files (train-images-idx3-ubyte.gz, …)")
         let trainImages = try images(root, "train-images-idx3-ubyte")
         let trainLabels = try labels(root, "train-labels-idx1-ubyte", count: trainImages.count)
