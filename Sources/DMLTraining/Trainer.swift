@@ -10,8 +10,9 @@ import MetricLearning
 ///
 /// One iteration: draw a C×K batch (`ClassBalancedSampler`), augment and forward it, evaluate
 /// the configured loss (value and exact gradient with respect to the embeddings), backward
-/// through the network, and take one optimizer step at the scheduled learning rate. Every
-/// `evalEvery` iterations the held-out classes are embedded and scored (Recall@K, MAP@R,
+/// through the network, and take one optimizer step at the scheduled learning rate. Before the
+/// first iteration (the untrained baseline) and every `evalEvery` iterations the held-out
+/// classes are embedded and scored (Recall@K, MAP@R,
 /// R-precision, NMI, F1); the `last` checkpoint is written then, and `best` when Recall@1
 /// improved. Everything random comes from the seed, so a run resumed from its `last`
 /// checkpoint reaches the same numbers as an uninterrupted one.
@@ -95,6 +96,11 @@ public final class Trainer {
         var windowImages = 0
         var losses = [Double](), fractions = [Double]()
         let batchSize = configuration.classesPerBatch * configuration.samplesPerClass
+        // The untrained network's score is the baseline the curves start from.
+        if iteration == 0 {
+            let baseline = try evaluateHeldOut(elapsed: 0)
+            bar.message("iteration 0 (untrained): " + Trainer.summary(baseline))
+        }
         // Background threads prepare the coming batches from a copy of the sampler; the
         // trainer's own sampler advances in step with them, so checkpoints hold its exact state.
         let loader = configuration.loaderThreads > 0

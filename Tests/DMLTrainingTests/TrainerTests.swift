@@ -69,7 +69,8 @@ func temporaryDirectory(_ name: String) -> String {
         }
         let records = try RunLog.read(from: directory + "/log.jsonl")
         #expect(records.filter { if case .step = $0 { true } else { false } }.count == 6)
-        #expect(records.filter { if case .evaluation = $0 { true } else { false } }.count == 2)
+        // Evaluations: the untrained baseline at iteration 0, then iterations 30 and 60.
+        #expect(records.compactMap { if case .evaluation(let i, _, _) = $0 { i } else { nil } } == [0, 30, 60])
         let saved = try NPYArray.read(from: directory + "/embeddings/test_embeddings.npy")
         #expect(saved.shape == [data.test.count, 8])
     }
