@@ -33,6 +33,10 @@ public enum RunLogRecord: Sendable, Equatable {
             object = ["event": "eval", "iteration": iteration, "elapsed_seconds": elapsed]
             for (k, v) in metrics { object[k] = v }
         }
+        // JSON has no NaN or infinity: such a value is written as null.
+        for (key, value) in object {
+            if let d = value as? Double, !d.isFinite { object[key] = NSNull() }
+        }
         let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)
     }

@@ -15,6 +15,8 @@ import Testing
         let eval = RunLogRecord.evaluation(iteration: 4, metrics: ["recall@1": 0.5, "nmi": 0.25], elapsedSeconds: 3)
         #expect(try RunLogRecord.parse(eval.jsonLine()) == eval)
         #expect(try RunLogRecord.parse("{\"event\": \"future\", \"x\": 1}") == nil)
+        let nan = RunLogRecord.evaluation(iteration: 1, metrics: ["nmi": .nan], elapsedSeconds: 0).jsonLine()
+        #expect(nan.contains("\"nmi\":null"))
     }
 
     @Test func resumingCutsTheLogBackToTheCheckpoint() throws {
