@@ -131,13 +131,13 @@ public final class Trainer {
             if iteration % configuration.logEvery == 0 || iteration == configuration.iterations {
                 let window = Date().timeIntervalSince(windowStart)
                 let throughput = Double(windowImages) / max(window, 1e-9)
+                let meanLoss = losses.reduce(0, +) / Double(losses.count)
+                let meanFraction = fractions.isEmpty ? nil : fractions.reduce(0, +) / Double(fractions.count)
                 log.append(.step(TrainingStepRecord(
                     iteration: iteration, epoch: Double(iteration * batchSize) / Double(dataset.train.count),
-                    loss: losses.reduce(0, +) / Double(losses.count),
-                    syntheticFraction: fractions.isEmpty ? nil : fractions.reduce(0, +) / Double(fractions.count),
-                    learningRate: learningRate(at: t), imagesPerSecond: throughput, elapsedSeconds: elapsed)))
-                bar.update(iteration: iteration, loss: losses.reduce(0, +) / Double(losses.count),
-                           syntheticFraction: fractions.isEmpty ? nil : fractions.reduce(0, +) / Double(fractions.count),
+                    loss: meanLoss, syntheticFraction: meanFraction, learningRate: learningRate(at: t),
+                    imagesPerSecond: throughput, elapsedSeconds: elapsed)))
+                bar.update(iteration: iteration, loss: meanLoss, syntheticFraction: meanFraction,
                            imagesPerSecond: throughput, elapsed: elapsed, iterationsThisSession: iteration - firstIteration)
                 losses.removeAll(keepingCapacity: true)
                 fractions.removeAll(keepingCapacity: true)
