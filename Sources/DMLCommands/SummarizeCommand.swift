@@ -8,7 +8,7 @@ public struct SummarizeCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "summarize",
         abstract: "Summarize finished runs: mean ± std over seeds per (loss, mode) and paired gains over plain.",
-        discussion: "Each RUN_DIR needs config.json (with loss, mode and seed) and metrics.json. Writes summary.md, summary.csv, summary_gains.csv and summary.html."
+        discussion: "Each RUN_DIR needs config.json (as dml train writes it: loss kind, mining, synthesis, seed) and metrics.json. Writes summary.md, summary.csv, summary_gains.csv and summary.html."
     )
 
     @Argument(help: "Finished run directories.")
