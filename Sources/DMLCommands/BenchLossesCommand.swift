@@ -149,9 +149,7 @@ public struct BenchLossesCommand: ParsableCommand {
 
     /// The current reading of the chosen clock, in seconds.
     private static func now(wallClock: Bool) -> Double {
-        var t = timespec()
-        clock_gettime(wallClock ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+        (wallClock ? BenchmarkClock.wall : .threadCPU).now()
     }
 
     private static func median(_ values: [Double]) -> Double {

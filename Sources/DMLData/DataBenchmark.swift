@@ -13,13 +13,6 @@ public enum DataBenchmark {
         public let perCPUSecond: Double
     }
 
-    /// The CPU time of the process so far, in seconds.
-    static func processCPUSeconds() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-    }
-
     /// Writes `count` synthetic `width × height` RGB JPEGs (quality 90; smooth colour fields with
     /// texture, like a photo) into `folder`, one class sub-folder per 10 images; returns their paths.
     public static func writeSyntheticJPEGs(count: Int, width: Int = 500, height: Int = 375, into folder: String) throws -> [String] {
@@ -58,11 +51,11 @@ public enum DataBenchmark {
         let loader = BatchLoader(split: split, mode: mode, seed: seed, indices: BatchListIterator(plan),
                                  workers: workers, prefetch: max(2, 2 * workers))
         let start = DispatchTime.now().uptimeNanoseconds
-        let cpuStart = processCPUSeconds()
+        let cpuStart = BenchmarkClock.processCPU.now()
         var items = 0
         while let batch = try loader.next() { items += batch.indices.count }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Throughput(perSecond: Double(items) / wall, perCPUSecond: Double(items) / (processCPUSeconds() - cpuStart))
+        return Throughput(perSecond: Double(items) / wall, perCPUSecond: Double(items) / (BenchmarkClock.processCPU.now() - cpuStart))
     }
 
     /// The fraction of wall time a simulated trainer spends waiting for batches: each step busy-

@@ -55,7 +55,7 @@ public enum TrainingBenchmark {
         for iteration in 0..<(warmup + iterations) {
             if iteration == warmup { profiler.reset() }
             let start = ContinuousClock.now
-            let cpuStart = threadCPUSeconds()
+            let cpuStart = BenchmarkClock.threadCPU.now()
             model.zeroGradients()
             let output = model.forward(input, training: true)
             var gradient = output
@@ -64,7 +64,7 @@ public enum TrainingBenchmark {
             optimizer.step(model)
             let elapsed = ContinuousClock.now - start
             if iteration >= warmup {
-                cpuSeconds += threadCPUSeconds() - cpuStart
+                cpuSeconds += BenchmarkClock.threadCPU.now() - cpuStart
                 seconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             }
         }
@@ -76,9 +76,3 @@ public enum TrainingBenchmark {
     }
 }
 
-/// The CPU time consumed by the calling thread, in seconds (`CLOCK_THREAD_CPUTIME_ID`).
-func threadCPUSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-}
