@@ -29,10 +29,14 @@ public struct BenchTrainCommand: ParsableCommand {
                                            embeddingDimension: embeddingSize)
         print("SwiftMetricLearning: \(result)")
         guard torch else { return }
+        // Debian's python3-torch installs into the system interpreter, which another python3 on
+        // PATH (a virtual environment, pyenv) may hide.
+        let systemPython = "/usr/bin/python3"
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "benchmarks/torch_reference.py", "--threads", "\(threads)", "--batch", "\(batchSize)",
-                             "--iterations", "\(iterations)", "--warmup", "\(warmup)", "--embedding", "\(embeddingSize)"]
+        process.executableURL = URL(fileURLWithPath: FileManager.default.fileExists(atPath: systemPython) ? systemPython : "/usr/bin/env")
+        process.arguments = (process.executableURL?.path == systemPython ? [] : ["python3"])
+            + ["benchmarks/torch_reference.py", "--threads", "\(threads)", "--batch", "\(batchSize)",
+               "--iterations", "\(iterations)", "--warmup", "\(warmup)", "--embedding", "\(embeddingSize)"]
         try process.run()
         process.waitUntilExit()
         if process.terminationStatus != 0 {
