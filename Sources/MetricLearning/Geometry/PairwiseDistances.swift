@@ -74,10 +74,18 @@ public struct PairwiseDistances<T: BLASScalar>: Sendable {
         var m = Matrix<T>(rows: n, columns: n)
         var diagonal = [T](repeating: 0, count: n)
         m.withUnsafeMutableBufferPointer { pm in
+            // M is symmetric: each entry below the diagonal is computed once and mirrored.
             if let wG {
                 precondition(wG.rows == n && wG.columns == n, "gram gradient must be \(n)×\(n)")
                 wG.withUnsafeBufferPointer { pw in
-                    for i in 0..<n { for j in 0..<n { pm[i * n + j] += pw[i * n + j] + pw[j * n + i] } }
+                    for i in 0..<n {
+                        pm[i * n + i] = 2 * pw[i * n + i]
+                        for j in 0..<i {
+                            let s = pw[i * n + j] + pw[j * n + i]
+                            pm[i * n + j] = s
+                            pm[j * n + i] = s
+                        }
+                    }
                 }
             }
             guard wS != nil || wD != nil else { return }
@@ -95,10 +103,12 @@ public struct PairwiseDistances<T: BLASScalar>: Sendable {
             }
             w.withUnsafeBufferPointer { pw in
                 for i in 0..<n {
-                    for j in 0..<n where j != i {
-                        let s = pw[i * n + j] + pw[j * n + i]
-                        pm[i * n + j] -= 2 * s
-                        diagonal[i] += 2 * s
+                    for j in 0..<i {
+                        let s = 2 * (pw[i * n + j] + pw[j * n + i])
+                        pm[i * n + j] -= s
+                        pm[j * n + i] -= s
+                        diagonal[i] += s
+                        diagonal[j] += s
                     }
                 }
             }
