@@ -12,7 +12,7 @@ struct BenchEvalCommand: ParsableCommand {
         discussion: """
             For each size N: one blocked GEMM pass (N × N × d) as the yardstick, then a full \
             leave-one-out evaluation (Recall@K, MAP@R, k-means with K = number of classes, NMI, F1), \
-            then k-means with each extra K. Quick run: --sizes 2000 --clusters 50. Set \
+            then k-means with each extra K (--search-only skips k-means). Quick run: --sizes 2000 --clusters 50. Set \
             OPENBLAS_CORETYPE=SkylakeX in the environment on Sapphire Rapids machines.
             """
     )
@@ -38,6 +38,9 @@ struct BenchEvalCommand: ParsableCommand {
     @Option(help: "Seed of the synthetic data and of k-means.")
     var seed: UInt64 = 0
 
+    @Flag(help: "Time only the search (no k-means, so --clusters is ignored).")
+    var searchOnly = false
+
     func validate() throws {
         guard dimension >= 1 else { throw ValidationError("--dimension must be positive, got \(dimension)") }
         guard threads >= 1 else { throw ValidationError("--threads must be positive, got \(threads)") }
@@ -51,7 +54,7 @@ struct BenchEvalCommand: ParsableCommand {
         BLASThreads.set(threads)
         let configuration = EvaluationBenchmark.Configuration(
             sizes: sizes.values, dimension: dimension, extraClusterCounts: clusters.values, recallKs: k.values,
-            seed: seed, threads: threads, kMeansIterations: kmeansIterations)
+            seed: seed, threads: threads, kMeansIterations: kmeansIterations, clustering: !searchOnly)
         print("BLAS threads \(BLASThreads.current), selection threads \(threads), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
         print("| stage | N | d | K | seconds | one GEMM pass (s) | ratio | iterations | peak RSS (MiB) | metrics |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")

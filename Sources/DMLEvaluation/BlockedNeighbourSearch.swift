@@ -96,7 +96,7 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
         let queryNorms: [T] = options.metric == .euclidean ? queries.rowSquaredNorms() : [T](repeating: 0, count: nq)
         let metric = options.metric, threads = options.threads, leaveOneOut = leaveOneOut
         var tile = [T](repeating: 0, count: qb * rb)
-        let slots = 2 * k  // per query, see TopKRow
+        let slots = TopKRow<T>.slots(k: k)
         var scores = [T](repeating: 0, count: qb * slots)
         var indices = [Int](repeating: 0, count: qb * slots)
         var states = [TopKRow<T>.State](repeating: TopKRow<T>.State(), count: qb)
@@ -119,18 +119,16 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
                                         bias.withUnsafeBufferPointer { bp in
                                             let columnBias = bp.baseAddress! + r0
                                             ParallelChunks.run(count: m, workers: threads) { rows in
-                                                for row in rows {
-                                                    var topK = TopKRow(scores: heapScores.base + row * slots, indices: heapIndices.base + row * slots,
-                                                                       k: k, state: heapStates.base[row])
-                                                    let rowScores = tile.base + row * n
-                                                    let skipped = leaveOneOut ? q0 + row - r0 : -1
-                                                    if skipped >= 0 && skipped < n {
-                                                        Self.scan(rowScores, columnBias, 0..<skipped, base: r0, into: &topK)
-                                                        Self.scan(rowScores, columnBias, (skipped + 1)..<n, base: r0, into: &topK)
-                                                    } else {
-                                                        Self.scan(rowScores, columnBias, 0..<n, base: r0, into: &topK)
+                                                Self.withSampleScratch { sampleScores, sampleIndices in
+                                                    for row in rows {
+                                                        var topK = TopKRow(scores: heapScores.base + row * slots, indices: heapIndices.base + row * slots,
+                                                                           k: k, state: heapStates.base[row])
+                                                        let skipped = leaveOneOut ? q0 + row - r0 : -1
+                                                        Self.merge(row: tile.base + row * n, bias: columnBias, columns: n,
+                                                                   skipping: (0..<n).contains(skipped) ? skipped : nil, base: r0,
+                                                                   into: &topK, sampleScores: sampleScores, sampleIndices: sampleIndices)
+                                                        heapStates.base[row] = topK.state
                                                     }
-                                                    heapStates.base[row] = topK.state
                                                 }
                                             }
                                         }
@@ -157,16 +155,41 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
         }
     }
 
-    /// Merges scores `tile[j] + bias[j]` for `j` in `columns` into `topK` (reference index `base + j`).
+    /// Merges one query's scores `row[j] + bias[j]`, `j` in `0..<columns` except `skipped` (the
+    /// query itself), into its top-K (reference index `base + j`).
+    ///
+    /// The first tile of a row is filtered by a `SampledThreshold` estimate. The filter is kept
+    /// only when at least `k` candidates passed it: then every dropped candidate has `k` better
+    /// ones and the estimate becomes the row's threshold. Otherwise the row starts again without
+    /// it, so the result is always exact.
     @inline(__always)
-    private static func scan(_ tile: UnsafeMutablePointer<T>, _ bias: UnsafePointer<T>, _ columns: Range<Int>,
-                             base: Int, into topK: inout TopKRow<T>) {
-        var threshold = topK.state.thresholdScore
-        for j in columns {
-            let s = tile[j] + bias[j]
-            if s <= threshold {
-                topK.offer(score: s, index: base + j)
-                threshold = topK.state.thresholdScore
+    private static func merge(row: UnsafePointer<T>, bias: UnsafePointer<T>, columns: Int, skipping skipped: Int?,
+                              base: Int, into topK: inout TopKRow<T>, sampleScores: UnsafeMutablePointer<T>,
+                              sampleIndices: UnsafeMutablePointer<Int>) {
+        let before = skipped.map { 0..<$0 } ?? 0..<columns
+        let after = skipped.map { ($0 + 1)..<columns } ?? columns..<columns
+        let candidates = before.count + after.count
+        if topK.state.count == 0, topK.state.thresholdScore == .infinity,
+           let limit = SampledThreshold.estimate(row: row, bias: bias, columns: columns, candidates: candidates, k: topK.k,
+                                                 sampleScores: sampleScores, sampleIndices: sampleIndices) {
+            let appended = topK.merge(row: row, bias: bias, columns: before, base: base, limit: limit)
+                + topK.merge(row: row, bias: bias, columns: after, base: base, limit: limit)
+            if appended >= topK.k {
+                topK.tighten(to: limit)
+                return
+            }
+            topK.state = TopKRow<T>.State()
+        }
+        topK.merge(row: row, bias: bias, columns: before, base: base)
+        topK.merge(row: row, bias: bias, columns: after, base: base)
+    }
+
+    /// Runs `body` with scratch for one `SampledThreshold` sample (per worker, on the stack).
+    @inline(__always)
+    private static func withSampleScratch(_ body: (UnsafeMutablePointer<T>, UnsafeMutablePointer<Int>) -> Void) {
+        withUnsafeTemporaryAllocation(of: T.self, capacity: SampledThreshold.sampleSize) { scores in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: SampledThreshold.sampleSize) { indices in
+                body(scores.baseAddress!, indices.baseAddress!)
             }
         }
     }

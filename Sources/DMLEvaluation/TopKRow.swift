@@ -1,10 +1,11 @@
 /// The `k` best (smallest score) candidates seen so far for one query, over caller-owned
-/// storage of `2k` slots, so a whole block of queries shares flat buffers and no candidate
-/// allocates.
+/// storage of `slots(k:)` slots, so a whole block of queries shares flat buffers and no
+/// candidate allocates.
 ///
-/// Candidates that beat the current threshold are appended; when the `2k` slots are full, a
-/// quickselect keeps the `k` best and the `k`-th best becomes the new threshold. Each candidate
-/// costs O(1) amortized (a heap would cost O(log k) per accepted candidate).
+/// Candidates that beat the current threshold are appended by a branch-free loop, `chunk` at a
+/// time; when more than `2k` are held, a quickselect keeps the `k` best and the `k`-th best
+/// becomes the new threshold. Each candidate costs O(1) amortized (a heap would cost O(log k)
+/// per accepted candidate).
 ///
 /// Order: candidate `(s, i)` is better than `(t, j)` when `s < t`, or `s == t` and `i < j` — ties
 /// are broken by the lower reference index. The order is total, so the kept set is unique.
@@ -13,18 +14,24 @@ struct TopKRow<T: BinaryFloatingPoint> {
     struct State {
         /// Candidates held in the buffer.
         var count = 0
-        /// The score of the `k`-th best candidate after the last compaction, `+∞` before.
+        /// A score no kept candidate can exceed: `+∞` at first, then the `k`-th best score at the
+        /// last compaction, or a smaller proven bound (`tighten(to:)`). Candidates that tie with
+        /// it are still appended; the next compaction orders them by index.
         var thresholdScore = T.infinity
-        /// Its reference index.
-        var thresholdIndex = Int.max
     }
+
+    /// Candidates appended between two capacity checks.
+    static var chunk: Int { 64 }
+
+    /// The slots per row of each buffer for `k` kept candidates: `2k` plus one chunk.
+    static func slots(k: Int) -> Int { 2 * k + chunk }
 
     let scores: UnsafeMutablePointer<T>
     let indices: UnsafeMutablePointer<Int>
     let k: Int
     var state: State
 
-    /// A row over `2k` slots of each buffer, continuing from `state`.
+    /// A row over `slots(k:)` slots of each buffer, continuing from `state`.
     init(scores: UnsafeMutablePointer<T>, indices: UnsafeMutablePointer<Int>, k: Int, state: State = State()) {
         self.scores = scores
         self.indices = indices
@@ -32,14 +39,42 @@ struct TopKRow<T: BinaryFloatingPoint> {
         self.state = state
     }
 
-    /// Keeps `(score, index)` if it beats the threshold.
+    /// Offers the candidates `(row[j] + bias[j], base + j)` for `j` in `columns`, keeping those
+    /// with a score `≤ min(limit, thresholdScore)`; returns how many were appended.
+    ///
+    /// A `limit` below the threshold drops candidates without proof that `k` better ones exist:
+    /// the caller must check that at least `k` were appended under it (see
+    /// `BlockedNeighbourSearch`), else start the row again with `limit = +∞`.
     @inline(__always)
-    mutating func offer(score: T, index: Int) {
-        guard score < state.thresholdScore || (score == state.thresholdScore && index < state.thresholdIndex) else { return }
-        scores[state.count] = score
-        indices[state.count] = index
-        state.count += 1
-        if state.count == 2 * k { compact() }
+    @discardableResult
+    mutating func merge(row: UnsafePointer<T>, bias: UnsafePointer<T>, columns: Range<Int>, base: Int,
+                        limit: T = .infinity) -> Int {
+        var appended = 0
+        var start = columns.lowerBound
+        while start < columns.upperBound {
+            if state.count > 2 * k { compact() }
+            let end = Swift.min(start + Self.chunk, columns.upperBound)
+            let bound = Swift.min(limit, state.thresholdScore)
+            // Every candidate is written to the next free slot, and the slot is kept (the count
+            // advances) only when the candidate passes: no branch on the data.
+            var count = state.count
+            for j in start..<end {
+                let score = row[j] + bias[j]
+                scores[count] = score
+                indices[count] = base + j
+                count += score <= bound ? 1 : 0
+            }
+            appended += count - state.count
+            state.count = count
+            start = end
+        }
+        return appended
+    }
+
+    /// Lowers the threshold score to `bound` when that is tighter; the caller has shown that at
+    /// least `k` candidates score `≤ bound`.
+    mutating func tighten(to bound: T) {
+        state.thresholdScore = Swift.min(state.thresholdScore, bound)
     }
 
     @inline(__always)
@@ -54,11 +89,10 @@ struct TopKRow<T: BinaryFloatingPoint> {
     }
 
     /// Keeps the `k` best in slots `0..<k` and makes the `k`-th best the threshold.
-    private mutating func compact() {
+    mutating func compact() {
         select(nth: k - 1, count: state.count)
         state.count = k
         state.thresholdScore = scores[k - 1]
-        state.thresholdIndex = indices[k - 1]
     }
 
     /// Quickselect (median-of-three pivots): rearranges slots `0..<count` so that slot `nth`

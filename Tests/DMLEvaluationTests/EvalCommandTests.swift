@@ -71,6 +71,8 @@ struct EvalCommandTests {
     func benchParsing() throws {
         let bench = try BenchEvalCommand.parse(["--sizes", "300", "--clusters", "5", "--k", "1,10", "--dimension", "16"])
         #expect(bench.sizes.values == [300] && bench.clusters.values == [5] && bench.k.values == [1, 10])
+        #expect(!bench.searchOnly)
+        #expect(try BenchEvalCommand.parse(["--search-only"]).searchOnly)
         #expect(throws: (any Error).self) { try BenchEvalCommand.parse(["--sizes", "10", "--k", "100"]) }
         #expect(throws: (any Error).self) { try DMLCommand.parseAsRoot(["bench", "eval", "--threads", "0"]) }
     }

@@ -94,6 +94,72 @@ struct NeighbourSearchTests {
         }
     }
 
+    @Test("Large k (sampled first-tile threshold) equals brute force, with exact ties", arguments: [
+        (400, 8192), (64, 200), (37, 129),
+    ])
+    func largeKWithTies(queryBlock: Int, referenceBlock: Int) throws {
+        // Integer coordinates in 0..<4: many duplicate points, so many exactly equal distances.
+        var rng = SeededGenerator(seed: 7)
+        let size = 400
+        let rows = (0..<size).map { _ in (0..<3).map { _ in Double(rng.nextInt(below: 4)) } }
+        let x = Matrix<Double>(rows)
+        let y = Matrix<Double>(Array(rows.prefix(300).reversed()))
+        for threads in [1, 2] {
+            let options = NeighbourSearchOptions(queryBlockSize: queryBlock, referenceBlockSize: referenceBlock, threads: threads)
+            for k in [32, 90] {
+                let loo = try NearestNeighbours.leaveOneOut(x, k: k, options: options)
+                let separate = try NearestNeighbours.search(queries: x, references: y, k: k, options: options)
+                let floatLOO = try NearestNeighbours.leaveOneOut(x.converted(to: Float.self), k: k, options: options)
+                let expected = bruteForce(queries: x, references: x, k: k, leaveOneOut: true, metric: .euclidean)
+                let expectedSeparate = bruteForce(queries: x, references: y, k: k, leaveOneOut: false, metric: .euclidean)
+                for q in 0..<size {
+                    #expect(Array(loo.indices(ofQuery: q)) == expected[q].map(\.index))
+                    #expect(Array(floatLOO.indices(ofQuery: q)) == expected[q].map(\.index))
+                    #expect(Array(separate.indices(ofQuery: q)) == expectedSeparate[q].map(\.index))
+                    #expect(Array(loo.distances(ofQuery: q)) == expected[q].map(\.distance))
+                }
+            }
+        }
+    }
+
+    @Test("Large k on continuous data, both metrics, equals brute force")
+    func largeKContinuous() throws {
+        var rng = SeededGenerator(seed: 11)
+        let x: Matrix<Double> = rng.normalMatrix(rows: 300, columns: 5)
+        for metric in DistanceMetric.allCases {
+            let options = NeighbourSearchOptions(metric: metric, queryBlockSize: 100, referenceBlockSize: 256)
+            let nn = try NearestNeighbours.leaveOneOut(x, k: 40, options: options)
+            let expected = bruteForce(queries: x, references: x, k: 40, leaveOneOut: true, metric: metric)
+            for q in 0..<x.rows {
+                #expect(Array(nn.indices(ofQuery: q)) == expected[q].map(\.index))
+            }
+        }
+    }
+
+    @Test("A sample that underestimates the threshold falls back to an exact merge")
+    func sampleFallback() throws {
+        // Every 4th reference (the ones the stride-4 sample sees) is near the query at the origin,
+        // at distances 1, 1, 2, 2, …; all others are far. The sample's estimate then lets fewer
+        // than k candidates through, so the search must redo the row without it.
+        let count = 4 * SampledThreshold.sampleSize, k = 32
+        let references = Matrix<Float>(rows: count, columns: 2) { j, column -> Float in
+            guard column == 0 else { return 0 }
+            return j % 4 == 0 ? Float(1 + j / 8) : Float(10_000 + j % 5)
+        }
+        let scores = (0..<count).map { references[$0, 0] * references[$0, 0] }
+        let zeros = [Float](repeating: 0, count: count)
+        var sampleScores = [Float](repeating: 0, count: SampledThreshold.sampleSize)
+        var sampleIndices = [Int](repeating: 0, count: SampledThreshold.sampleSize)
+        let estimate = SampledThreshold.estimate(row: scores, bias: zeros, columns: count, candidates: count, k: k,
+                                                 sampleScores: &sampleScores, sampleIndices: &sampleIndices)
+        let limit = try #require(estimate)
+        #expect(scores.filter { $0 <= limit }.count < k)
+        let nn = try NearestNeighbours.search(queries: Matrix<Float>([[0, 0]]), references: references, k: k)
+        #expect(Array(nn.indices(ofQuery: 0)) == Array(stride(from: 0, to: 4 * k, by: 4)))
+        let expectedDistances: [Float] = (0..<k).map { rank in Float(1 + rank / 2) }
+        #expect(Array(nn.distances(ofQuery: 0)) == expectedDistances)
+    }
+
     @Test("Bad input throws a descriptive error")
     func badInput() {
         let x = Matrix<Float>([[0, 1], [1, 0], [2, 2]])

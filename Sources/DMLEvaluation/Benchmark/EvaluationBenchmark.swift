@@ -26,12 +26,15 @@ public enum EvaluationBenchmark {
         public var threads: Int
         /// k-means iteration cap.
         public var kMeansIterations: Int
+        /// Whether to run k-means (the full evaluation and the extra K); `false` times only the search.
+        public var clustering: Bool
 
         /// Defaults: N ∈ {10,000, 60,502}, d = 512, SOP class sizes, extra K = 100,
-        /// Recall@{1, 10, 100, 1000}, 2 threads, 100 k-means iterations at most.
+        /// Recall@{1, 10, 100, 1000}, 2 threads, 100 k-means iterations at most, with k-means.
         public init(sizes: [Int] = [10_000, 60_502], dimension: Int = 512, itemsPerClass: Double = 60_502.0 / 11_316.0,
                     extraClusterCounts: [Int] = [100], recallKs: [Int] = EvaluationOptions.onlineProductsRecallKs,
-                    spread: Double = 2.5, seed: UInt64 = 0, threads: Int = 2, kMeansIterations: Int = 100) {
+                    spread: Double = 2.5, seed: UInt64 = 0, threads: Int = 2, kMeansIterations: Int = 100,
+                    clustering: Bool = true) {
             self.sizes = sizes
             self.dimension = dimension
             self.itemsPerClass = itemsPerClass
@@ -41,6 +44,7 @@ public enum EvaluationBenchmark {
             self.seed = seed
             self.threads = threads
             self.kMeansIterations = kMeansIterations
+            self.clustering = clustering
         }
     }
 
@@ -76,13 +80,15 @@ public enum EvaluationBenchmark {
             let classes = Swift.max(1, Int((Double(n) / configuration.itemsPerClass).rounded()))
             let data = ClusteredEmbeddings(count: n, classes: classes, dimension: configuration.dimension,
                                            spread: configuration.spread, seed: configuration.seed)
-            var options = EvaluationOptions(recallKs: configuration.recallKs, clustering: true)
+            var options = EvaluationOptions(recallKs: configuration.recallKs, clustering: configuration.clustering)
             options.kMeans = KMeansOptions(seed: configuration.seed, maxIterations: configuration.kMeansIterations,
                                            threads: configuration.threads)
             options.search.threads = configuration.threads
             let searchGEMM = try gemmPassSeconds(data.embeddings, references: nil, options: options.search)
-            let clusterGEMM = try gemmPassSeconds(data.embeddings, references: classes, options: options.search,
-                                                  blockSize: options.kMeans.pointBlockSize)
+            let clusterGEMM = configuration.clustering
+                ? try gemmPassSeconds(data.embeddings, references: classes, options: options.search,
+                                      blockSize: options.kMeans.pointBlockSize)
+                : nil
 
             ProcessMemory.resetPeak()
             let start = DispatchTime.now()
@@ -93,6 +99,11 @@ public enum EvaluationBenchmark {
             let d = configuration.dimension
             report(Row(stage: "search", items: n, dimension: d, seconds: result.searchSeconds, gemmSeconds: searchGEMM,
                        metrics: "\(recalls), MAP@R \(format(result.retrieval.mapAtR)), RP \(format(result.retrieval.rPrecision))"))
+            guard configuration.clustering else {
+                report(Row(stage: "full evaluation", items: n, dimension: d, seconds: total, peakResidentMiB: peak,
+                           metrics: "search only"))
+                continue
+            }
             report(Row(stage: "k-means", items: n, dimension: d, clusters: classes, seconds: result.clusteringSeconds,
                        gemmSeconds: clusterGEMM, iterations: result.kMeansIterations,
                        metrics: "NMI \(format(result.clustering?.nmi ?? .nan)), F1 \(format(result.clustering?.f1 ?? .nan))"))
