@@ -135,11 +135,17 @@ public struct ExperimentSummary: Sendable {
 
     // MARK: Renderings
 
+    /// Said instead of empty gain tables when no run shares a seed with a baseline run.
+    var noGainsNote: String {
+        "No gains: no mode has a run with the same loss and seed in mode \(RunIdentity.baselineMode) to pair with."
+    }
+
     /// The summary as Markdown: the statistics table, then one gain table per metric.
     public var markdown: String {
         var out = "# Experiment summary\n\n\(overview)\n\n## Mean ± standard deviation over seeds (%)\n\n"
         out += statisticsTable.markdown
         out += "\n## Gain over \(RunIdentity.baselineMode) (paired by seed)\n"
+        guard !gains.isEmpty else { return out + "\n" + noGainsNote + "\n" }
         for key in metricKeys {
             out += "\n### \(MetricNames.display(key))\n\n" + gainTable(metric: key).markdown
         }
@@ -198,7 +204,8 @@ public struct ExperimentSummary: Sendable {
             .el("h2", text: "Mean ± standard deviation over seeds (%)"), statisticsTable.markup,
         ]))
         var gainNodes: [Markup] = [.el("h2", text: "Gain over \(RunIdentity.baselineMode) (paired by seed)")]
-        for key in metricKeys {
+        if gains.isEmpty { gainNodes.append(.el("p", text: noGainsNote)) }
+        for key in gains.isEmpty ? [] : metricKeys {
             gainNodes.append(.el("h3", text: MetricNames.display(key)))
             gainNodes.append(gainTable(metric: key).markup)
         }

@@ -16,6 +16,14 @@ import Testing
          run("npair", "plain", 1, 0.70), run("npair", "hnpm", 1, 0.71)]
     }
 
+    @Test func withoutBaselineRunsTheGainSectionSaysSo() throws {
+        let s = try ExperimentSummary(runs: [run("lifted", "hnpm+ee", 0, 0.5), run("lifted", "hnpm+symm", 0, 0.65)])
+        #expect(s.gains.isEmpty)
+        #expect(s.markdown.hasSuffix("No gains: no mode has a run with the same loss and seed in mode plain to pair with.\n"))
+        #expect(!s.markdown.contains("### Recall@1"))
+        #expect(s.html.contains("No gains"))
+    }
+
     @Test func meanAndStandardDeviationPerCell() throws {
         let s = try ExperimentSummary(runs: runs)
         #expect(s.losses == ["triplet", "npair"])
