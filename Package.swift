@@ -7,6 +7,7 @@ import PackageDescription
 ///   CBLAS, CImageCodecs   system libraries (OpenBLAS; libjpeg-turbo, libpng, zlib)
 ///   DMLNumerics           matrices over contiguous storage, BLAS, stable helpers, RNG, .npy
 ///   MetricLearning        distances, losses, synthesis (EE, Symm), hard negative pair mining
+///   DMLWeights            tensors of weight files: safetensors, PyTorch checkpoints (zip and legacy)
 ///   DMLNetworks           layers, initialization, optimizers, schedules, tensor archives
 ///   DMLEvaluation         nearest neighbours, Recall@K, MAP@R, k-means, NMI, F1
 ///   DMLData               IDX, .npy features, image decoding, datasets, augmentation, loader
@@ -40,9 +41,10 @@ let package = Package(
             dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .target(name: "MetricLearning", dependencies: ["DMLNumerics"]),
+        .target(name: "DMLWeights", dependencies: ["DMLNumerics"]),
         .target(
             name: "DMLNetworks",
-            dependencies: ["DMLNumerics", .product(name: "RealModule", package: "swift-numerics")]
+            dependencies: ["DMLNumerics", "DMLWeights", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .target(
             name: "DMLEvaluation",
@@ -57,7 +59,8 @@ let package = Package(
         .target(
             name: "SwiftMetricLearning",
             dependencies: [
-                "DMLNumerics", "MetricLearning", "DMLNetworks", "DMLEvaluation", "DMLData", "DMLTraining", "DMLReport",
+                "DMLNumerics", "MetricLearning", "DMLWeights", "DMLNetworks", "DMLEvaluation", "DMLData", "DMLTraining",
+                "DMLReport",
             ]
         ),
         .target(

@@ -1,6 +1,7 @@
 // The umbrella module: `import SwiftMetricLearning` brings in the whole library.
 @_exported import DMLNumerics
 @_exported import MetricLearning
+@_exported import DMLWeights
 @_exported import DMLNetworks
 @_exported import DMLEvaluation
 @_exported import DMLData
