@@ -4,9 +4,11 @@ import PackageDescription
 /// SwiftMetricLearning: deep metric learning in Swift.
 ///
 /// Modules, with one-way dependencies:
-///   CBLAS, CImageCodecs   system libraries (OpenBLAS; libjpeg-turbo, libpng, zlib)
+///   CBLAS, CImageCodecs,  system libraries (OpenBLAS; libjpeg-turbo, libpng, zlib; Open MPI)
+///   CMPI
 ///   DMLNumerics           matrices over contiguous storage, BLAS, stable helpers, RNG, .npy
 ///   MetricLearning        distances, losses, synthesis (EE, Symm), hard negative pair mining
+///   DMLDistributed        the communicator: one process, or MPI ranks (all-gather, all-reduce)
 ///   DMLWeights            tensors of weight files: safetensors, PyTorch checkpoints (zip and legacy)
 ///   DMLNetworks           layers, initialization, optimizers, schedules, tensor archives
 ///   DMLEvaluation         nearest neighbours, Recall@K, MAP@R, k-means, NMI, F1
@@ -33,6 +35,11 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
+        .systemLibrary(
             name: "CImageCodecs",
             providers: [.apt(["libturbojpeg0-dev", "libpng-dev", "zlib1g-dev"])]
         ),
@@ -42,6 +49,7 @@ let package = Package(
         ),
         .target(name: "MetricLearning", dependencies: ["DMLNumerics"]),
         .target(name: "DMLWeights", dependencies: ["DMLNumerics"]),
+        .target(name: "DMLDistributed", dependencies: ["DMLNumerics", "CMPI"]),
         .target(
             name: "DMLNetworks",
             dependencies: ["DMLNumerics", "DMLWeights", .product(name: "RealModule", package: "swift-numerics")]
@@ -53,13 +61,13 @@ let package = Package(
         .target(name: "DMLData", dependencies: ["DMLNumerics", "CImageCodecs"]),
         .target(
             name: "DMLTraining",
-            dependencies: ["DMLNumerics", "MetricLearning", "DMLNetworks", "DMLEvaluation", "DMLData"]
+            dependencies: ["DMLNumerics", "MetricLearning", "DMLNetworks", "DMLEvaluation", "DMLData", "DMLDistributed"]
         ),
         .target(name: "DMLReport", dependencies: ["DMLNumerics", "CImageCodecs"]),
         .target(
             name: "SwiftMetricLearning",
             dependencies: [
-                "DMLNumerics", "MetricLearning", "DMLWeights", "DMLNetworks", "DMLEvaluation", "DMLData", "DMLTraining",
+                "DMLNumerics", "MetricLearning", "DMLWeights", "DMLDistributed", "DMLNetworks", "DMLEvaluation", "DMLData", "DMLTraining",
                 "DMLReport",
             ]
         ),
@@ -77,6 +85,7 @@ let package = Package(
             dependencies: ["DMLNumerics", .product(name: "RealModule", package: "swift-numerics")],
             path: "Tests/DMLTestSupport"
         ),
+        .testTarget(name: "DMLDistributedTests", dependencies: ["DMLDistributed", "DMLTraining", "DMLTestSupport"]),
         .testTarget(name: "DMLNumericsTests", dependencies: ["DMLNumerics", "DMLTestSupport"]),
         .testTarget(name: "MetricLearningTests", dependencies: ["MetricLearning", "DMLTestSupport"]),
         .testTarget(name: "DMLNetworksTests", dependencies: ["DMLNetworks", "DMLNumerics", "DMLTestSupport"]),

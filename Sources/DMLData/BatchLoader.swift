@@ -7,7 +7,8 @@ public struct LoadedBatch: Sendable {
     public let iteration: Int
     /// The item indices, in row order.
     public let indices: [Int]
-    /// `indices.count × sampleShape.count` samples (CHW rows).
+    /// The samples (CHW rows) of `indices[rows]`: every index unless the loader was given a row
+    /// range (a data-parallel rank's share).
     public let samples: Matrix<Float>
     /// The labels of the rows.
     public let labels: [Int]
@@ -25,11 +26,13 @@ public final class BatchLoader: Sendable {
     private let state: LoaderState
 
     /// Starts `workers` threads that prepare up to `prefetch` batches ahead. Iteration numbers start
-    /// at `firstIteration` (to resume a run).
+    /// at `firstIteration` (to resume a run). With `rows`, only rows `rows` of each index list are
+    /// loaded (augmented as at their positions in the whole list); the list must be long enough.
     public init(split: any DatasetSplit, mode: AugmentationMode, seed: UInt64, indices: some IteratorProtocol<[Int]> & Sendable,
-                workers: Int = 2, prefetch: Int = 4, firstIteration: Int = 0) {
+                workers: Int = 2, prefetch: Int = 4, firstIteration: Int = 0, rows: Range<Int>? = nil) {
         precondition(workers >= 1 && prefetch >= 1, "a loader needs at least one worker and one batch of prefetch")
-        state = LoaderState(split: split, mode: mode, seed: seed, source: indices, prefetch: prefetch, firstIteration: firstIteration)
+        state = LoaderState(split: split, mode: mode, seed: seed, source: indices, prefetch: prefetch,
+                            firstIteration: firstIteration, rows: rows)
         for k in 0..<workers {
             let state = self.state
             let thread = Thread { state.work() }
@@ -58,6 +61,7 @@ private final class LoaderState: @unchecked Sendable {
     let mode: AugmentationMode
     let seed: UInt64
     let prefetch: Int
+    let rows: Range<Int>?
     let condition = NSCondition()
     var source: any IteratorProtocol<[Int]>
     var nextToSchedule: Int
@@ -67,8 +71,10 @@ private final class LoaderState: @unchecked Sendable {
     var stopped = false
     var waitedSeconds: Double = 0
 
-    init(split: any DatasetSplit, mode: AugmentationMode, seed: UInt64, source: any IteratorProtocol<[Int]>, prefetch: Int, firstIteration: Int) {
+    init(split: any DatasetSplit, mode: AugmentationMode, seed: UInt64, source: any IteratorProtocol<[Int]>, prefetch: Int, firstIteration: Int,
+         rows: Range<Int>?) {
         self.split = split
+        self.rows = rows
         self.mode = mode
         self.seed = seed
         self.source = source
@@ -102,10 +108,15 @@ private final class LoaderState: @unchecked Sendable {
             let iteration = nextToSchedule
             nextToSchedule += 1
             condition.unlock()
+            let rows = self.rows ?? 0..<indices.count
             let result = Result {
-                LoadedBatch(iteration: iteration, indices: indices,
-                            samples: try split.batch(indices, mode: mode, seed: seed, iteration: iteration),
-                            labels: split.labels(of: indices))
+                guard rows.upperBound <= indices.count else {
+                    throw DataError(file: "<loader>", "rows \(rows) outside a batch of \(indices.count)")
+                }
+                return LoadedBatch(iteration: iteration, indices: indices,
+                                   samples: try split.batch(Array(indices[rows]), mode: mode, seed: seed,
+                                                            iteration: iteration, firstPosition: rows.lowerBound),
+                                   labels: split.labels(of: indices))
             }
             condition.lock()
             results[iteration] = result

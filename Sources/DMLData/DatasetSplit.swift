@@ -75,8 +75,13 @@ extension DatasetSplit {
     }
 
     /// A `indices.count × sampleShape.count` batch: row `r` is item `indices[r]`, augmented for
-    /// `mode` with the generator `itemGenerator(seed:iteration:position: r)`.
-    public func batch(_ indices: [Int], mode: AugmentationMode, seed: UInt64 = 0, iteration: Int = 0) throws -> Matrix<Float> {
+    /// `mode` with the generator `itemGenerator(seed:iteration:position: firstPosition + r)`.
+    ///
+    /// `firstPosition` is the position of `indices[0]` in the whole batch: a data-parallel rank
+    /// that loads rows `a..<b` of a global batch passes `a`, so each item is augmented exactly as a
+    /// single process would.
+    public func batch(_ indices: [Int], mode: AugmentationMode, seed: UInt64 = 0, iteration: Int = 0,
+                      firstPosition: Int = 0) throws -> Matrix<Float> {
         let width = sampleShape.count
         var out = Matrix<Float>(rows: indices.count, columns: width)
         try out.withUnsafeMutableBufferPointer { buffer in
@@ -84,7 +89,7 @@ extension DatasetSplit {
                 guard index >= 0 && index < count else {
                     throw DataError(file: "<\(Self.self)>", "item index \(index) outside 0..<\(count)")
                 }
-                var generator = Self.itemGenerator(seed: seed, iteration: iteration, position: row)
+                var generator = Self.itemGenerator(seed: seed, iteration: iteration, position: firstPosition + row)
                 let slice = UnsafeMutableBufferPointer(rebasing: buffer[(row * width)..<((row + 1) * width)])
                 try writeSample(index, mode: mode, generator: &generator, into: slice)
             }

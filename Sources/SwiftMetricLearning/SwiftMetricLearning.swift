@@ -2,6 +2,7 @@
 @_exported import DMLNumerics
 @_exported import MetricLearning
 @_exported import DMLWeights
+@_exported import DMLDistributed
 @_exported import DMLNetworks
 @_exported import DMLEvaluation
 @_exported import DMLData
