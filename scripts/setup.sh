@@ -5,8 +5,10 @@
 #   libpng-dev, zlib1g-dev PNG decoding, compressed MAT-file elements
 #   dataset-fashion-mnist  the default dataset of the main job
 #   zstd                   unpacking the Omniglot archive
+#   libopenmpi-dev         MPI headers and library (data-parallel training; linked by every build)
+#   openmpi-bin            mpirun, for multi-process runs and their tests
 set -euo pipefail
-packages=(libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev dataset-fashion-mnist zstd)
+packages=(libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev dataset-fashion-mnist zstd libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
