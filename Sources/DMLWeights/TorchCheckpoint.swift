@@ -49,8 +49,10 @@ public enum TorchCheckpoint {
             }
             let pickleRange: Range<Int>
             do throws(WeightFileError.Kind) { pickleRange = try zip.dataRange(of: pickleEntry, in: raw) } catch { throw fail(error) }
+            let arena = PickleArena()
+            defer { arena.drain() }
             var storages = StorageTable()
-            var unpickler = Unpickler(bytes: UnsafeRawBufferPointer(rebasing: raw[pickleRange])) { (pid, offset) throws(WeightFileError.Kind) in
+            var unpickler = Unpickler(bytes: UnsafeRawBufferPointer(rebasing: raw[pickleRange]), arena: arena) { (pid, offset) throws(WeightFileError.Kind) in
                 try storages.resolve(pid, at: offset)
             }
             let top: PickleValue
@@ -77,9 +79,11 @@ public enum TorchCheckpoint {
             func fail(_ kind: WeightFileError.Kind, tensor: String? = nil) -> WeightFileError {
                 WeightFileError(file: file, tensor: tensor, kind: kind)
             }
+            let arena = PickleArena()
+            defer { arena.drain() }
             var position = 0
             func plain() throws(WeightFileError) -> PickleValue {
-                var u = Unpickler(bytes: raw, position: position) { (_, offset) throws(WeightFileError.Kind) in
+                var u = Unpickler(bytes: raw, position: position, arena: arena) { (_, offset) throws(WeightFileError.Kind) in
                     throw .malformedPickle(offset: offset, reason: "a persistent id outside the object pickle")
                 }
                 do throws(WeightFileError.Kind) {
@@ -99,7 +103,7 @@ public enum TorchCheckpoint {
             guard case .dict = try plain() else { throw fail(.wrongMagic("the third pickle is not the system-info dict")) }
 
             var storages = StorageTable()
-            var objects = Unpickler(bytes: raw, position: position) { (pid, offset) throws(WeightFileError.Kind) in
+            var objects = Unpickler(bytes: raw, position: position, arena: arena) { (pid, offset) throws(WeightFileError.Kind) in
                 try storages.resolve(pid, at: offset)
             }
             let top: PickleValue
@@ -152,7 +156,7 @@ public enum TorchCheckpoint {
         /// Resolves `('storage', StorageType, key, location, numel[, view_metadata])`.
         mutating func resolve(_ pid: PickleValue, at offset: Int) throws(WeightFileError.Kind) -> PickleValue {
             func fail(_ reason: String) -> WeightFileError.Kind { .malformedPickle(offset: offset, reason: "persistent id: " + reason) }
-            guard case .tuple(let t) = pid, t.count >= 5, case .string("storage") = t[0] else {
+            guard case .tuple(let t, _) = pid, t.count >= 5, case .string("storage") = t[0] else {
                 throw fail("expected ('storage', type, key, location, size), found \(pid.kindName)")
             }
             guard case .global(.storageType(let type)) = t[1] else { throw fail("the storage type is \(t[1].kindName)") }
@@ -172,7 +176,7 @@ public enum TorchCheckpoint {
             roots[key] = Root(elementType: type, elementCount: count)
             var viewOffset = 0
             var viewCount: Int?
-            if t.count >= 6, case .tuple(let view) = t[5] {
+            if t.count >= 6, case .tuple(let view, _) = t[5] {
                 guard view.count == 3, case .int(let o) = view[1], case .int(let n) = view[2], o >= 0, n >= 0, o <= count, n <= count - o else {
                     throw fail("storage '\(key)' has a malformed view (key, offset, size)")
                 }

@@ -9,7 +9,8 @@ indirect enum PickleValue {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickleValue])
+    /// A tuple and its nesting depth in tuples (1 + the deepest tuple inside it).
+    case tuple([PickleValue], depth: Int)
     case list(PickleList)
     case dict(PickleDict)
     /// A global from the allowlist (a class or function the unpickler knows how to apply).
@@ -28,13 +29,33 @@ indirect enum PickleValue {
         case .float: "a float"
         case .string(let s): "the string '\(s.prefix(40))'"
         case .bytes: "bytes"
-        case .tuple(let t): "a tuple of \(t.count)"
+        case .tuple(let t, _): "a tuple of \(t.count)"
         case .list: "a list"
         case .dict: "a dict"
         case .global(let g): "the global \(g.qualifiedName)"
         case .storage: "a storage"
         case .tensor: "a tensor"
         }
+    }
+}
+
+/// Owns every list and dict an unpickler creates, so that freeing them never recurses: while
+/// the arena holds each box, releasing one only decrements its children, and `drain()` (call it,
+/// e.g. in a `defer`, after the last use of the values) empties them in turn. Tuples, the only
+/// other nesting, are limited to `Unpickler.maxTupleDepth`. Without the arena a hostile pickle
+/// nesting 300,000 lists crashed with a stack overflow when they were freed (tested).
+final class PickleArena {
+    private var lists: [PickleList] = []
+    private var dicts: [PickleDict] = []
+
+    func list() -> PickleList { let l = PickleList(); lists.append(l); return l }
+    func dict() -> PickleDict { let d = PickleDict(); dicts.append(d); return d }
+    func adopt(_ d: PickleDict) { dicts.append(d) }
+
+    /// Empties every list and dict; the values they held are no longer usable afterwards.
+    func drain() {
+        for l in lists { l.items.removeAll() }
+        for d in dicts { d.removeAll() }
     }
 }
 
@@ -55,6 +76,11 @@ final class PickleDict {
             stringIndex[s] = entries.count
         }
         entries.append((key, value))
+    }
+
+    func removeAll() {
+        entries.removeAll()
+        stringIndex.removeAll()
     }
 
     subscript(key: String) -> PickleValue? { stringIndex[key].map { entries[$0].value } }
@@ -153,12 +179,15 @@ struct Unpickler {
     private let bytes: UnsafeRawBufferPointer
     private(set) var position: Int
     private let persistentLoad: PersistentLoad
+    private let arena: PickleArena
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
 
     /// An unpickler over `bytes` starting at `position`.
-    init(bytes: UnsafeRawBufferPointer, position: Int = 0, persistentLoad: @escaping PersistentLoad) {
+    /// `arena` keeps every list and dict it creates; drain it when done with the values.
+    init(bytes: UnsafeRawBufferPointer, position: Int = 0, arena: PickleArena, persistentLoad: @escaping PersistentLoad) {
+        self.arena = arena
         self.bytes = bytes
         self.position = position
         self.persistentLoad = persistentLoad
@@ -228,6 +257,16 @@ struct Unpickler {
         return .global(g)
     }
 
+    /// The deepest nesting of tuples accepted (torch writes 3 or 4).
+    static let maxTupleDepth = 100
+
+    private func tuple(_ items: [PickleValue], at offset: Int) throws(WeightFileError.Kind) -> PickleValue {
+        var depth = 1
+        for item in items { if case .tuple(_, let d) = item { depth = max(depth, d + 1) } }
+        guard depth <= Unpickler.maxTupleDepth else { throw malformed("tuples nested deeper than \(Unpickler.maxTupleDepth)", at: offset) }
+        return .tuple(items, depth: depth)
+    }
+
     /// Runs the pickle machine up to `STOP` and returns the value left on the stack.
     mutating func load() throws(WeightFileError.Kind) -> PickleValue {
         while true {
@@ -243,9 +282,9 @@ struct Unpickler {
                 guard marks.isEmpty, stack.count == 1 else { throw malformed("STOP with \(stack.count) values on the stack", at: opcodeOffset) }
                 return stack[0]
             case UInt8(ascii: "("): marks.append(stack.count)  // MARK
-            case UInt8(ascii: "}"): stack.append(.dict(PickleDict()))  // EMPTY_DICT
-            case UInt8(ascii: "]"): stack.append(.list(PickleList()))  // EMPTY_LIST
-            case UInt8(ascii: ")"): stack.append(.tuple([]))  // EMPTY_TUPLE
+            case UInt8(ascii: "}"): stack.append(.dict(arena.dict()))  // EMPTY_DICT
+            case UInt8(ascii: "]"): stack.append(.list(arena.list()))  // EMPTY_LIST
+            case UInt8(ascii: ")"): stack.append(.tuple([], depth: 1))  // EMPTY_TUPLE
             case UInt8(ascii: "N"): stack.append(.none)
             case 0x88: stack.append(.bool(true))  // NEWTRUE
             case 0x89: stack.append(.bool(false))  // NEWFALSE
@@ -288,16 +327,16 @@ struct Unpickler {
                 guard stack.count - (marks.last ?? 0) >= n else { throw malformed("TUPLE\(n) needs \(n) values", at: opcodeOffset) }
                 let items = Array(stack.suffix(n))
                 stack.removeLast(n)
-                stack.append(.tuple(items))
-            case UInt8(ascii: "t"): stack.append(.tuple(try popToMark()))  // TUPLE
+                stack.append(try tuple(items, at: opcodeOffset))
+            case UInt8(ascii: "t"): stack.append(try tuple(try popToMark(), at: opcodeOffset))  // TUPLE
             case UInt8(ascii: "l"):  // LIST
-                let list = PickleList()
+                let list = arena.list()
                 list.items = try popToMark()
                 stack.append(.list(list))
             case UInt8(ascii: "d"):  // DICT
                 let items = try popToMark()
                 guard items.count % 2 == 0 else { throw malformed("DICT with an odd number of items", at: opcodeOffset) }
-                let dict = PickleDict()
+                let dict = arena.dict()
                 for k in stride(from: 0, to: items.count, by: 2) { dict.set(items[k], items[k + 1]) }
                 stack.append(.dict(dict))
             case UInt8(ascii: "0"): _ = try pop()  // POP
@@ -348,14 +387,16 @@ struct Unpickler {
                 stack.append(try persistentLoad(pid, opcodeOffset))
             case UInt8(ascii: "R"):  // REDUCE
                 let args = try pop(), callable = try pop()
-                guard case .tuple(let a) = args else { throw malformed("REDUCE arguments are \(args.kindName), not a tuple", at: opcodeOffset) }
-                stack.append(try Unpickler.apply(callable, a, at: opcodeOffset))
+                guard case .tuple(let a, _) = args else { throw malformed("REDUCE arguments are \(args.kindName), not a tuple", at: opcodeOffset) }
+                let result = try Unpickler.apply(callable, a, at: opcodeOffset)
+                if case .dict(let d) = result { arena.adopt(d) }
+                stack.append(result)
             case 0x81:  // NEWOBJ
                 let args = try pop(), cls = try pop()
                 guard case .global(.orderedDict) = cls, case .tuple = args else {
                     throw malformed("NEWOBJ of \(cls.kindName) (only collections.OrderedDict can be instantiated)", at: opcodeOffset)
                 }
-                stack.append(.dict(PickleDict()))
+                stack.append(.dict(arena.dict()))
             case UInt8(ascii: "b"):  // BUILD: attribute state of a dict or tensor carries no weights
                 _ = try pop()
                 switch stack.last {
@@ -369,7 +410,7 @@ struct Unpickler {
     }
 
     /// The value of `callable(*args)` for the allowlisted callables.
-    static func apply(_ callable: PickleValue, _ args: [PickleValue], at offset: Int) throws(WeightFileError.Kind) -> PickleValue {
+    static func apply(_ callable: PickleValue, _ args: [PickleValue], at offset: Int, depth: Int = 0) throws(WeightFileError.Kind) -> PickleValue {
         func fail(_ reason: String) -> WeightFileError.Kind { .malformedPickle(offset: offset, reason: reason) }
         guard case .global(let g) = callable else { throw fail("REDUCE calls \(callable.kindName), which is not callable") }
         switch g {
@@ -383,7 +424,7 @@ struct Unpickler {
             guard case .storage(let storage) = args[0] else { throw fail("\(g.qualifiedName): the storage argument is \(args[0].kindName)") }
             guard case .int(let storageOffset) = args[1] else { throw fail("\(g.qualifiedName): the storage offset is \(args[1].kindName)") }
             func ints(_ v: PickleValue, _ what: String) throws(WeightFileError.Kind) -> [Int] {
-                guard case .tuple(let items) = v else { throw fail("\(g.qualifiedName): the \(what) is \(v.kindName), not a tuple") }
+                guard case .tuple(let items, _) = v else { throw fail("\(g.qualifiedName): the \(what) is \(v.kindName), not a tuple") }
                 var out: [Int] = []
                 for item in items {
                     guard case .int(let i) = item else { throw fail("\(g.qualifiedName): the \(what) holds \(item.kindName)") }
@@ -396,9 +437,9 @@ struct Unpickler {
             guard let data = args.first, case .tensor = data else { throw fail("\(g.qualifiedName): the data is \(args.first?.kindName ?? "missing")") }
             return data
         case .rebuildFromTypeV2:
-            guard args.count == 4, case .tuple(let inner) = args[2] else { throw fail("torch._tensor._rebuild_from_type_v2 has malformed arguments") }
+            guard depth < 8, args.count == 4, case .tuple(let inner, _) = args[2] else { throw fail("torch._tensor._rebuild_from_type_v2 has malformed arguments") }
             guard case .global(.tensorType) = args[1] else { throw fail("torch._tensor._rebuild_from_type_v2 rebuilds \(args[1].kindName), not a tensor type") }
-            let result = try apply(args[0], inner, at: offset)
+            let result = try apply(args[0], inner, at: offset, depth: depth + 1)
             guard case .tensor = result else { throw fail("torch._tensor._rebuild_from_type_v2 did not rebuild a tensor") }
             return result
         case .tensorType, .storageType:

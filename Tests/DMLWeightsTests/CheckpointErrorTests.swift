@@ -106,6 +106,32 @@ import Testing
         #expect(category(parse { $0.op("]"); $0.raw([UInt8(ascii: "q"), 0, UInt8(ascii: "h"), 0]); $0.op("a"); $0.stop() }) == "unexpectedObject")
     }
 
+    /// Hostile nesting is refused or freed without recursion: 300,000 lists inside each
+    /// other, and tuples nested past the limit.
+    @Test func deepNestingNeverOverflowsTheStack() {
+        let n = 300_000
+        var lists = PickleBuilder()
+        lists.raw(Array(repeating: UInt8(ascii: "]"), count: n) + Array(repeating: UInt8(ascii: "a"), count: n - 1))
+        lists.stop()
+        #expect(category(weightError { try WeightFile.parse(legacyFile(object: lists.bytes, keys: [], storages: [])) }?.kind) == "unexpectedObject")
+        var tuples = PickleBuilder()
+        tuples.op(")")
+        tuples.raw(Array(repeating: 0x85, count: n))  // TUPLE1
+        tuples.stop()
+        let e = weightError { try WeightFile.parse(legacyFile(object: tuples.bytes, keys: [], storages: [])) }
+        #expect(e?.kind == .malformedPickle(offset: 27 + Unpickler.maxTupleDepth, reason: "tuples nested deeper than \(Unpickler.maxTupleDepth)"))
+        // Lists nested after the fact, through the memo: L0 ∋ L1 ∋ L2 ∋ …
+        var chain = PickleBuilder()
+        chain.op("]"); chain.raw([UInt8(ascii: "r"), 0, 0, 0, 0])
+        for k in 0..<100_000 {
+            chain.raw([UInt8(ascii: "j")] + withUnsafeBytes(of: UInt32(k).littleEndian, Array.init))
+            chain.op("]"); chain.raw([UInt8(ascii: "r")] + withUnsafeBytes(of: UInt32(k + 1).littleEndian, Array.init))
+            chain.op("a"); chain.op("0")
+        }
+        chain.stop()
+        #expect(category(weightError { try WeightFile.parse(legacyFile(object: chain.bytes, keys: [], storages: [])) }?.kind) == "unexpectedObject")
+    }
+
     @Test func topLevelObjectsWithoutAStateDict() {
         var p = PickleBuilder()
         p.op("}"); p.op("("); p.string("epoch"); p.int(3); p.string("state_dict"); p.op("N"); p.op("u"); p.stop()
