@@ -223,3 +223,29 @@ import Testing
         }
     }
 }
+
+/// The strided copy and the byte swap on small hand-computed cases.
+@Suite struct StridedViewTests {
+    @Test func gatherMatchesTheIndexFormula() throws {
+        // A 2×3×2 storage of bytes 0…11 viewed with size [2, 2, 3], stride [6, 1, 2] (a permute).
+        let storage: [UInt8] = Array(0..<12)
+        let out = try storage.withUnsafeBytes { raw in
+            try StridedView.gather(raw, width: 1, key: "s", offset: 0, size: [2, 2, 3], stride: [6, 1, 2])
+        }
+        var expected: [UInt8] = []
+        for i in 0..<2 { for j in 0..<2 { for k in 0..<3 { expected.append(UInt8(6 * i + j + 2 * k)) } } }
+        #expect(out == expected)
+        // Width 8 with an offset and a stride-0 (broadcast) dimension.
+        let wide: [UInt8] = (0..<5).flatMap { withUnsafeBytes(of: UInt64($0 * 1000).littleEndian, Array.init) }
+        let b = try wide.withUnsafeBytes { raw in try StridedView.gather(raw, width: 8, key: "w", offset: 1, size: [2, 3], stride: [2, 0]) }
+        #expect(b == [1, 1, 1, 3, 3, 3].flatMap { withUnsafeBytes(of: UInt64($0 * 1000).littleEndian, Array.init) })
+    }
+
+    @Test func swapBytesReversesEachElement() {
+        var bytes: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8]
+        StridedView.swapBytes(&bytes, width: 4)
+        #expect(bytes == [4, 3, 2, 1, 8, 7, 6, 5])
+        StridedView.swapBytes(&bytes, width: 2)
+        #expect(bytes == [3, 4, 1, 2, 7, 8, 5, 6])
+    }
+}
