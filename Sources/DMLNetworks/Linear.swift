@@ -92,6 +92,11 @@ public final class Linear<Scalar: NetworkScalar>: Layer {
         return Tensor(inputGradient, shape: inputShape)
     }
 
+    public func visitLogicalShapes(_ visit: (String, [Int]) -> Void) {
+        visit("weight", [outputDimension, inputDimension])
+        if bias != nil { visit("bias", [outputDimension]) }
+    }
+
     public func visitParameters(_ visit: (String, inout Matrix<Scalar>, inout Matrix<Scalar>) -> Void) {
         visit("weight", &weight, &weightGradient)
         if bias != nil { visit("bias", &bias!, &biasGradient!) }

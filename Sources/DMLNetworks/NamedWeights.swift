@@ -89,22 +89,17 @@ extension Layer {
     /// Every parameter and buffer with its dotted name and logical shape, in the model's order
     /// (per layer: parameters, then buffers, as PyTorch's `state_dict`).
     public func weightDescriptors() -> [WeightDescriptor] {
-        var shapes: [String: [Int]] = [:]
-        visitLogicalShapes { name, shape in shapes[name] = shape }
+        var counts: [String: Int] = [:], parameters = Set<String>()
+        visitParameters { name, value, _ in counts[name] = value.count; parameters.insert(name) }
+        visitBuffers { name, value in counts[name] = value.count }
         var out: [WeightDescriptor] = []
-        visitParameters { name, value, _ in
-            out.append(WeightDescriptor(name: name, shape: Self.checkedShape(shapes[name], name: name, value), role: .parameter))
+        visitLogicalShapes { name, shape in
+            guard let count = counts.removeValue(forKey: name) else { preconditionFailure("logical shape for unknown tensor \(name)") }
+            precondition(shape.reduce(1, *) == count, "logical shape \(shape) of \(name) does not hold its \(count) values")
+            out.append(WeightDescriptor(name: name, shape: shape, role: parameters.contains(name) ? .parameter : .buffer))
         }
-        visitBuffers { name, value in
-            out.append(WeightDescriptor(name: name, shape: Self.checkedShape(shapes[name], name: name, value), role: .buffer))
-        }
+        precondition(counts.isEmpty, "no logical shape reported for \(counts.keys.sorted())")
         return out
-    }
-
-    private static func checkedShape(_ shape: [Int]?, name: String, _ value: Matrix<Scalar>) -> [Int] {
-        guard let shape else { preconditionFailure("layer reports no logical shape for \(name)") }
-        precondition(shape.reduce(1, *) == value.count, "logical shape \(shape) of \(name) does not hold its \(value.rows)×\(value.columns) values")
-        return shape
     }
 
     /// Every parameter and buffer as a `float32` tensor of its logical shape, by dotted name
