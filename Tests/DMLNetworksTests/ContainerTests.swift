@@ -217,3 +217,34 @@ enum Blocks {
         #expect(LayerGradientCheck(layer, input: spread).worst < LayerGradientTests.tolerance)
     }
 }
+
+/// Stochastic depth: whole samples dropped or scaled, seeded, identity in evaluation.
+@Suite struct StochasticDepthTests {
+    @Test func dropsWholeSamplesAndScalesTheRest() {
+        let layer = StochasticDepth<Double>(probability: 0.5, seed: 3)
+        let x = Tensor(Matrix<Double>(rows: 64, columns: 6, repeating: 1), shape: TensorShape(channels: 6))
+        #expect(layer.forward(x, training: false) == x)
+        let y = layer.forward(x, training: true)
+        var kept = 0
+        for n in 0..<64 {
+            let row = (0..<6).map { y.values[n, $0] }
+            #expect(row.allSatisfy { $0 == 0 } || row.allSatisfy { $0 == 2 })
+            if row[0] == 2 { kept += 1 }
+        }
+        #expect(kept > 16 && kept < 48)
+        let g = Tensor(Matrix<Double>(rows: 64, columns: 6) { n, c in Double(n * 6 + c) }, shape: x.shape)
+        let dx = layer.backward(g)
+        for n in 0..<64 { #expect(dx.values[n, 1] == y.values[n, 1] * g.values[n, 1]) }
+        #expect(layer.forwardCount == 1)
+        let replay = StochasticDepth<Double>(probability: 0.5, seed: 3)
+        #expect(replay.forward(x, training: true) == y)
+        #expect(layer.exportState().integers == ["forwardCount": 1])
+    }
+
+    @Test func gradientWithAReplayedMask() {
+        let layer = StochasticDepth<Double>(probability: 0.3, seed: 4)
+        let check = LayerGradientCheck(layer, input: randomTensor(batch: 6, shape: TensorShape(channels: 2, height: 2, width: 2), seed: 5),
+                                       reset: { layer.forwardCount = 0 })
+        #expect(check.worst < LayerGradientTests.tolerance)
+    }
+}
