@@ -45,6 +45,9 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
     public var isFrozen = false
     /// How a dense convolution is mapped onto GEMM (see `ConvolutionAlgorithm`).
     public var algorithm = ConvolutionAlgorithm.perSample
+    /// Whether depthwise and pointwise convolutions use their own kernels (the default); when
+    /// false they run through im2col + GEMM per group like any other (for benchmarks and tests).
+    public var usesSpecializedKernels = true
 
     private var geometry: ConvolutionGeometry?
     private var inputShape = TensorShape.vector(0)
@@ -106,10 +109,10 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
         return "Conv2D(\(inputChannels)→\(outputChannels), k=\(k), s=\(s), p=\(padding)\(groups > 1 ? ", g=\(groups)" : ""))"
     }
 
-    /// The geometry of one group (depthwise: all `C` planes, each its own group).
+    /// The geometry of one group (for the depthwise kernel: all `C` planes, each its own group).
     private func geometry(for input: TensorShape) -> ConvolutionGeometry {
-        ConvolutionGeometry(channels: isDepthwise ? inputChannels : inputChannels / groups, height: input.height, width: input.width,
-                            kernel: kernel, stride: strides, padding: padding)
+        ConvolutionGeometry(channels: isDepthwise && usesSpecializedKernels ? inputChannels : inputChannels / groups,
+                            height: input.height, width: input.width, kernel: kernel, stride: strides, padding: padding)
     }
 
     public func outputShape(for input: TensorShape) throws -> TensorShape {
@@ -135,9 +138,9 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
         geometry = g
         inputShape = x.shape
         batch = x.batch
-        if isDepthwise {
+        if isDepthwise && usesSpecializedKernels {
             usedKernel = .depthwise
-        } else if g.isPointwise {
+        } else if g.isPointwise && usesSpecializedKernels {
             usedKernel = .pointwise
         } else {
             usedKernel = algorithm == .batched && groups == 1 ? .batched : .perSample

@@ -78,26 +78,28 @@ import DMLTestSupport
     @Test(arguments: cases)
     func forwardMatchesTheDirectDefinition(_ c: Case) throws {
         for algorithm in ConvolutionAlgorithm.allCases {
-            for withBias in [true, false] {
+            for (withBias, specialized) in [(true, true), (false, true), (true, false), (false, false)] {
                 let layer = Self.layer(c, bias: withBias, seed: 60)
                 layer.algorithm = algorithm
+                layer.usesSpecializedKernels = specialized
                 let x = randomTensor(batch: 3, shape: TensorShape(channels: c.channels, height: c.height, width: c.width), seed: 61)
                 let y = layer.forward(x, training: true)
                 #expect(y.shape == (try layer.outputShape(for: x.shape)))
                 let expected = Self.direct(x, weight: layer.weight, bias: layer.bias, c)
-                #expect(y.values.maxAbsDifference(expected) < 1e-12, "\(c), \(algorithm), bias \(withBias)")
+                #expect(y.values.maxAbsDifference(expected) < 1e-12, "\(c), \(algorithm), bias \(withBias), specialized \(specialized)")
             }
         }
     }
 
     @Test(arguments: cases)
     func gradientsMatchFiniteDifferences(_ c: Case) {
-        for algorithm in ConvolutionAlgorithm.allCases {
+        for (algorithm, specialized) in [(ConvolutionAlgorithm.perSample, true), (.perSample, false), (.batched, true)] {
             let layer = Self.layer(c, bias: true, seed: 62)
             layer.algorithm = algorithm
+            layer.usesSpecializedKernels = specialized
             let check = LayerGradientCheck(layer, input: randomTensor(batch: 2, shape: TensorShape(channels: c.channels, height: c.height, width: c.width), seed: 63))
             #expect(check.parameterErrors.keys.sorted() == ["bias", "weight"])
-            #expect(check.worst < LayerGradientTests.tolerance, "\(c), \(algorithm)")
+            #expect(check.worst < LayerGradientTests.tolerance, "\(c), \(algorithm), specialized \(specialized)")
         }
     }
 
