@@ -102,14 +102,27 @@ extension Layer {
     }
 
     /// A container: true when no descendant has a trainable parameter; setting it sets every
-    /// descendant. A leaf without its own flag: true (nothing to train), setting does nothing.
+    /// descendant. A leaf without its own stored flag: true when it has no parameters (nothing to
+    /// train), false otherwise; freezing such a leaf with parameters is a programming error
+    /// (a leaf with parameters must store `isFrozen` and honour it in `backward`).
     public var isFrozen: Bool {
         get {
-            var frozen = true
-            visitChildren { _, child in if !child.isFrozen { frozen = false } }
-            return frozen
+            var hasChildren = false, frozen = true
+            visitChildren { _, child in
+                hasChildren = true
+                if !child.isFrozen { frozen = false }
+            }
+            return hasChildren ? frozen : parameterCount == 0
         }
-        set { visitChildren { _, child in child.isFrozen = newValue } }
+        set {
+            var hasChildren = false
+            visitChildren { _, child in
+                hasChildren = true
+                child.isFrozen = newValue
+            }
+            precondition(hasChildren || !newValue || parameterCount == 0,
+                         "\(type(of: self)) has parameters but no stored isFrozen, so it cannot be frozen")
+        }
     }
 
     /// A layer without its own flag always computes `∂L/∂input` (its backward is cheap).
