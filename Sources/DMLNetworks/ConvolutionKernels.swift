@@ -189,33 +189,41 @@ extension NetworkScalar {
 }
 
 extension NetworkScalar {
+    // Depthwise loops run row by row of the output: for output row `r`, every kernel tap
+    // `(i, j)` adds `W[o, i, j]` times an input row segment to that row, which stays in L1;
+    // the taps' valid column ranges are computed once per `j`.
+
     @inlinable
     public static func depthwiseForward(_ x: UnsafePointer<Self>, weight: UnsafePointer<Self>, bias: UnsafePointer<Self>?, geometry g: ConvolutionGeometry, multiplier m: Int, into y: UnsafeMutablePointer<Self>) {
         let kh = g.kernelHeight, kw = g.kernelWidth, sh = g.strideHeight, sw = g.strideWidth
         let top = g.padding.top, left = g.padding.left
         let oh = g.outputHeight, ow = g.outputWidth, p = oh * ow, plane = g.height * g.width
+        // The valid output columns of each kernel column, computed once (no divisions in the loops).
+        withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: kw) { columns in
+        for j in 0..<kw { columns.initializeElement(at: j, to: g.validOutputColumns(kernelColumn: j)) }
         for o in 0..<(g.channels * m) {
             let src = x + (o / m) * plane
             let dst = y + o * p
             dst.update(repeating: bias?[o] ?? 0, count: p)
-            for i in 0..<kh {
-                for j in 0..<kw {
-                    let w = weight[(o * kh + i) * kw + j]
-                    let valid = g.validOutputColumns(kernelColumn: j)
-                    guard !valid.isEmpty else { continue }
-                    for r in 0..<oh {
-                        let ih = r * sh - top + i
-                        if ih < 0 || ih >= g.height { continue }
+            let w = weight + o * kh * kw
+            for r in 0..<oh {
+                let drow = dst + r * ow
+                for i in 0..<kh {
+                    let ih = r * sh - top + i
+                    if ih < 0 || ih >= g.height { continue }
+                    for j in 0..<kw {
+                        let valid = columns[j]
                         let srow = src + ih * g.width - left + j
-                        let drow = dst + r * ow
+                        let tap = w[i * kw + j]
                         if sw == 1 {
-                            for q in valid { drow[q] = Relaxed.multiplyAdd(w, srow[q], drow[q]) }
+                            for q in valid { drow[q] = Relaxed.multiplyAdd(tap, srow[q], drow[q]) }
                         } else {
-                            for q in valid { drow[q] = Relaxed.multiplyAdd(w, srow[q &* sw], drow[q]) }
+                            for q in valid { drow[q] = Relaxed.multiplyAdd(tap, srow[q &* sw], drow[q]) }
                         }
                     }
                 }
             }
+        }
         }
     }
 
@@ -225,42 +233,45 @@ extension NetworkScalar {
         let top = g.padding.top, left = g.padding.left
         let oh = g.outputHeight, ow = g.outputWidth, p = oh * ow, plane = g.height * g.width
         inputGradient?.update(repeating: 0, count: g.channels * plane)
+        withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: kw) { columns in
+        for j in 0..<kw { columns.initializeElement(at: j, to: g.validOutputColumns(kernelColumn: j)) }
         for o in 0..<(g.channels * m) {
             let src = x + (o / m) * plane
             let gp = gradient + o * p
             let dxPlane = inputGradient.map { $0 + (o / m) * plane }
-            for i in 0..<kh {
-                for j in 0..<kw {
-                    let wIndex = (o * kh + i) * kw + j
-                    let w = weight[wIndex]
-                    let valid = g.validOutputColumns(kernelColumn: j)
-                    guard !valid.isEmpty else { continue }
-                    var acc: Self = 0
-                    for r in 0..<oh {
-                        let ih = r * sh - top + i
-                        if ih < 0 || ih >= g.height { continue }
+            let w = weight + o * kh * kw
+            let dw = weightGradient.map { $0 + o * kh * kw }
+            for r in 0..<oh {
+                let grow = gp + r * ow
+                for i in 0..<kh {
+                    let ih = r * sh - top + i
+                    if ih < 0 || ih >= g.height { continue }
+                    for j in 0..<kw {
+                        let valid = columns[j]
                         let offset = ih * g.width - left + j
-                        let srow = src + offset
-                        let grow = gp + r * ow
-                        if weightGradient != nil {
+                        if let dw {
+                            let srow = src + offset
+                            var acc: Self = 0
                             if sw == 1 {
                                 for q in valid { acc = Relaxed.multiplyAdd(grow[q], srow[q], acc) }
                             } else {
                                 for q in valid { acc = Relaxed.multiplyAdd(grow[q], srow[q &* sw], acc) }
                             }
+                            dw[i * kw + j] += acc
                         }
                         if let dxPlane {
                             let drow = dxPlane + offset
+                            let tap = w[i * kw + j]
                             if sw == 1 {
-                                for q in valid { drow[q] = Relaxed.multiplyAdd(w, grow[q], drow[q]) }
+                                for q in valid { drow[q] = Relaxed.multiplyAdd(tap, grow[q], drow[q]) }
                             } else {
-                                for q in valid { drow[q &* sw] = Relaxed.multiplyAdd(w, grow[q], drow[q &* sw]) }
+                                for q in valid { drow[q &* sw] = Relaxed.multiplyAdd(tap, grow[q], drow[q &* sw]) }
                             }
                         }
                     }
-                    weightGradient?[wIndex] += acc
                 }
             }
+        }
         }
     }
 }
