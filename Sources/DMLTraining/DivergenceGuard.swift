@@ -14,9 +14,21 @@ public struct DivergenceError: Error, Equatable, CustomStringConvertible {
     public var problem: String
     /// A likely cause and what to try.
     public var cause: String
+    /// Where in the network it started, when that was traced (`DivergenceGuard.diagnose`).
+    public var detail: String?
+
+    /// A divergence at `iteration`.
+    public init(iteration: Int, location: String, problem: String, cause: String, detail: String? = nil) {
+        self.iteration = iteration
+        self.location = location
+        self.problem = problem
+        self.cause = cause
+        self.detail = detail
+    }
 
     public var description: String {
-        "training diverged at iteration \(iteration): \(location) has \(problem); likely cause: \(cause). The run is stopped; nothing of this iteration is checkpointed."
+        "training diverged at iteration \(iteration): \(location) has \(problem)" + (detail.map { " (\($0))" } ?? "")
+            + "; likely cause: \(cause). The run is stopped; nothing of this iteration is checkpointed."
     }
 }
 
@@ -47,9 +59,9 @@ public enum DivergenceGuard {
     public static func likelyCause(_ optimizer: OptimizerConfiguration) -> String {
         let lr = optimizer.learningRate
         let largest = lr * max(1, optimizer.embeddingLearningRateMultiplier)
-        let typical = optimizer.name == "sgd" ? 1.0 : 0.1
-        if largest > typical {
-            return "learning rate \(format(lr)) too large (\(optimizer.name) usually needs 1e-4 to 1e-2; the embedding layer runs at \(format(largest))); lower --lr"
+        let sgd = optimizer.name == "sgd"
+        if largest > (sgd ? 1.0 : 0.1) {
+            return "learning rate \(format(lr)) too large (\(optimizer.name) usually needs \(sgd ? "1e-3 to 1e-1" : "1e-4 to 1e-2"); the embedding layer runs at \(format(largest))); lower --lr"
         }
         return "learning rate \(format(lr)) may still be too large for this model, or the inputs hold extreme values; lower --lr or check the data"
     }
@@ -110,6 +122,49 @@ public enum DivergenceGuard {
         }
         if let badParameter {
             throw DivergenceError(iteration: iteration, location: "parameter \(badParameter)", problem: problem, cause: likelyCause(optimizer))
+        }
+    }
+
+    /// Where bad embeddings come from: `model` is run layer by layer on `input` (in training
+    /// mode, as in the step that failed) and the first layer whose output is non-finite (else
+    /// the first whose output has a zero row) is named, with the parameter of largest
+    /// magnitude. Only called once a check failed, so its cost does not matter.
+    public static func diagnose(_ model: Sequential<Float>, input: Tensor<Float>) -> String {
+        var x = input
+        var previous = (name: "the input", magnitude: largestMagnitude(input.values))
+        var culprit: String?, firstZero: String?
+        for (name, layer) in model.layers {
+            x = layer.forward(x, training: true)
+            if !allFinite(x.values) {
+                culprit = "layer \(name) is the first with a non-finite output; its input, from \(previous.name), reaches |x| = \(format3(previous.magnitude))"
+                break
+            }
+            if firstZero == nil, hasZeroRow(x.values) {
+                firstZero = "layer \(name) is the first to map an item to 0; its input, from \(previous.name), reaches |x| = \(format3(previous.magnitude))"
+            }
+            previous = (name, largestMagnitude(x.values))
+        }
+        var largest = (name: "", magnitude: Float(0))
+        model.visitParameters { name, value, _ in
+            let m = largestMagnitude(value)
+            if !(m <= largest.magnitude) { largest = (name, m) }
+        }
+        var parts = [String]()
+        if let found = culprit ?? firstZero { parts.append(found) }
+        if !largest.name.isEmpty { parts.append("the largest parameter is \(largest.name) (|w| = \(format3(largest.magnitude)))") }
+        return parts.joined(separator: "; ")
+    }
+
+    static func largestMagnitude(_ x: Matrix<Float>) -> Float {
+        x.withUnsafeBufferPointer { p in p.reduce(Float(0)) { !(abs($1) <= $0) ? abs($1) : $0 } }
+    }
+
+    static func format3(_ x: Float) -> String { String(format: "%.3g", Double(x)) }
+
+    static func hasZeroRow(_ x: Matrix<Float>) -> Bool {
+        let d = x.columns
+        return x.withUnsafeBufferPointer { p in
+            (0..<x.rows).contains { i in (0..<d).allSatisfy { p[i * d + $0] == 0 } }
         }
     }
 

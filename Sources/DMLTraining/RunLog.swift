@@ -36,6 +36,7 @@ public enum RunLogRecord: Sendable, Equatable {
                 "learning_rate": .number(s.learningRate), "images_per_second": .number(s.imagesPerSecond),
                 "elapsed_seconds": .number(s.elapsedSeconds),
             ]
+            if let spread = s.embeddingSpread { object["embedding_spread"] = .number(spread) }
         case let .evaluation(iteration, metrics, elapsed):
             object = ["event": .string("eval"), "iteration": .integer(iteration), "elapsed_seconds": .number(elapsed)]
             for (k, v) in metrics { object[k] = .number(v) }
@@ -64,7 +65,8 @@ public enum RunLogRecord: Sendable, Equatable {
             return .step(TrainingStepRecord(
                 iteration: iteration, epoch: number("epoch") ?? 0, loss: number("loss") ?? .nan,
                 syntheticFraction: number("synthetic_fraction"), learningRate: number("learning_rate") ?? 0,
-                imagesPerSecond: number("images_per_second") ?? 0, elapsedSeconds: number("elapsed_seconds") ?? 0))
+                imagesPerSecond: number("images_per_second") ?? 0, elapsedSeconds: number("elapsed_seconds") ?? 0,
+                embeddingSpread: number("embedding_spread")))
         case "eval":
             var metrics = [String: Double]()
             for (k, v) in object where !["event", "iteration", "elapsed_seconds"].contains(k) {
@@ -179,10 +181,14 @@ public struct TrainingStepRecord: Sendable, Equatable, Codable {
     public var imagesPerSecond: Double
     /// Wall time since the run (or its resumption) started.
     public var elapsedSeconds: Double
+    /// The mean relative spread of the batch embeddings (`CollapseDetector.relativeSpread`),
+    /// nil when collapse detection is off.
+    public var embeddingSpread: Double?
 
     /// A step record.
     public init(iteration: Int, epoch: Double, loss: Double, syntheticFraction: Double?, learningRate: Double,
-                imagesPerSecond: Double, elapsedSeconds: Double) {
+                imagesPerSecond: Double, elapsedSeconds: Double, embeddingSpread: Double? = nil) {
+        self.embeddingSpread = embeddingSpread
         self.iteration = iteration
         self.epoch = epoch
         self.loss = loss

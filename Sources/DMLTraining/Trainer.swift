@@ -222,11 +222,12 @@ public final class Trainer {
                 let throughput = Double(windowImages) / max(seconds, 1e-9)
                 let meanLoss = window.losses.reduce(0, +) / Double(window.losses.count)
                 let meanFraction = window.fractions.isEmpty ? nil : window.fractions.reduce(0, +) / Double(window.fractions.count)
+                let meanSpread = window.spreads.reduce(0, +) / Double(window.spreads.count)
                 log.append(.step(TrainingStepRecord(
                     iteration: iteration, epoch: Double(iteration * batchSize) / Double(dataset.train.count),
                     loss: meanLoss, syntheticFraction: meanFraction, learningRate: learningRate(at: t),
-                    imagesPerSecond: throughput, elapsedSeconds: elapsed)))
-                let meanSpread = window.spreads.reduce(0, +) / Double(window.spreads.count)
+                    imagesPerSecond: throughput, elapsedSeconds: elapsed,
+                    embeddingSpread: configuration.collapse.enabled ? meanSpread : nil)))
                 let collapseValue = configuration.collapse.enabled
                     ? CollapseDetector.collapseLoss(configuration.loss, embeddings: outcome.embeddings, labels: labels) : .nan
                 let detected = collapse.observeWindow(firstIteration: iteration - window.losses.count + 1, lastIteration: iteration,
@@ -276,8 +277,15 @@ public final class Trainer {
     /// One optimizer step on batch `x` (iteration `iteration`, 1-based), guarded by the
     /// `DivergenceGuard`; returns the loss, the synthetic fraction and the embeddings' spread.
     func step(_ x: Matrix<Float>, labels: [Int], learningRate: Double, iteration: Int) throws -> StepOutcome {
-        let embeddings = model.forward(Tensor(x, shape: inputShape), training: true)
-        try DivergenceGuard.checkEmbeddings(embeddings.values, iteration: iteration, optimizer: configuration.optimizer)
+        let input = Tensor(x, shape: inputShape)
+        let embeddings = model.forward(input, training: true)
+        do {
+            try DivergenceGuard.checkEmbeddings(embeddings.values, iteration: iteration, optimizer: configuration.optimizer)
+        } catch var error as DivergenceError {
+            let diagnosis = DivergenceGuard.diagnose(model, input: input)
+            if !diagnosis.isEmpty { error.detail = diagnosis }
+            throw error
+        }
         let output: LossOutput<Float> = try configuration.loss.evaluate(embeddings.values, labels: labels)
         try DivergenceGuard.checkLoss(Double(output.value), iteration: iteration, optimizer: configuration.optimizer)
         model.zeroGradients()

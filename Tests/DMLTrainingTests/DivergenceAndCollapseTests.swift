@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import DMLNumerics
 import DMLNetworks
+import DMLData
 import MetricLearning
 @testable import DMLTraining
 
@@ -138,5 +139,83 @@ import MetricLearning
         #expect(feed([0.5, 0.5, 0.5, 0.5, 0.5], losses: [0.2, 0.2, 0.2, 0.2, 0.2]).1.isEmpty)
         settings.enabled = false
         #expect(feed([0.01, 0.01, 0.01, 0.01, 0.01]).1.isEmpty)
+    }
+}
+
+/// Pure noise with arbitrary labels: no embedding separates the classes, so hard negative
+/// mining with the triplet loss does best by mapping everything to one point (the loss is then
+/// the margin). A cheap, deterministic collapse. Classes 0..<40 train, 40..<60 are held out.
+func noiseDataset(seed: UInt64 = 5) throws -> Dataset {
+    var rng = SeededGenerator(seed: seed)
+    let classes = 60, perClass = 20, d = 32
+    let features: Matrix<Float> = rng.normalMatrix(rows: classes * perClass, columns: d)
+    let labels = (0..<(classes * perClass)).map { $0 / perClass }
+    func split(_ range: Range<Int>) throws -> TensorSplit {
+        let rows = labels.indices.filter { range.contains(labels[$0]) }
+        return try TensorSplit(features: features.gatheringRows(rows), labels: rows.map { labels[$0] - range.lowerBound },
+                               classes: range.map { DatasetClass(originalID: $0, name: "c\($0)") },
+                               sampleShape: SampleShape(channels: d, height: 1, width: 1), isImageData: false, source: "noise")
+    }
+    return Dataset(name: "noise", train: try split(0..<40), test: try split(40..<60))
+}
+
+@Suite struct CollapseRunTests {
+    func configuration(_ directory: String, iterations: Int) -> TrainingConfiguration {
+        var c = smallConfiguration(directory)
+        c.loss = LossConfiguration(kind: .triplet, mining: .hnpm, synthesis: .none)
+        c.model.hiddenSizes = [64]
+        c.model.embeddingSize = 16
+        c.classesPerBatch = 16
+        c.samplesPerClass = 2
+        c.optimizer.learningRate = 1e-3
+        c.iterations = iterations
+        c.evalEvery = 100
+        c.logEvery = 20
+        return c
+    }
+
+    func collapses(_ directory: String) throws -> [CollapseRecord] {
+        try RunLog.read(from: directory + "/log.jsonl").compactMap { if case .collapse(let c) = $0 { c } else { nil } }
+    }
+
+    @Test func aCollapsingRunIsReportedAndAHealthyOneIsNot() throws {
+        let collapsing = temporaryDirectory("collapse")
+        try Trainer(configuration: configuration(collapsing, iterations: 400), dataset: noiseDataset()).run(progress: false)
+        let found = try collapses(collapsing)
+        #expect(found.count == 1)
+        if let c = found.first {
+            #expect(c.criterion == "spread" && c.spread < 0.1 * c.initialSpread)
+            #expect(c.began < c.iteration && c.iteration - c.began + 1 >= 100)
+            #expect(abs(c.collapseLoss - 0.2) < 1e-6)   // the triplet margin
+        }
+        // The same network and loss on data with structure learns and does not collapse.
+        let healthy = temporaryDirectory("healthy")
+        try Trainer(configuration: configuration(healthy, iterations: 400), dataset: noisyClusterDataset()).run(progress: false)
+        #expect(try collapses(healthy).isEmpty)
+    }
+
+    @Test func stopOnCollapseStopsTheRunAndResumeKeepsTheDetectorState() throws {
+        let data = try noiseDataset()
+        let whole = temporaryDirectory("collapse-whole")
+        var c = configuration(whole, iterations: 400)
+        c.collapse.stop = true
+        do {
+            try Trainer(configuration: c, dataset: data).run(progress: false)
+            Issue.record("a collapsing run with collapse.stop finished")
+        } catch let error as CollapseError {
+            #expect("\(error)".contains("collapsed (since iteration \(error.record.began))"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: whole + "/metrics.json"))
+        let detected = try collapses(whole)
+        #expect(detected.count == 1)
+        // Interrupted at a checkpoint inside the collapsed stretch, then resumed: the same record.
+        let split = temporaryDirectory("collapse-split")
+        c.output = split
+        c.collapse.stop = false
+        #expect(throws: Trainer.SimulatedInterruption.self) {
+            try Trainer(configuration: c, dataset: data).run(progress: false, interruptAfterCheckpoint: 200)
+        }
+        try Trainer(configuration: c, dataset: data, start: .resume).run(progress: false)
+        #expect(try collapses(split) == detected)
     }
 }
