@@ -32,11 +32,18 @@ public struct BenchTrainCommand: ParsableCommand {
         let optimizer = OptimizerConfiguration()
         var plain = [Double](), guarded = [Double]()
         var failures = 0
+        var checkSeconds = 0.0, checks = 0
         for _ in 0..<2 {
             plain.append(TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
                                                embeddingDimension: embeddingSize).secondsPerIteration)
             guarded.append(TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
                                                  embeddingDimension: embeddingSize) { model, embeddings in
+                let start = ContinuousClock.now
+                defer {
+                    let elapsed = ContinuousClock.now - start
+                    checkSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                    checks += 1
+                }
                 do {
                     try DivergenceGuard.checkEmbeddings(embeddings, iteration: 1, optimizer: optimizer)
                     try DivergenceGuard.checkModel(model, iteration: 1, optimizer: optimizer)
@@ -48,6 +55,8 @@ public struct BenchTrainCommand: ParsableCommand {
         let runs = zip(plain, guarded).map { String(format: "%.2f/%.2f ms", $0 * 1e3, $1 * 1e3) }.joined(separator: ", ")
         print(String(format: "divergence guard + collapse spread: %.2f ms per step without, %.2f ms with (%+.1f %%", a * 1e3, b * 1e3, 100 * (b / a - 1))
               + "; A/B runs \(runs))" + (failures > 0 ? "; the guard fired \(failures) times" : ""))
+        let perCheck = checkSeconds / Double(max(checks, 1))
+        print(String(format: "the checks alone: %.3f ms per step, %.2f %% of a step without them", perCheck * 1e3, 100 * perCheck / a))
     }
 
     public func run() throws {
