@@ -125,7 +125,9 @@ public struct CollapseDetector: Codable, Sendable, Equatable {
     public static func explanation(_ r: CollapseRecord) -> String {
         let spread = String(format: "%.4f", r.spread), initial = String(format: "%.4f", r.initialSpread)
         let loss = String(format: "%.4f", r.loss), value = String(format: "%.4f", r.collapseLoss)
-        return "the embeddings collapsed (since iteration \(r.began)): the batch spread is \(spread) against \(initial) at the start, the loss \(loss) sits at its collapse value \(value); "
+        let pinned = abs(r.loss - r.collapseLoss) <= 0.02 * abs(r.collapseLoss)
+        return "the embeddings collapsed (since iteration \(r.began)): the batch spread is \(spread) against \(initial) at the start, "
+            + (pinned ? "the loss \(loss) sits at its collapse value \(value); " : "the loss is \(loss) (\(value) on a collapsed batch); ")
             + "hard negative mining from scratch often does this: lower the learning rate, use plain mining or a pretrained backbone"
     }
 }
