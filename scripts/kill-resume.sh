@@ -1,7 +1,7 @@
 #!/bin/sh
 # The long version of the SIGKILL fault test (docs/guarantees.md, "Run directories"):
 # kills `dml train` at random instants KILLS times (default 300) and checks that `--resume`
-# ends in exactly the run an uninterrupted `dml train` writes. The test suite runs it with 30.
+# ends in exactly the run an uninterrupted `dml train` writes. The test suite runs it with 24.
 #   scripts/kill-resume.sh [KILLS]
 set -eu
 cd "$(dirname "$0")/.."

@@ -6,7 +6,7 @@ import DMLTraining
 /// Fault injection on the real `dml` executable: SIGKILL at random instants, then `--resume`,
 /// must end in exactly the run an uninterrupted `dml train` writes; a second writer on a run
 /// directory is refused while the first is alive, and not after it was killed. (The kill count
-/// is `DML_FAULT_KILLS`, 30 by default; `scripts/kill-resume.sh` runs a longer version.)
+/// is `DML_FAULT_KILLS`, 24 by default; `scripts/kill-resume.sh` runs a longer version.)
 @Suite(.serialized) struct KillResumeTests {
     /// The `dml` executable built beside the test bundle.
     static var executable: String? {
@@ -78,12 +78,12 @@ import DMLTraining
             Issue.record("the dml executable is not built beside the tests (run swift build --build-tests)")
             return
         }
-        let kills = Int(ProcessInfo.processInfo.environment["DML_FAULT_KILLS"] ?? "") ?? 30
+        let kills = Int(ProcessInfo.processInfo.environment["DML_FAULT_KILLS"] ?? "") ?? 24
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("kill-\(UInt32.random(in: 0...UInt32.max))").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         try Self.writeData(into: root)
         let run = root + "/run", reference = root + "/reference"
-        let iterations = 40
+        let iterations = 30
         // The uninterrupted run, written at the same path (checkpoints hold the path), then moved.
         let began = Date()
         let whole = try Self.start(dml, Self.arguments(data: root, output: run, iterations: iterations), log: root + "/whole.err")
@@ -92,32 +92,46 @@ import DMLTraining
         #expect(whole.terminationStatus == 0, "\((try? String(contentsOfFile: root + "/whole.err", encoding: .utf8)) ?? "")")
         try FileManager.default.moveItem(atPath: run, toPath: reference)
 
+        // Chains of launches with `--resume`, each killed after a random delay uniform over the
+        // uninterrupted run's duration, until a launch finishes by itself; then the run must
+        // equal the reference, and the next chain starts from an empty directory. Every kill
+        // thus lands in a run still in progress.
         var generator = SystemRandomNumberGenerator()
-        var killed = 0, finishedEarly = 0
-        for k in 0..<kills {
-            let err = root + "/kill\(k).err"
+        var killed = 0, chains = 0, launches = 0
+        func compare() throws {
+            for file in ["config.json", "metrics.json", "checkpoints/last.ckpt", "checkpoints/best.ckpt",
+                         "embeddings/test_embeddings.npy", "embeddings/test_labels.npy"] {
+                let a = Self.bytes(reference + "/" + file), b = Self.bytes(run + "/" + file)
+                #expect(a != nil && a == b, "chain \(chains): \(file) differs after \(killed) kills")
+            }
+            #expect(FileManager.default.fileExists(atPath: run + "/report.html"))
+            #expect(try Self.deterministicLog(run) == Self.deterministicLog(reference), "chain \(chains): log.jsonl differs")
+            #expect(Self.leftovers(run).isEmpty, "chain \(chains) left behind: \(Self.leftovers(run))")
+        }
+        while killed < kills && launches < 4 * kills {
+            let err = root + "/launch\(launches).err"
+            launches += 1
             let process = try Self.start(dml, Self.arguments(data: root, output: run, iterations: iterations) + ["--resume"], log: err)
             usleep(UInt32(Double.random(in: 0..<duration, using: &generator) * 1e6))
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
-            if process.terminationReason == .uncaughtSignal { killed += 1 } else {
-                finishedEarly += 1
-                #expect(process.terminationStatus == 0, "launch \(k): \((try? String(contentsOfFile: err, encoding: .utf8)) ?? "")")
+            if process.terminationReason == .uncaughtSignal {
+                killed += 1
+                continue
             }
+            #expect(process.terminationStatus == 0, "launch \(launches): \((try? String(contentsOfFile: err, encoding: .utf8)) ?? "")")
+            chains += 1
+            try compare()
+            try FileManager.default.removeItem(atPath: run)
         }
+        #expect(killed == kills, "\(killed) kills in \(launches) launches")
+        // Finish the last chain.
         let last = try Self.start(dml, Self.arguments(data: root, output: run, iterations: iterations) + ["--resume"], log: root + "/last.err")
         last.waitUntilExit()
         #expect(last.terminationStatus == 0, "\((try? String(contentsOfFile: root + "/last.err", encoding: .utf8)) ?? "")")
-        #expect(killed >= kills / 2, "only \(killed) of \(kills) launches were killed mid-run")
-
-        for file in ["config.json", "metrics.json", "checkpoints/last.ckpt", "checkpoints/best.ckpt",
-                     "embeddings/test_embeddings.npy", "embeddings/test_labels.npy"] {
-            let a = Self.bytes(reference + "/" + file), b = Self.bytes(run + "/" + file)
-            #expect(a != nil && a == b, "\(file) differs after \(killed) kills")
-        }
-        #expect(FileManager.default.fileExists(atPath: run + "/report.html"))
-        #expect(try Self.deterministicLog(run) == Self.deterministicLog(reference), "log.jsonl differs after \(killed) kills")
-        #expect(Self.leftovers(run).isEmpty, "left behind: \(Self.leftovers(run))")
+        chains += 1
+        try compare()
+        print("KillResumeTests: \(killed) SIGKILLs over \(chains) runs (\(launches + 1) launches; uninterrupted run \(String(format: "%.2f", duration)) s)")
         try? FileManager.default.removeItem(atPath: root)
     }
 
