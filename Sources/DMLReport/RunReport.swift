@@ -56,6 +56,7 @@ public struct RunReport: Sendable {
             identity = ["loss", "mode", "seed"].compactMap { key in run.config[key].map { "\(key) \($0.displayText)" } }
         }
         body.append(.el("p", [("class", "note")], text: (identity.isEmpty ? "" : identity.joined(separator: " · ") + " — ") + run.path))
+        body += collapseWarnings()
         body += section("Final metrics", id: "metrics", metricsTable())
         body += section("Training", id: "training", trainingCharts())
         body += section("Evaluation", id: "evaluation", evaluationCharts())
@@ -67,6 +68,21 @@ public struct RunReport: Sendable {
 
     private func section(_ title: String, id: String, _ content: [Markup]) -> [Markup] {
         [.el("section", [("id", id)], [.el("h2", text: title)] + content)]
+    }
+
+    /// A warning per `collapse` record of the log: the metrics of a collapsed run mean little.
+    private func collapseWarnings() -> [Markup] {
+        run.log.collapses.map { c in
+            var text = "Warning: the embeddings collapsed from iteration \(c.began) (detected at iteration \(c.iteration))"
+            if let s = c.spread, let s0 = c.initialSpread {
+                text += ": the batch spread fell to \(NumberFormat.plain(s)) from \(NumberFormat.plain(s0)) at the start"
+            }
+            if let l = c.loss, let lc = c.collapseLoss {
+                text += "; the loss was \(NumberFormat.plain(l)), its value on a collapsed batch \(NumberFormat.plain(lc))"
+            }
+            text += ". Every item maps to nearly the same point, so the retrieval and clustering figures below are not meaningful. Hard negative mining from scratch often does this; try a lower learning rate, plain mining or a pretrained backbone."
+            return .el("p", [("class", "warning"), ("id", "collapse-warning")], text: text)
+        }
     }
 
     private func note(_ text: String) -> Markup { .el("p", [("class", "note")], text: text) }

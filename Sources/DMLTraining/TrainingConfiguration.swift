@@ -32,8 +32,11 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var threads = 1
     /// Background threads that decode and augment batches ahead of the trainer.
     public var loaderThreads = 1
-    /// The run directory (see docs/RUN_DIRECTORY.md).
+    /// The run directory (see docs/RUN_DIRECTORY.md). Not part of a run's identity: a run
+    /// directory moved or spelled another way resumes.
     public var output = "runs/fashion-mnist"
+    /// Collapse detection (see `CollapseDetector`).
+    public var collapse = CollapseSettings()
 
     /// The defaults: Fashion-MNIST, the small CNN, lifted structured loss with hard negative
     /// pair mining and Embedding Expansion.
@@ -55,6 +58,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
                   "2...\(limits.batchDimension) (negatives need two classes)")
         try check((2...limits.batchDimension).contains(samplesPerClass), "samplesPerClass", samplesPerClass,
                   "2...\(limits.batchDimension) (positives need two samples)")
+        try RunFiles.validateOutput(output)
         try check(iterations >= 1, "iterations", iterations, "at least 1")
         try check(logEvery >= 1, "logEvery", logEvery, "at least 1")
         try check(evalEvery >= 1, "evalEvery", evalEvery, "at least 1")
