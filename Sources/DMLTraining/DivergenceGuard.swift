@@ -59,9 +59,9 @@ public enum DivergenceGuard {
     public static func likelyCause(_ optimizer: OptimizerConfiguration) -> String {
         let lr = optimizer.learningRate
         let largest = lr * max(1, optimizer.embeddingLearningRateMultiplier)
-        let sgd = optimizer.name == "sgd"
+        let sgd = optimizer.name == .sgd
         if largest > (sgd ? 1.0 : 0.1) {
-            return "learning rate \(format(lr)) too large (\(optimizer.name) usually needs \(sgd ? "1e-3 to 1e-1" : "1e-4 to 1e-2"); the embedding layer runs at \(format(largest))); lower --lr"
+            return "learning rate \(format(lr)) too large (\(optimizer.name.rawValue) usually needs \(sgd ? "1e-3 to 1e-1" : "1e-4 to 1e-2"); the embedding layer runs at \(format(largest))); lower --lr"
         }
         return "learning rate \(format(lr)) may still be too large for this model, or the inputs hold extreme values; lower --lr or check the data"
     }
