@@ -42,11 +42,15 @@ public struct RunLog: Sendable, Equatable {
     public var steps: [StepRecord]
     /// The evaluation records in file order.
     public var evaluations: [EvalRecord]
+    /// The `"baseline"` record: the metrics of the raw test inputs, logged once before
+    /// iteration 0 (the last one when there are several); nil when absent.
+    public var baseline: EvalRecord?
 
     /// A log with the given records.
-    public init(steps: [StepRecord] = [], evaluations: [EvalRecord] = []) {
+    public init(steps: [StepRecord] = [], evaluations: [EvalRecord] = [], baseline: EvalRecord? = nil) {
         self.steps = steps
         self.evaluations = evaluations
+        self.baseline = baseline
     }
 
     /// Parses JSON-lines text; `source` names the file in errors.
@@ -79,12 +83,13 @@ public struct RunLog: Sendable, Equatable {
                 }
                 steps.append(StepRecord(iteration: try iteration(), loss: try optionalNumber("loss") ?? .nan,
                                         syntheticFraction: try optionalNumber("synthetic_fraction")))
-            case "eval":
+            case "eval", "baseline":
                 var metrics = [String: Double]()
                 for (key, value) in record where key != "iteration" && key != "elapsed_seconds" {
                     if let d = value.number { metrics[key] = d }
                 }
-                evaluations.append(EvalRecord(iteration: try iteration(), metrics: metrics))
+                let evaluation = EvalRecord(iteration: try iteration(), metrics: metrics)
+                if record["event"]?.string == "baseline" { baseline = evaluation } else { evaluations.append(evaluation) }
             default:
                 continue
             }

@@ -9,12 +9,16 @@ public enum RunLogRecord: Sendable, Equatable {
     /// An evaluation on the held-out classes: `{"event": "eval", "iteration", metrics…,
     /// "elapsed_seconds"}`.
     case evaluation(iteration: Int, metrics: [String: Double], elapsedSeconds: Double)
+    /// The held-out metrics of the raw inputs (`RawInputBaseline`), logged once before
+    /// iteration 0: `{"event": "baseline", "iteration": 0, metrics…, "elapsed_seconds"}`.
+    case baseline(metrics: [String: Double], elapsedSeconds: Double)
 
     /// The iteration the record belongs to.
     public var iteration: Int {
         switch self {
         case .step(let s): s.iteration
         case .evaluation(let iteration, _, _): iteration
+        case .baseline: 0
         }
     }
 
@@ -31,6 +35,9 @@ public enum RunLogRecord: Sendable, Equatable {
             ]
         case let .evaluation(iteration, metrics, elapsed):
             object = ["event": "eval", "iteration": iteration, "elapsed_seconds": elapsed]
+            for (k, v) in metrics { object[k] = v }
+        case let .baseline(metrics, elapsed):
+            object = ["event": "baseline", "iteration": 0, "elapsed_seconds": elapsed]
             for (k, v) in metrics { object[k] = v }
         }
         // JSON has no NaN or infinity: such a value is written as null.
@@ -55,11 +62,12 @@ public enum RunLogRecord: Sendable, Equatable {
                 iteration: iteration, epoch: number("epoch") ?? 0, loss: number("loss") ?? .nan,
                 syntheticFraction: number("synthetic_fraction"), learningRate: number("learning_rate") ?? 0,
                 imagesPerSecond: number("images_per_second") ?? 0, elapsedSeconds: number("elapsed_seconds") ?? 0))
-        case "eval":
+        case "eval", "baseline":
             var metrics = [String: Double]()
             for (k, v) in object where !["event", "iteration", "elapsed_seconds"].contains(k) {
                 if let n = v as? NSNumber { metrics[k] = n.doubleValue }
             }
+            if event == "baseline" { return .baseline(metrics: metrics, elapsedSeconds: number("elapsed_seconds") ?? 0) }
             return .evaluation(iteration: iteration, metrics: metrics, elapsedSeconds: number("elapsed_seconds") ?? 0)
         default:
             return nil
