@@ -133,6 +133,7 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(configuration: configuration, dataset: data, resume: resume)
         let result = try trainer.run(progress: !quiet)
         var summary: [String: Any] = Trainer.metrics(of: result)
+        if let baseline = trainer.baselineMetrics { summary["baseline"] = baseline }
         summary["run_directory"] = configuration.output
         if !noReport {
             let path = configuration.output + "/report.html"

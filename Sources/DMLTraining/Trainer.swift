@@ -199,7 +199,7 @@ public final class Trainer {
     }
 
     /// The raw-input metrics of this run's log (kept across `--resume`), nil when not computed.
-    var baselineMetrics: [String: Double]? {
+    public var baselineMetrics: [String: Double]? {
         for record in log.records { if case .baseline(let metrics, _) = record { return metrics } }
         return nil
     }
