@@ -161,6 +161,7 @@ struct TrainCommand: ParsableCommand {
                                   start: resume ? .resume : overwrite ? .overwrite : .fresh)
         let result = try trainer.run(progress: !quiet)
         var summary: [String: Any] = Trainer.metrics(of: result)
+        if let baseline = trainer.baselineMetrics { summary["baseline"] = baseline }
         summary["run_directory"] = configuration.output
         if !noReport {
             let path = configuration.output + "/report.html"

@@ -75,12 +75,17 @@ public struct RunLog: Sendable, Equatable {
     public var evaluations: [EvalRecord]
     /// The collapse records (at most one per run) in file order.
     public var collapses: [CollapseEvent] = []
+    /// The `"baseline"` record: the metrics of the raw test inputs, logged once before
+    /// iteration 0 (the last one when there are several); nil when absent.
+    public var baseline: EvalRecord?
 
     /// A log with the given records.
-    public init(steps: [StepRecord] = [], evaluations: [EvalRecord] = [], collapses: [CollapseEvent] = []) {
+    public init(steps: [StepRecord] = [], evaluations: [EvalRecord] = [], collapses: [CollapseEvent] = [],
+                baseline: EvalRecord? = nil) {
         self.steps = steps
         self.evaluations = evaluations
         self.collapses = collapses
+        self.baseline = baseline
     }
 
     /// Parses JSON-lines text; `source` names the file in errors.
@@ -113,12 +118,13 @@ public struct RunLog: Sendable, Equatable {
                 }
                 steps.append(StepRecord(iteration: try iteration(), loss: try optionalNumber("loss") ?? .nan,
                                         syntheticFraction: try optionalNumber("synthetic_fraction")))
-            case "eval":
+            case "eval", "baseline":
                 var metrics = [String: Double]()
                 for (key, value) in record where key != "iteration" && key != "elapsed_seconds" {
                     if let d = value.number { metrics[key] = d }
                 }
-                evaluations.append(EvalRecord(iteration: try iteration(), metrics: metrics))
+                let evaluation = EvalRecord(iteration: try iteration(), metrics: metrics)
+                if record["event"]?.string == "baseline" { baseline = evaluation } else { evaluations.append(evaluation) }
             case "collapse":
                 let began = try optionalNumber("began").map { Int(exactly: $0.rounded()) ?? 0 } ?? (try iteration())
                 collapses.append(CollapseEvent(iteration: try iteration(), began: began, criterion: record["criterion"]?.string,

@@ -13,6 +13,9 @@ public enum RunLogRecord: Sendable, Equatable {
     /// (when it was detected), "began" (the first iteration of the collapsed stretch),
     /// "criterion" ("spread" or "loss"), "spread", "initial_spread", "loss", "collapse_loss"}`.
     case collapse(CollapseRecord)
+    /// The held-out metrics of the raw inputs (`RawInputBaseline`), logged once before
+    /// iteration 0: `{"event": "baseline", "iteration": 0, metrics…, "elapsed_seconds"}`.
+    case baseline(metrics: [String: Double], elapsedSeconds: Double)
 
     /// The iteration the record belongs to.
     public var iteration: Int {
@@ -20,6 +23,7 @@ public enum RunLogRecord: Sendable, Equatable {
         case .step(let s): s.iteration
         case .evaluation(let iteration, _, _): iteration
         case .collapse(let c): c.iteration
+        case .baseline: 0
         }
     }
 
@@ -46,6 +50,9 @@ public enum RunLogRecord: Sendable, Equatable {
                 "criterion": .string(c.criterion), "spread": .number(c.spread), "initial_spread": .number(c.initialSpread),
                 "loss": .number(c.loss), "collapse_loss": .number(c.collapseLoss),
             ]
+        case let .baseline(metrics, elapsed):
+            object = ["event": .string("baseline"), "iteration": .integer(0), "elapsed_seconds": .number(elapsed)]
+            for (k, v) in metrics { object[k] = .number(v) }
         }
         return "{" + object.keys.sorted().map { JSONLogValue.quoted($0) + ":" + object[$0]!.text }.joined(separator: ",") + "}"
     }
@@ -67,11 +74,12 @@ public enum RunLogRecord: Sendable, Equatable {
                 syntheticFraction: number("synthetic_fraction"), learningRate: number("learning_rate") ?? 0,
                 imagesPerSecond: number("images_per_second") ?? 0, elapsedSeconds: number("elapsed_seconds") ?? 0,
                 embeddingSpread: number("embedding_spread")))
-        case "eval":
+        case "eval", "baseline":
             var metrics = [String: Double]()
             for (k, v) in object where !["event", "iteration", "elapsed_seconds"].contains(k) {
                 if let d = v.double { metrics[k] = d }
             }
+            if event == "baseline" { return .baseline(metrics: metrics, elapsedSeconds: number("elapsed_seconds") ?? 0) }
             return .evaluation(iteration: iteration, metrics: metrics, elapsedSeconds: number("elapsed_seconds") ?? 0)
         case "collapse":
             var criterion = "spread"

@@ -173,8 +173,13 @@ public final class Trainer {
         var windowStart = Date()
         var windowImages = 0
         let batchSize = configuration.classesPerBatch * configuration.samplesPerClass
-        // The untrained network's score is the baseline the curves start from.
+        // The raw inputs' score is the reference every embedding must beat; the untrained
+        // network's is where the curves start from.
         if iteration == 0 {
+            if configuration.evaluation.rawInputBaseline {
+                let raw = try evaluateRawInputs()
+                bar.message("raw inputs (baseline): " + Trainer.summary(raw))
+            }
             let baseline = try evaluateHeldOut(elapsed: 0, flush: false)
             bar.message("iteration 0 (untrained): " + Trainer.summary(baseline))
         }
@@ -316,6 +321,21 @@ public final class Trainer {
         return result
     }
 
+    /// Scores the held-out split's raw inputs (`RawInputBaseline`); logs a `baseline` record.
+    func evaluateRawInputs() throws -> EvaluationResult {
+        let start = Date()
+        let result = try RawInputBaseline.evaluate(dataset.test, settings: configuration.evaluation, seed: configuration.seed)
+        // Flushed with the iteration-0 evaluation, once the run can start.
+        log.append(.baseline(metrics: Trainer.metrics(of: result), elapsedSeconds: Date().timeIntervalSince(start)))
+        return result
+    }
+
+    /// The raw-input metrics of this run's log (kept across `--resume`), nil when not computed.
+    public var baselineMetrics: [String: Double]? {
+        for record in log.records { if case .baseline(let metrics, _) = record { return metrics } }
+        return nil
+    }
+
     /// The numeric metrics of an evaluation as they appear in `log.jsonl` and `metrics.json`
     /// (`recall@K`, `map@r`, `r_precision`, `nmi`, `f1`).
     public static func metrics(of result: EvaluationResult) -> [String: Double] {
@@ -342,7 +362,7 @@ public final class Trainer {
         return parts.joined(separator: "  ")
     }
 
-    /// Writes the test embeddings, labels and thumbnails, then `metrics.json` — last, because
+    /// Writes the test embeddings, labels, thumbnails and class names, then `metrics.json` — last, because
     /// its presence marks the run as finished.
     func writeFinalOutputs(_ result: EvaluationResult) throws {
         let embeddings = try EmbeddingNetwork.embed(dataset.test, with: model)
@@ -351,8 +371,10 @@ public final class Trainer {
         if let thumbnails = try dataset.test.thumbnails(size: 32) {
             try thumbnails.write(to: directory + "/embeddings/test_thumbnails.npy")
         }
+        try AtomicFile.write(TestClasses.json(of: dataset.test), to: directory + "/embeddings/test_classes.json")
         var metrics: [String: Any] = Trainer.metrics(of: result)
         metrics["iteration"] = iteration
+        if let baselineMetrics { metrics["baseline"] = baselineMetrics }
         try AtomicFile.write(JSONSerialization.data(withJSONObject: metrics, options: [.prettyPrinted, .sortedKeys]),
                              to: directory + "/metrics.json")
     }

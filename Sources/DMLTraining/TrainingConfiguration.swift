@@ -239,6 +239,9 @@ public struct EvaluationSettings: Codable, Sendable, Equatable {
     public var recallKs = [1, 2, 4, 8]
     /// Whether k-means NMI and F1 are computed (costly on large test sets).
     public var clustering = true
+    /// Whether the raw inputs of the held-out split are scored once before iteration 0, as the
+    /// reference (`baseline` in `metrics.json`; see `RawInputBaseline`).
+    public var rawInputBaseline = true
 
     /// The default evaluation.
     public init() {}
