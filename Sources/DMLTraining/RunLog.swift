@@ -17,6 +17,20 @@ public enum RunLogRecord: Sendable, Equatable {
     /// iteration 0: `{"event": "baseline", "iteration": 0, metrics…, "elapsed_seconds"}`.
     case baseline(metrics: [String: Double], elapsedSeconds: Double)
 
+    /// The record with its wall-clock fields (`images_per_second`, `elapsed_seconds`) set to 0:
+    /// what a resumed run's log must equal, record for record, in an uninterrupted run's.
+    public var withoutTimings: RunLogRecord {
+        switch self {
+        case .step(var s):
+            s.imagesPerSecond = 0
+            s.elapsedSeconds = 0
+            return .step(s)
+        case let .evaluation(iteration, metrics, _): return .evaluation(iteration: iteration, metrics: metrics, elapsedSeconds: 0)
+        case let .baseline(metrics, _): return .baseline(metrics: metrics, elapsedSeconds: 0)
+        default: return self
+        }
+    }
+
     /// The iteration the record belongs to.
     public var iteration: Int {
         switch self {

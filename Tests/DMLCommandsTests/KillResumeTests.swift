@@ -52,18 +52,7 @@ import DMLTraining
 
     /// The log's records without wall time and throughput.
     static func deterministicLog(_ directory: String) throws -> [String] {
-        try RunLog.read(from: directory + "/log.jsonl").map { record in
-            switch record {
-            case .step(var s):
-                s.imagesPerSecond = 0
-                s.elapsedSeconds = 0
-                return RunLogRecord.step(s).jsonLine()
-            case let .evaluation(i, m, _):
-                return RunLogRecord.evaluation(iteration: i, metrics: m, elapsedSeconds: 0).jsonLine()
-            default:
-                return record.jsonLine()
-            }
-        }
+        try RunLog.read(from: directory + "/log.jsonl").map { $0.withoutTimings.jsonLine() }
     }
 
     static func bytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
