@@ -54,7 +54,7 @@ public struct MATFile: Sendable {
         case (0x4D, 0x49): bigEndian = true   // "MI"
         default: throw DataError(file: source, "not a Level 5 MAT-file (no IM/MI endian indicator at byte 126)")
         }
-        var reader = MATReader(bytes: bytes, bigEndian: bigEndian, source: source)
+        let reader = MATReader(bytes: bytes, bigEndian: bigEndian, source: source)
         var variables = [String: MATValue]()
         var offset = 128
         while offset + 8 <= bytes.count {
