@@ -313,6 +313,34 @@ def run_seeds(dml):
                 shutil.copy(os.path.join(run, "checkpoints", name), os.path.join(folder("checkpoint"), name))
 
 
+# ---------------------------------------------------------------- weight files
+
+def weight_seeds():
+    """The weight readers' committed fixtures (written by torch and safetensors through
+    scripts/fixtures/make_weight_fixtures.py), sorted by format."""
+    fixtures = os.path.join(ROOT, "Tests/DMLWeightsTests/Fixtures")
+    for name in sorted(os.listdir(fixtures)):
+        path = os.path.join(fixtures, name)
+        with open(path, "rb") as f:
+            head = f.read(4)
+        if name.endswith(".safetensors"):
+            harness = "safetensors"
+        elif head.startswith(b"PK"):
+            harness = "pytorch-zip"
+        elif name.endswith(".pth"):
+            harness = "pytorch-legacy"
+        else:
+            continue
+        shutil.copy(path, os.path.join(folder(harness), name))
+    from safetensors.numpy import save
+    write("safetensors", "small.safetensors", save({"w": np.arange(6, dtype=np.float32).reshape(2, 3),
+                                                    "b": np.array([1, -2], dtype=np.int64)},
+                                                   metadata={"format": "pt"}))
+    write("safetensors", "half.safetensors", save({"h": np.array([0.5, -1.0, 2.0], dtype=np.float16),
+                                                   "s": np.zeros((), dtype=np.float64)}))
+    write("safetensors", "empty.safetensors", save({}))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dml", help="a dml binary, for the checkpoint and config.json seeds")
@@ -323,6 +351,7 @@ def main():
     image_seeds()
     archive_seeds()
     config_seeds()
+    weight_seeds()
     if args.dml:
         run_seeds(args.dml)
 

@@ -4,6 +4,10 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [HARNESS ...]     (default 60 s, every harness)
 #
+# Harnesses (Fuzz/Harnesses/Package.swift): npy idx idx-gzip mat png jpeg checkpoint
+# tensor-archive config safetensors pytorch-zip pytorch-legacy. Dictionaries of keywords and
+# edge numbers, where one helps, are in Fuzz/dicts/<harness>.dict.
+#
 # Environment:
 #   FUZZ_OUT     where corpora, crashes and logs go (default .build-fuzz/); a corpus grown by
 #                one run seeds the next
@@ -56,10 +60,13 @@ run_one() {
     # input asking for more than 2 GB is one (a size read from the file and not bounded).
     local seeds=()
     [ -d "Fuzz/seeds/$t" ] && seeds=("Fuzz/seeds/$t")
+    # A dictionary of the format's keywords and edge numbers, where one helps.
+    local dict=()
+    [ -f "Fuzz/dicts/$t.dict" ] && dict=("-dict=Fuzz/dicts/$t.dict")
     # SWIFT_BACKTRACE: Swift's own crash handler would race libFuzzer's and ASan's.
     if SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" "$bin/fuzz-$t" \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" "${seeds[@]}" >"$log" 2>&1; then
+        -print_final_stats=1 "${dict[@]}" -artifact_prefix="$crashes/" "$corpus" "${seeds[@]}" >"$log" 2>&1; then
         if ! grep -q "inline 8-bit counters" "$log"; then
             echo "fuzz: $t: the harness has no coverage instrumentation (see $log)" >&2
             return 1

@@ -7,7 +7,7 @@ let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingL
 let rootIdentity = root.lastPathComponent
 
 /// The harnesses, one per parser (`scripts/fuzz.sh` runs them all).
-let harnesses = ["npy", "idx", "idx-gzip", "mat", "png", "jpeg", "checkpoint", "tensor-archive", "config"]
+let harnesses = ["npy", "idx", "idx-gzip", "mat", "png", "jpeg", "checkpoint", "tensor-archive", "config", "safetensors", "pytorch-zip", "pytorch-legacy"]
 
 /// libFuzzer harnesses for every parser of outside bytes in SwiftMetricLearning.
 ///
