@@ -39,12 +39,16 @@ if ! find -L "$toolchain/lib" -name 'libclang_rt.fuzzer*.a' -print -quit 2>/dev/
 fi
 
 start=$(date +%s)
-echo "fuzz: building ${#targets[@]} harnesses ($config, -sanitize=fuzzer,address)" >&2
+echo "fuzz: building the harnesses ($config, -sanitize=fuzzer,address) to run ${#targets[@]}" >&2
 # `--sanitize fuzzer` tells SwiftPM to let libFuzzer provide `main`; the sanitizers themselves come
 # from one `-sanitize=fuzzer,address`, which SwiftPM places last: given `--sanitize fuzzer
 # --sanitize address`, SwiftPM passes two -sanitize= flags in no fixed order, swiftc keeps only
 # the last, and a build silently lost its coverage instrumentation about half the time.
 # ld.gold warns "Cannot export local symbol" for every sanitizer helper: harmless, filtered.
+# The harnesses are always recompiled (a few small files): after a merge changed a library
+# type's layout, an incremental build once kept a stale harness object that then crashed in
+# swift_release on a valid seed.
+touch "$package"/Sources/fuzz-*/Harness.swift
 swift build --package-path "$package" -c "$config" --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address 2>&1 \
     | { grep -v "Cannot export local symbol" || true; } >&2
 bin="$(swift build --package-path "$package" -c "$config" --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address --show-bin-path)"
