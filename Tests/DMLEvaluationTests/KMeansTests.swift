@@ -48,7 +48,7 @@ struct KMeansTests {
         // Costs 1, 0, 1, 0: points 0 and 2 tie as farthest → point 0 moves to cluster 2.
         let x = Matrix<Double>([[0], [1], [2], [10]])
         var centres = Matrix<Double>([[1], [10], [50]])
-        let reseeded = KMeans.update(x, assignments: [0, 0, 0, 1], costs: [1, 0, 1, 0], centres: &centres)
+        let reseeded = KMeans.update(x, assignments: [0, 0, 0, 1], costs: [1, 0, 1, 0], centres: &centres, pool: ThreadPool(threads: 2))
         #expect(reseeded == 1)
         #expect(centres == Matrix<Double>([[1.5], [10], [0]]))
     }
@@ -57,7 +57,7 @@ struct KMeansTests {
     func seedingDistribution(batch: Int) {
         let values: [Double] = [0, 1, 3, 7, 15]
         let x = Matrix<Double>(values.map { [$0] })
-        let blocks = SquaredDistanceBlocks(points: x, blockSize: 2, threads: 1)
+        let blocks = SquaredDistanceBlocks(points: x, blockSize: 2, pool: ThreadPool(threads: 1))
         let seeding = KMeansPlusPlusSeeding(points: x, distances: blocks, batch: batch)
         let runs = 20_000
         var counts = [[Int]: Int]()
