@@ -31,6 +31,9 @@ public final class Trainer {
     private var bestIteration = 0
     private let inputShape: TensorShape
     private var lastEvaluation: EvaluationResult?
+    /// The run's compute threads (`configuration.threads`), created once: the layers, the
+    /// optimizer and the held-out evaluation split their work over it.
+    public let pool: ThreadPool
 
     /// Where the run's files go.
     public var directory: String { configuration.output }
@@ -47,7 +50,9 @@ public final class Trainer {
         inputShape = TensorShape(channels: shape.channels, height: shape.height, width: shape.width)
         model = EmbeddingNetwork.make(configuration.model, input: shape, isImageData: dataset.train.isImageData,
                                       seed: configuration.seed)
-        optimizer = Trainer.makeOptimizer(configuration.optimizer)
+        pool = ThreadPool(threads: configuration.threads)
+        model.use(pool: pool)
+        optimizer = Trainer.makeOptimizer(configuration.optimizer, pool: pool)
         sampler = try ClassBalancedSampler(labels: dataset.train.labels, classesPerBatch: configuration.classesPerBatch,
                                            samplesPerClass: configuration.samplesPerClass, seed: configuration.seed)
         log = RunLog(path: configuration.output + "/log.jsonl")
@@ -55,15 +60,16 @@ public final class Trainer {
     }
 
     /// The optimizer of a configuration; the embedding layer gets its learning-rate multiplier.
-    static func makeOptimizer(_ c: OptimizerConfiguration) -> any Optimizer<Float> {
+    static func makeOptimizer(_ c: OptimizerConfiguration, pool: ThreadPool? = nil) -> any Optimizer<Float> {
         let groups = [ParameterGroup(namePrefix: "embedding", learningRateMultiplier: c.embeddingLearningRateMultiplier)]
         switch c.name {
         case "sgd":
-            return SGD<Float>(learningRate: c.learningRate, momentum: c.momentum, weightDecay: .coupled(c.weightDecay), groups: groups)
+            return SGD<Float>(learningRate: c.learningRate, momentum: c.momentum, weightDecay: .coupled(c.weightDecay),
+                              groups: groups, pool: pool)
         case "adamw":
-            return Adam<Float>(learningRate: c.learningRate, weightDecay: .decoupled(c.weightDecay), groups: groups)
+            return Adam<Float>(learningRate: c.learningRate, weightDecay: .decoupled(c.weightDecay), groups: groups, pool: pool)
         default:
-            return Adam<Float>(learningRate: c.learningRate, weightDecay: .coupled(c.weightDecay), groups: groups)
+            return Adam<Float>(learningRate: c.learningRate, weightDecay: .coupled(c.weightDecay), groups: groups, pool: pool)
         }
     }
 
@@ -83,9 +89,17 @@ public final class Trainer {
 
     /// Trains to `configuration.iterations`, evaluating and checkpointing on the way, then
     /// writes the final embeddings and metrics. Returns the final evaluation.
+    ///
+    /// Threads: the layers' own loops, the optimizer and the evaluation run on `pool`
+    /// (`configuration.threads`); a GEMM a layer runs on the calling thread (the convolutions)
+    /// uses `configuration.threads` OpenBLAS threads. The OpenBLAS setting is scoped to this call
+    /// (`BLASThreads.with`): the previous value is restored when it returns.
     @discardableResult
     public func run(progress: Bool = true) throws -> EvaluationResult {
-        BLASThreads.set(configuration.threads)
+        try BLASThreads.with(configuration.threads) { try runScoped(progress: progress) }
+    }
+
+    private func runScoped(progress: Bool) throws -> EvaluationResult {
         try FileManager.default.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
         try AtomicFile.write(JSONConfiguration.encode(configuration), to: directory + "/config.json")
         var bar = ProgressBar(total: configuration.iterations, enabled: progress)
@@ -103,9 +117,10 @@ public final class Trainer {
         }
         // Background threads prepare the coming batches from a copy of the sampler; the
         // trainer's own sampler advances in step with them, so checkpoints hold its exact state.
-        let loader = configuration.loaderThreads > 0
+        let loaderThreads = configuration.effectiveLoaderThreads
+        let loader = loaderThreads > 0
             ? BatchLoader(split: dataset.train, mode: .train, seed: configuration.seed, indices: sampler,
-                          workers: configuration.loaderThreads, prefetch: 4, firstIteration: iteration)
+                          workers: loaderThreads, prefetch: 4, firstIteration: iteration)
             : nil
         defer { loader?.stop() }
         while iteration < configuration.iterations {
@@ -177,7 +192,7 @@ public final class Trainer {
         var options = EvaluationOptions(metric: settings.metric, recallKs: settings.recallKs,
                                         clustering: settings.clustering)
         options.seed = configuration.seed
-        let result = try evaluate(embeddings: embeddings, labels: dataset.test.labels, options: options)
+        let result = try evaluate(embeddings: embeddings, labels: dataset.test.labels, options: options, pool: pool)
         log.append(.evaluation(iteration: iteration, metrics: Trainer.metrics(of: result), elapsedSeconds: elapsed))
         try log.flush()
         lastEvaluation = result
@@ -253,9 +268,12 @@ public final class Trainer {
         let state = try Checkpoint(contentsOf: lastCheckpointPath)
         var expected = state.metadata.configuration
         expected.iterations = configuration.iterations
+        // Thread counts are a property of the machine, not of the run: a run may resume with others.
+        expected.threads = configuration.threads
+        expected.loaderThreads = configuration.loaderThreads
         guard expected == configuration else {
             throw TrainingError.invalidCheckpoint(file: lastCheckpointPath,
-                                                  reason: "the checkpoint was made with another configuration (only the iteration count may change on resume)")
+                                                  reason: "the checkpoint was made with another configuration (only the iteration count and the thread counts may change on resume)")
         }
         try model.importState(state.tensors.entries(withPrefix: "model."))
         try optimizer.importState(from: state.tensors, prefix: "optimizer.", model: model)
