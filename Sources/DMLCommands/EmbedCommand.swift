@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import DMLNumerics
+import DMLNetworks
 import DMLTraining
 
 /// `dml embed`: writes the embeddings of a dataset split computed by a trained checkpoint.
@@ -28,17 +29,22 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .customLong("labels-out"), help: "Output .npy file of labels (int64); default: OUT with _labels before .npy.")
     var labelsOut: String?
 
+    @Option(name: .long, help: "Compute threads (default: the machine's cores): the layers' pool and the OpenBLAS threads of the convolutions, for this command only.")
+    var threads: Int = ThreadBudget.availableCores
+
     func run() throws {
         guard split == "train" || split == "test" else {
             throw ValidationError("--split must be train or test, not \(split)")
         }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         let (model, saved) = try Trainer.loadModel(checkpoint: checkpoint)
         var data = saved.dataset
         if let dataset { data.name = dataset }
         if let dataRoot { data.root = dataRoot }
         let loaded = try data.load()
         let chosen = split == "train" ? loaded.train : loaded.test
-        let embeddings = try EmbeddingNetwork.embed(chosen, with: model)
+        model.use(pool: ThreadPool(threads: threads))
+        let embeddings = try BLASThreads.with(threads) { try EmbeddingNetwork.embed(chosen, with: model) }
         let labelsPath = labelsOut ?? (out.hasSuffix(".npy") ? String(out.dropLast(4)) + "_labels.npy" : out + "_labels.npy")
         try NPYArray(embeddings).write(to: out)
         try NPYArray(labels: chosen.labels).write(to: labelsPath)

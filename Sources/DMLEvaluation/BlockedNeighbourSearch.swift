@@ -87,22 +87,18 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
 
     private var alpha: T { options.metric == .euclidean ? -2 : -1 }
 
-    /// Query rows per GEMM tile of one worker. Fixed (not derived from the thread count), so every
-    /// score comes from a GEMM call of the same shape at every thread count and the neighbours
-    /// found are identical whatever the pool's size. 256 × 8192 Float scores are 8 MiB per worker.
-    static var tileRows: Int { 256 }
-
     /// Runs the search and hands each finished query block to `body`, in query order, with the
     /// first `sortedPrefix` neighbours of each query in order (by distance, then index).
     ///
-    /// Parallel on `pool`: each block of `queryBlockSize` queries is cut into tiles of `tileRows`
-    /// queries, dealt out to the workers in contiguous runs; a worker runs the GEMM of its tile
+    /// Parallel on `pool`: each block of `queryBlockSize` queries is cut into tiles of
+    /// `options.tileRows` queries (fixed, so every score comes from a GEMM call of the same shape
+    /// at every thread count and the neighbours are identical whatever the pool's size), dealt out to the workers in contiguous runs; a worker runs the GEMM of its tile
     /// against every reference block (single-threaded BLAS, in its own scratch tile) and merges
     /// the scores into its queries' top-K buffers. `body` runs on the calling thread.
     func forEachBlock(pool: ThreadPool, sortedPrefix: Int = .max, _ body: (NeighbourBlock<T>) throws -> Void) rethrows {
         let nq = queries.rows, nr = references.rows, d = queries.columns, k = k
         let qb = Swift.min(options.queryBlockSize, nq), rb = Swift.min(options.referenceBlockSize, nr)
-        let tileRows = Swift.min(Self.tileRows, qb)
+        let tileRows = Swift.min(options.tileRows, qb)
         let bias: [T] = options.metric == .euclidean ? references.rowSquaredNorms() : [T](repeating: 0, count: nr)
         let queryNorms: [T] = options.metric == .euclidean ? queries.rowSquaredNorms() : [T](repeating: 0, count: nq)
         let metric = options.metric, leaveOneOut = leaveOneOut, alpha = alpha
@@ -210,7 +206,7 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
     func gemmPass(pool: ThreadPool) -> Double {
         let nq = queries.rows, nr = references.rows, d = queries.columns, alpha = alpha
         let qb = Swift.min(options.queryBlockSize, nq), rb = Swift.min(options.referenceBlockSize, nr)
-        let tileRows = Swift.min(Self.tileRows, qb)
+        let tileRows = Swift.min(options.tileRows, qb)
         let tiles = WorkerScratch<T>(workers: pool.threadCount)
         var sums = [Double](repeating: 0, count: pool.threadCount)
         BLASThreads.with(1) {

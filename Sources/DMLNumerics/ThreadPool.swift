@@ -247,3 +247,21 @@ private final class PoolState: @unchecked Sendable {
         condition.unlock()
     }
 }
+
+extension ThreadPool {
+    /// `destination[i] += Σ_w partials.buffer(w)[i]` for `i < count`, the per-worker partial sums
+    /// (for example of a parameter gradient) added in worker order `0, 1, …, workers − 1`, so the
+    /// result is identical run after run at a fixed thread count. The elements are split over
+    /// the pool (each element's sum keeps that order).
+    public func accumulate<T: BLASScalar>(partials: WorkerScratch<T>, workers: Int, count: Int,
+                                          into destination: UnsafeMutablePointer<T>) {
+        guard count > 0, workers > 0 else { return }
+        let out = SendablePointer(destination)
+        let sources = (0..<workers).map { SendablePointer(partials.buffer($0, count: count)) }
+        parallelFor(count: count, minimumChunk: 1 << 14) { range, _ in
+            for source in sources {
+                for i in range { out.pointer[i] += source.pointer[i] }
+            }
+        }
+    }
+}

@@ -162,3 +162,27 @@ import DMLNumerics
         #expect(ThreadBudget.availableCores >= 1)
     }
 }
+
+@Suite struct ThreadPoolAccumulateTests {
+    @Test("Per-worker partials are added in worker order, the same at every split of the elements")
+    func accumulateInWorkerOrder() {
+        let count = 40_000, workers = 3
+        let scratch = WorkerScratch<Float>(workers: workers)
+        var generator = SeededGenerator(seed: 1)
+        for w in 0..<workers {
+            let p = scratch.buffer(w, count: count)
+            for i in 0..<count { p[i] = Float(generator.nextNormal()) * (w == 1 ? 1e7 : 1) }
+        }
+        var expected = [Float](repeating: 0.5, count: count)
+        for i in 0..<count {
+            for w in 0..<workers { expected[i] += scratch.buffer(w, count: count)[i] }
+        }
+        for threads in [1, 2, 4] {
+            var out = [Float](repeating: 0.5, count: count)
+            out.withUnsafeMutableBufferPointer { o in
+                ThreadPool(threads: threads).accumulate(partials: scratch, workers: workers, count: count, into: o.baseAddress!)
+            }
+            #expect(out.map(\.bitPattern) == expected.map(\.bitPattern))
+        }
+    }
+}

@@ -27,6 +27,8 @@ public enum EvaluationBenchmark {
         public var threads: Int
         /// k-means iteration cap.
         public var kMeansIterations: Int
+        /// Neighbour-search blocking (its `threads` is replaced by `threads`).
+        public var search = NeighbourSearchOptions()
         /// Whether to run k-means (the full evaluation and the extra K); `false` times only the search.
         public var clustering: Bool
 
@@ -84,6 +86,7 @@ public enum EvaluationBenchmark {
             var options = EvaluationOptions(recallKs: configuration.recallKs, clustering: configuration.clustering)
             options.kMeans = KMeansOptions(seed: configuration.seed, maxIterations: configuration.kMeansIterations,
                                            threads: configuration.threads)
+            options.search = configuration.search
             options.search.threads = configuration.threads
             let pool = ThreadPool(threads: configuration.threads)
             let searchGEMM = try gemmPassSeconds(data.embeddings, references: nil, options: options.search, pool: pool)
