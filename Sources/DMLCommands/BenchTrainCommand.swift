@@ -20,8 +20,8 @@ public struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Embedding dimension of the model.") var embeddingSize = 512
     @Option(help: "Compute threads (default: the machine's cores): the pool the layers and Adam run on; also PyTorch's torch.set_num_threads with --torch.")
     var threads = ThreadBudget.availableCores
-    @Option(help: "OpenBLAS threads of the GEMMs a layer runs on the calling thread (default: --threads). Set for this command only.")
-    var blasThreads: Int?
+    @Option(help: "OpenBLAS threads of the GEMMs a layer runs on the calling thread (default 1, as dml train). Set for this command only.")
+    var blasThreads = 1
     @Flag(help: "Time every layer's forward and backward pass and print where a step's time goes.") var profile = false
     @Flag(help: "Also run benchmarks/torch_reference.py (needs python3 with torch) with the same settings.") var torch = false
 
@@ -29,11 +29,11 @@ public struct BenchTrainCommand: ParsableCommand {
 
     public func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
-        if let blasThreads, blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
+        if blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
     }
 
     public func run() throws {
-        let blas = blasThreads ?? threads
+        let blas = blasThreads
         let result = BLASThreads.with(blas) {
             TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
                                   embeddingDimension: embeddingSize, threads: threads, profile: profile)

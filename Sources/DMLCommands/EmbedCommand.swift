@@ -29,7 +29,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .customLong("labels-out"), help: "Output .npy file of labels (int64); default: OUT with _labels before .npy.")
     var labelsOut: String?
 
-    @Option(name: .long, help: "Compute threads (default: the machine's cores): the layers' pool and the OpenBLAS threads of the convolutions, for this command only.")
+    @Option(name: .long, help: "Compute threads (default: the machine's cores): the layers' pool (OpenBLAS single-threaded, as in dml train).")
     var threads: Int = ThreadBudget.availableCores
 
     func run() throws {
@@ -44,7 +44,7 @@ struct EmbedCommand: ParsableCommand {
         let loaded = try data.load()
         let chosen = split == "train" ? loaded.train : loaded.test
         model.use(pool: ThreadPool(threads: threads))
-        let embeddings = try BLASThreads.with(threads) { try EmbeddingNetwork.embed(chosen, with: model) }
+        let embeddings = try BLASThreads.with(1) { try EmbeddingNetwork.embed(chosen, with: model) }
         let labelsPath = labelsOut ?? (out.hasSuffix(".npy") ? String(out.dropLast(4)) + "_labels.npy" : out + "_labels.npy")
         try NPYArray(embeddings).write(to: out)
         try NPYArray(labels: chosen.labels).write(to: labelsPath)

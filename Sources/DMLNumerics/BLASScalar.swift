@@ -170,11 +170,18 @@ public enum BLASThreads {
     public static var current: Int { Int(openblas_get_num_threads()) }
 
     /// Runs `body` with OpenBLAS at `count` threads and restores the previous count afterwards
-    /// (also when `body` throws).
+    /// (also when `body` throws). The count is one setting for the whole process: scopes opened
+    /// on several threads at once restore each other's values in an arbitrary order.
     public static func with<Result>(_ count: Int, _ body: () throws -> Result) rethrows -> Result {
-        let previous = current
-        if previous != max(1, count) { set(count) }
-        defer { if current != previous { set(previous) } }
+        try scoped(max(1, count), current: { current }, set: { set($0) }, body)
+    }
+
+    /// `with`'s logic over any setting: set `value` if it differs, run `body`, restore.
+    static func scoped<Result>(_ value: Int, current: () -> Int, set: (Int) -> Void,
+                               _ body: () throws -> Result) rethrows -> Result {
+        let previous = current()
+        if previous != value { set(value) }
+        defer { if current() != previous { set(previous) } }
         return try body()
     }
 }

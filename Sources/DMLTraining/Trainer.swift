@@ -90,13 +90,14 @@ public final class Trainer {
     /// Trains to `configuration.iterations`, evaluating and checkpointing on the way, then
     /// writes the final embeddings and metrics. Returns the final evaluation.
     ///
-    /// Threads: the layers' own loops, the optimizer and the evaluation run on `pool`
-    /// (`configuration.threads`); a GEMM a layer runs on the calling thread (the convolutions)
-    /// uses `configuration.threads` OpenBLAS threads. The OpenBLAS setting is scoped to this call
-    /// (`BLASThreads.with`): the previous value is restored when it returns.
+    /// Threads: the layers' loops, the optimizer and the evaluation run on `pool`
+    /// (`configuration.threads`), and OpenBLAS is single-threaded for the whole run: the pool
+    /// owns the threads, and a network's GEMMs are too small for OpenBLAS's threads to pay (two
+    /// of them made a step slower than one, see docs/networks.md). The OpenBLAS setting is scoped
+    /// to this call (`BLASThreads.with`): the previous value is restored when it returns.
     @discardableResult
     public func run(progress: Bool = true) throws -> EvaluationResult {
-        try BLASThreads.with(configuration.threads) { try runScoped(progress: progress) }
+        try BLASThreads.with(1) { try runScoped(progress: progress) }
     }
 
     private func runScoped(progress: Bool) throws -> EvaluationResult {

@@ -31,8 +31,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var seed: UInt64 = 0
     /// Compute threads (default: the machine's cores, `ThreadBudget.availableCores`): the size of
     /// the run's `ThreadPool`, which the layers, the optimizer and the evaluation split their
-    /// work over, and the OpenBLAS threads of the GEMMs a layer runs on the calling thread.
-    /// Results are identical run after run at a fixed value.
+    /// work over (OpenBLAS stays single-threaded). Results are identical run after run at a
+    /// fixed value.
     public var threads = ThreadBudget.availableCores
     /// Background threads that decode and augment batches ahead of the trainer, taken from the
     /// same budget: `effectiveLoaderThreads = min(loaderThreads, threads − 1)`, so with

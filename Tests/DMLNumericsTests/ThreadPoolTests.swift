@@ -1,5 +1,5 @@
 import Testing
-import DMLNumerics
+@testable import DMLNumerics
 
 /// The pool's contract: static contiguous chunks that cover every index once, worker numbers,
 /// fixed-order reductions, serial nested regions, scratch per worker, scoped BLAS threads.
@@ -150,15 +150,22 @@ import DMLNumerics
         #expect(scratch.workers == 2)
     }
 
-    @Test("BLASThreads.with restores the previous thread count, also on throw")
+    @Test("BLASThreads.with sets the count for its body and restores the previous one, also on throw")
     func scopedBLASThreads() {
+        // The logic on a private setting (OpenBLAS's own is process-wide, and tests run in parallel).
         struct Failure: Error {}
-        let before = BLASThreads.current
-        let inside = BLASThreads.with(1) { BLASThreads.current }
-        #expect(inside == 1)
-        #expect(BLASThreads.current == before)
-        #expect(throws: Failure.self) { try BLASThreads.with(1) { throw Failure() } }
-        #expect(BLASThreads.current == before)
+        var setting = 4, calls = [Int]()
+        let inside = BLASThreads.scoped(1, current: { setting }, set: { setting = $0; calls.append($0) }) { setting }
+        #expect(inside == 1 && setting == 4 && calls == [1, 4])
+        calls = []
+        #expect(throws: Failure.self) {
+            try BLASThreads.scoped(2, current: { setting }, set: { setting = $0; calls.append($0) }) { throw Failure() }
+        }
+        #expect(setting == 4 && calls == [2, 4])
+        calls = []
+        BLASThreads.scoped(4, current: { setting }, set: { setting = $0; calls.append($0) }) {}
+        #expect(calls.isEmpty)  // no change, no call
+        #expect(BLASThreads.with(1) { 7 } == 7)
         #expect(ThreadBudget.availableCores >= 1)
     }
 }
