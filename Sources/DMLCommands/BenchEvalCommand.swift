@@ -70,13 +70,13 @@ struct BenchEvalCommand: ParsableCommand {
             seed: seed, threads: threads, kMeansIterations: kmeansIterations, clustering: !searchOnly)
         configuration.search = NeighbourSearchOptions(queryBlockSize: queryBlock, referenceBlockSize: referenceBlock, tileRows: tileRows)
         print("compute threads \(threads) (BLAS single-threaded inside them), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
-        print("| stage | N | d | K | seconds | one GEMM pass (s) | ratio | iterations | peak RSS (MiB) | metrics |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        print("| stage | N | d | K | seconds | one GEMM pass (s) | ratio | iterations | peak RSS (MiB) | CPU s (all threads) | metrics |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
         try EvaluationBenchmark.run(configuration) { row in
             func cell(_ value: Double?, _ digits: Int) -> String { value.map { String(format: "%.\(digits)f", $0) } ?? "" }
             print("| \(row.stage) | \(row.items) | \(row.dimension) | \(row.clusters.map(String.init) ?? "") | "
                   + "\(cell(row.seconds, 2)) | \(cell(row.gemmSeconds, 2)) | \(cell(row.gemmRatio, 2)) | "
-                  + "\(row.iterations.map(String.init) ?? "") | \(cell(row.peakResidentMiB, 0)) | \(row.metrics) |")
+                  + "\(row.iterations.map(String.init) ?? "") | \(cell(row.peakResidentMiB, 0)) | \(cell(row.cpuSeconds, 2)) | \(row.metrics) |")
             fflush(nil)
         }
         if faiss { try runFaiss(configuration) }

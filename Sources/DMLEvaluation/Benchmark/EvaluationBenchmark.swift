@@ -72,6 +72,10 @@ public enum EvaluationBenchmark {
         public var iterations: Int?
         /// The metrics computed, for the record.
         public var metrics: String
+        /// CPU seconds of the whole process (all threads) during the stage, for the full
+        /// evaluation: on a shared machine steadier than `seconds`, and `cpuSeconds / seconds` is
+        /// the number of cores the stage kept busy.
+        public var cpuSeconds: Double? = nil
 
         /// `seconds / gemmSeconds`.
         public var gemmRatio: Double? { gemmSeconds.map { seconds / $0 } }
@@ -97,8 +101,10 @@ public enum EvaluationBenchmark {
 
             ProcessMemory.resetPeak()
             let start = DispatchTime.now()
+            let cpuStart = BenchmarkClock.processCPU.now()
             let result = try evaluate(embeddings: data.embeddings, labels: data.labels, options: options, pool: pool)
             let total = Evaluation.seconds(since: start)
+            let cpu = BenchmarkClock.processCPU.now() - cpuStart
             let peak = peakMiB()
             let recalls = result.retrieval.recallAtK.map { "R@\($0.k) \(format($0.value))" }.joined(separator: ", ")
             let d = configuration.dimension
@@ -106,14 +112,14 @@ public enum EvaluationBenchmark {
                        metrics: "\(recalls), MAP@R \(format(result.retrieval.mapAtR)), RP \(format(result.retrieval.rPrecision))"))
             guard configuration.clustering else {
                 report(Row(stage: "full evaluation", items: n, dimension: d, seconds: total, peakResidentMiB: peak,
-                           metrics: "search only"))
+                           metrics: "search only", cpuSeconds: cpu))
                 continue
             }
             report(Row(stage: "k-means", items: n, dimension: d, clusters: classes, seconds: result.clusteringSeconds,
                        gemmSeconds: clusterGEMM, iterations: result.kMeansIterations,
                        metrics: "NMI \(format(result.clustering?.nmi ?? .nan)), F1 \(format(result.clustering?.f1 ?? .nan))"))
             report(Row(stage: "full evaluation", items: n, dimension: d, clusters: classes, seconds: total,
-                       peakResidentMiB: peak, metrics: "search + k-means + NMI + F1"))
+                       peakResidentMiB: peak, metrics: "search + k-means + NMI + F1", cpuSeconds: cpu))
 
             for k in configuration.extraClusterCounts where k < n && k != classes {
                 let gemm = try gemmPassSeconds(data.embeddings, references: k, options: options.search,
