@@ -87,6 +87,16 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
 
     private var alpha: T { options.metric == .euclidean ? -2 : -1 }
 
+    /// Queries per block and per tile: tiles of `t = min(tileRows, queryBlockSize)` queries, and
+    /// blocks of `t · max(⌈queryBlockSize / t⌉, threads)` queries, so every worker has a tile in
+    /// every block and tiles always start at multiples of `t` (the same tiles at every thread
+    /// count).
+    static func blocking(_ options: NeighbourSearchOptions, queries: Int, threads: Int) -> (block: Int, tile: Int) {
+        let tile = Swift.max(1, Swift.min(options.tileRows, options.queryBlockSize, queries))
+        let tilesPerBlock = Swift.max((options.queryBlockSize + tile - 1) / tile, threads)
+        return (Swift.min(tile * tilesPerBlock, queries), tile)
+    }
+
     /// Runs the search and hands each finished query block to `body`, in query order, with the
     /// first `sortedPrefix` neighbours of each query in order (by distance, then index).
     ///
@@ -97,8 +107,8 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
     /// the scores into its queries' top-K buffers. `body` runs on the calling thread.
     func forEachBlock(pool: ThreadPool, sortedPrefix: Int = .max, _ body: (NeighbourBlock<T>) throws -> Void) rethrows {
         let nq = queries.rows, nr = references.rows, d = queries.columns, k = k
-        let qb = Swift.min(options.queryBlockSize, nq), rb = Swift.min(options.referenceBlockSize, nr)
-        let tileRows = Swift.min(options.tileRows, qb)
+        let (qb, tileRows) = Self.blocking(options, queries: nq, threads: pool.threadCount)
+        let rb = Swift.min(options.referenceBlockSize, nr)
         let bias: [T] = options.metric == .euclidean ? references.rowSquaredNorms() : [T](repeating: 0, count: nr)
         let queryNorms: [T] = options.metric == .euclidean ? queries.rowSquaredNorms() : [T](repeating: 0, count: nq)
         let metric = options.metric, leaveOneOut = leaveOneOut, alpha = alpha
@@ -205,8 +215,8 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
     /// optimized away.
     func gemmPass(pool: ThreadPool) -> Double {
         let nq = queries.rows, nr = references.rows, d = queries.columns, alpha = alpha
-        let qb = Swift.min(options.queryBlockSize, nq), rb = Swift.min(options.referenceBlockSize, nr)
-        let tileRows = Swift.min(options.tileRows, qb)
+        let (qb, tileRows) = Self.blocking(options, queries: nq, threads: pool.threadCount)
+        let rb = Swift.min(options.referenceBlockSize, nr)
         let tiles = WorkerScratch<T>(workers: pool.threadCount)
         var sums = [Double](repeating: 0, count: pool.threadCount)
         BLASThreads.with(1) {
