@@ -19,7 +19,11 @@ public struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Timed iterations.") var iterations = 20
     @Option(help: "Untimed warm-up iterations.") var warmup = 3
     @Option(help: "Embedding dimension of the model.") var embeddingSize = 512
-    @Option(help: "OpenBLAS threads.") var threads = 1
+    @Option(help: "Compute threads (default: the machine's cores): the pool the layers and Adam run on; also PyTorch's torch.set_num_threads with --torch.")
+    var threads = ThreadBudget.availableCores
+    @Option(help: "OpenBLAS threads of the GEMMs a layer runs on the calling thread (default 1, as dml train). Set for this command only.")
+    var blasThreads = 1
+    @Flag(help: "Time every layer's forward and backward pass and print where a step's time goes.") var profile = false
     @Flag(name: .customLong("guard-cost"), help: "Also time the trainer's per-step divergence guard and collapse spread: runs without and with them alternately (A B A B) and prints the ratio.")
     var guardCost = false
     @Flag(help: "Also run benchmarks/torch_reference.py (needs python3 with torch) with the same settings.") var torch = false
@@ -35,9 +39,9 @@ public struct BenchTrainCommand: ParsableCommand {
         var checkSeconds = 0.0, checks = 0
         for _ in 0..<2 {
             plain.append(TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
-                                               embeddingDimension: embeddingSize).secondsPerIteration)
+                                               embeddingDimension: embeddingSize, threads: threads).secondsPerIteration)
             guarded.append(TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
-                                                 embeddingDimension: embeddingSize) { model, embeddings in
+                                                 embeddingDimension: embeddingSize, threads: threads) { model, embeddings in
                 let start = ContinuousClock.now
                 defer {
                     let elapsed = ContinuousClock.now - start
@@ -59,12 +63,20 @@ public struct BenchTrainCommand: ParsableCommand {
         print(String(format: "the checks alone: %.3f ms per step, %.2f %% of a step without them", perCheck * 1e3, 100 * perCheck / a))
     }
 
+    public func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
+    }
+
     public func run() throws {
-        BLASThreads.set(threads)
-        let result = TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
-                                           embeddingDimension: embeddingSize)
-        print("SwiftMetricLearning: \(result)")
-        if guardCost { printGuardCost() }
+        let blas = blasThreads
+        let result = BLASThreads.with(blas) {
+            TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
+                                  embeddingDimension: embeddingSize, threads: threads, profile: profile)
+        }
+        print("SwiftMetricLearning: \(result) (OpenBLAS threads \(blas), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)"))")
+        if let profile = result.profile { print(Self.table(profile)) }
+        if guardCost { BLASThreads.with(blas) { printGuardCost() } }
         guard torch else { return }
         // Debian's python3-torch installs into the system interpreter, which another python3 on
         // PATH (a virtual environment, pyenv) may hide.
@@ -79,5 +91,22 @@ public struct BenchTrainCommand: ParsableCommand {
         if process.terminationStatus != 0 {
             throw ValidationError("benchmarks/torch_reference.py failed (exit \(process.terminationStatus)); is python3-torch installed?")
         }
+    }
+
+    /// The profile as two Markdown tables: per layer, then per category.
+    static func table(_ profile: TrainingProfile) -> String {
+        func ms(_ s: Double) -> String { String(format: "%.2f", s * 1000) }
+        func share(_ s: Double) -> String { String(format: "%.1f %%", 100 * s / max(profile.step, 1e-12)) }
+        var lines = ["", "| layer | kind | forward ms | backward ms | GEMM ms | other ms (category) | share of step |",
+                     "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+        for layer in profile.layers {
+            let total = layer.forward + layer.backward
+            lines.append("| \(layer.name) | \(layer.kind) | \(ms(layer.forward)) | \(ms(layer.backward)) | \(ms(layer.gemm)) | "
+                         + "\(ms(total - layer.gemm)) (\(layer.category)) | \(share(total)) |")
+        }
+        lines += ["", "| part of the step | ms | share |", "| --- | ---: | ---: |"]
+        for (name, seconds) in profile.categories { lines.append("| \(name) | \(ms(seconds)) | \(share(seconds)) |") }
+        lines.append("| step | \(ms(profile.step)) | 100 % |")
+        return lines.joined(separator: "\n")
     }
 }

@@ -71,10 +71,10 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of initialization, sampling, augmentation and dropout.")
     var seed: UInt64?
 
-    @Option(name: .long, help: "OpenBLAS threads.")
+    @Option(name: .long, help: "Compute threads (default: the machine's cores): the run's pool (layers, optimizer, evaluation); OpenBLAS runs single-threaded.")
     var threads: Int?
 
-    @Option(name: .customLong("loader-threads"), help: "Background threads preparing batches.")
+    @Option(name: .customLong("loader-threads"), help: "Background threads preparing batches (default 1), taken from the --threads budget: min(this, threads - 1); with --threads 1 batches load on the training thread.")
     var loaderThreads: Int?
 
     @Option(name: [.short, .long], help: "The run directory.")

@@ -38,6 +38,9 @@ public final class Trainer {
     /// Set when the directory's old run files are to be replaced once the run can start.
     private var replacesOldRun = false
     private var resumed = false
+    /// The run's compute threads (`configuration.threads`), created once: the layers, the
+    /// optimizer and the held-out evaluation split their work over it.
+    public let pool: ThreadPool
 
     /// Where the run's files go.
     public var directory: String { configuration.output }
@@ -66,7 +69,9 @@ public final class Trainer {
         inputShape = TensorShape(channels: shape.channels, height: shape.height, width: shape.width)
         model = try EmbeddingNetwork.makeChecked(configuration.model, input: shape, isImageData: dataset.train.isImageData,
                                                  seed: configuration.seed)
-        optimizer = Trainer.makeOptimizer(configuration.optimizer)
+        pool = ThreadPool(threads: configuration.threads)
+        model.use(pool: pool)
+        optimizer = Trainer.makeOptimizer(configuration.optimizer, pool: pool)
         sampler = try ClassBalancedSampler(labels: dataset.train.labels, classesPerBatch: configuration.classesPerBatch,
                                            samplesPerClass: configuration.samplesPerClass, seed: configuration.seed)
         log = RunLog(path: configuration.output + "/log.jsonl")
@@ -103,6 +108,9 @@ public final class Trainer {
         expected.output = current.output
         expected.iterations = current.iterations
         expected.collapse.stop = current.collapse.stop
+        // Thread counts are a property of the machine, not of the run: a run may resume with others.
+        expected.threads = current.threads
+        expected.loaderThreads = current.loaderThreads
         guard expected == current else {
             let a = (try? JSONSerialization.jsonObject(with: JSONConfiguration.encode(expected))) as? [String: Any] ?? [:]
             let b = (try? JSONSerialization.jsonObject(with: JSONConfiguration.encode(current))) as? [String: Any] ?? [:]
@@ -112,20 +120,21 @@ public final class Trainer {
                 return text(x) != text(y)
             }
             throw TrainingError.invalidCheckpoint(file: source,
-                                                  reason: "the run was made with another configuration (differs in \(differing.joined(separator: ", "))); only --iterations may change on resume; use --overwrite to start a new run there")
+                                                  reason: "the run was made with another configuration (differs in \(differing.joined(separator: ", "))); only --iterations and the thread counts may change on resume; use --overwrite to start a new run there")
         }
     }
 
     /// The optimizer of a configuration; the embedding layer gets its learning-rate multiplier.
-    static func makeOptimizer(_ c: OptimizerConfiguration) -> any Optimizer<Float> {
+    static func makeOptimizer(_ c: OptimizerConfiguration, pool: ThreadPool? = nil) -> any Optimizer<Float> {
         let groups = [ParameterGroup(namePrefix: "embedding", learningRateMultiplier: c.embeddingLearningRateMultiplier)]
         switch c.name {
         case .sgd:
-            return SGD<Float>(learningRate: c.learningRate, momentum: c.momentum, weightDecay: .coupled(c.weightDecay), groups: groups)
+            return SGD<Float>(learningRate: c.learningRate, momentum: c.momentum, weightDecay: .coupled(c.weightDecay),
+                              groups: groups, pool: pool)
         case .adamw:
-            return Adam<Float>(learningRate: c.learningRate, weightDecay: .decoupled(c.weightDecay), groups: groups)
+            return Adam<Float>(learningRate: c.learningRate, weightDecay: .decoupled(c.weightDecay), groups: groups, pool: pool)
         case .adam:
-            return Adam<Float>(learningRate: c.learningRate, weightDecay: .coupled(c.weightDecay), groups: groups)
+            return Adam<Float>(learningRate: c.learningRate, weightDecay: .coupled(c.weightDecay), groups: groups, pool: pool)
         }
     }
 
@@ -151,6 +160,12 @@ public final class Trainer {
     /// old run files at that moment, not before. Every step passes the `DivergenceGuard`
     /// (a `DivergenceError` stops the run before anything of that step is checkpointed), and
     /// the `CollapseDetector` watches each logging window.
+    ///
+    /// Threads: the layers' loops, the optimizer and the evaluation run on `pool`
+    /// (`configuration.threads`), and OpenBLAS is single-threaded for the whole run: the pool
+    /// owns the threads, and a network's GEMMs are too small for OpenBLAS's threads to pay (two
+    /// of them made a step slower than one, see docs/networks.md). The OpenBLAS setting is scoped
+    /// to this call (`BLASThreads.with`): the previous value is restored when it returns.
     @discardableResult
     public func run(progress: Bool = true) throws -> EvaluationResult {
         try run(progress: progress, interruptAfterCheckpoint: nil)
@@ -162,9 +177,12 @@ public final class Trainer {
 
     @discardableResult
     func run(progress: Bool, interruptAfterCheckpoint: Int?) throws -> EvaluationResult {
+        try BLASThreads.with(1) { try runScoped(progress: progress, interruptAfterCheckpoint: interruptAfterCheckpoint) }
+    }
+
+    private func runScoped(progress: Bool, interruptAfterCheckpoint: Int?) throws -> EvaluationResult {
         if lock?.isHeld != true { lock = try RunDirectoryLock(directory: directory) }
         defer { lock?.release() }
-        BLASThreads.set(configuration.threads)
         var bar = ProgressBar(total: configuration.iterations, enabled: progress)
         if iteration > 0 { bar.message("resuming at iteration \(iteration) from \(lastCheckpointPath)") }
         if let detected = collapse.detected { bar.warning = "collapsed since it \(detected.began)" }
@@ -197,9 +215,10 @@ public final class Trainer {
         try log.flush()
         // Background threads prepare the coming batches from a copy of the sampler; the
         // trainer's own sampler advances in step with them, so checkpoints hold its exact state.
-        let loader = configuration.loaderThreads > 0 && iteration < configuration.iterations
+        let loaderThreads = configuration.effectiveLoaderThreads
+        let loader = loaderThreads > 0 && iteration < configuration.iterations
             ? BatchLoader(split: dataset.train, mode: .train, seed: configuration.seed, indices: sampler,
-                          workers: configuration.loaderThreads, prefetch: 4, firstIteration: iteration)
+                          workers: loaderThreads, prefetch: 4, firstIteration: iteration)
             : nil
         defer { loader?.stop() }
         while iteration < configuration.iterations {
@@ -314,7 +333,7 @@ public final class Trainer {
         var options = EvaluationOptions(metric: settings.metric, recallKs: settings.recallKs,
                                         clustering: settings.clustering)
         options.seed = configuration.seed
-        let result = try evaluate(embeddings: embeddings, labels: dataset.test.labels, options: options)
+        let result = try evaluate(embeddings: embeddings, labels: dataset.test.labels, options: options, pool: pool)
         if record { log.append(.evaluation(iteration: iteration, metrics: Trainer.metrics(of: result), elapsedSeconds: elapsed)) }
         if flush { try log.flush() }
         lastEvaluation = result
