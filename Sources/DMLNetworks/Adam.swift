@@ -42,7 +42,7 @@ public struct Adam<Scalar: NetworkScalar>: Optimizer {
         let base = AdamStepConstants(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
                                      biasCorrection1: 1 - _pow(beta1, t), biasCorrection2: 1 - _pow(beta2, t),
                                      coupledDecay: 0, decoupledDecay: 0)
-        model.visitParameters { name, value, gradient in
+        model.visitTrainableParameters { name, value, gradient in
             let (lrScale, decayScale) = groups.multipliers(for: name)
             var constants = base
             constants.learningRate = learningRate * lrScale
@@ -77,7 +77,7 @@ public struct Adam<Scalar: NetworkScalar>: Optimizer {
         let step = try archive.integer(prefix + "step")
         var first: [String: Matrix<Scalar>] = [:], second: [String: Matrix<Scalar>] = [:]
         if step > 0 {
-            try model.forEachParameterShape { name, rows, columns in
+            try model.forEachTrainableParameterShape { name, rows, columns in
                 first[name] = try archive.tensor(prefix + "m." + name, rows: rows, columns: columns)
                 second[name] = try archive.tensor(prefix + "v." + name, rows: rows, columns: columns)
             }

@@ -1,3 +1,5 @@
+import RealModule
+
 extension NetworkScalar {
     @inlinable
     public static func im2col(_ x: UnsafePointer<Self>, geometry g: ConvolutionGeometry, batch: Int, into col: UnsafeMutablePointer<Self>) {
@@ -5,14 +7,15 @@ extension NetworkScalar {
             im2colSame(x, geometry: g, batch: batch, into: col)
             return
         }
-        let k = g.kernel, s = g.stride, pad = g.padding
+        let kh = g.kernelHeight, kw = g.kernelWidth, sh = g.strideHeight, s = g.strideWidth
+        let top = g.padding.top, left = g.padding.left
         let oh = g.outputHeight, ow = g.outputWidth, p = g.outputSpatial
         let plane = g.height * g.width
         let rowLength = batch * p
         for c in 0..<g.channels {
-            for i in 0..<k {
-                for j in 0..<k {
-                    let r = (c * k + i) * k + j
+            for i in 0..<kh {
+                for j in 0..<kw {
+                    let r = (c * kh + i) * kw + j
                     let valid = g.validOutputColumns(kernelColumn: j)
                     let rowBase = col + r * rowLength
                     for n in 0..<batch {
@@ -20,13 +23,13 @@ extension NetworkScalar {
                         let dst = rowBase + n * p
                         for y in 0..<oh {
                             let d = dst + y * ow
-                            let ih = y * s - pad + i
+                            let ih = y * sh - top + i
                             // Short rows (a few dozen values): plain loops, not memcpy/memset calls.
                             if ih < 0 || ih >= g.height {
                                 for xo in 0..<ow { d[xo] = 0 }
                                 continue
                             }
-                            let srow = src + ih * g.width - pad + j
+                            let srow = src + ih * g.width - left + j
                             for xo in 0..<valid.lowerBound { d[xo] = 0 }
                             if s == 1 {
                                 for xo in valid { d[xo] = srow[xo] }
@@ -47,25 +50,26 @@ extension NetworkScalar {
             col2imSame(col, geometry: g, batch: batch, into: dx)
             return
         }
-        let k = g.kernel, s = g.stride, pad = g.padding
+        let kh = g.kernelHeight, kw = g.kernelWidth, sh = g.strideHeight, s = g.strideWidth
+        let top = g.padding.top, left = g.padding.left
         let oh = g.outputHeight, ow = g.outputWidth, p = g.outputSpatial
         let plane = g.height * g.width
         let rowLength = batch * p
         dx.update(repeating: 0, count: batch * g.channels * plane)
         for c in 0..<g.channels {
-            for i in 0..<k {
-                for j in 0..<k {
-                    let r = (c * k + i) * k + j
+            for i in 0..<kh {
+                for j in 0..<kw {
+                    let r = (c * kh + i) * kw + j
                     let valid = g.validOutputColumns(kernelColumn: j)
                     let rowBase = col + r * rowLength
                     for n in 0..<batch {
                         let dst = dx + (n * g.channels + c) * plane
                         let src = rowBase + n * p
                         for y in 0..<oh {
-                            let ih = y * s - pad + i
+                            let ih = y * sh - top + i
                             if ih < 0 || ih >= g.height { continue }
                             let srow = src + y * ow
-                            let drow = dst + ih * g.width - pad + j
+                            let drow = dst + ih * g.width - left + j
                             if s == 1 {
                                 for xo in valid { drow[xo] += srow[xo] }
                             } else {
@@ -111,15 +115,16 @@ extension NetworkScalar {
     /// are set to 0.
     @inlinable
     static func im2colSame(_ x: UnsafePointer<Self>, geometry g: ConvolutionGeometry, batch: Int, into col: UnsafeMutablePointer<Self>) {
-        let k = g.kernel, pad = g.padding, w = g.width, h = g.height
+        let kh = g.kernelHeight, kw = g.kernelWidth, top = g.padding.top, left = g.padding.left
+        let w = g.width, h = g.height
         let p = h * w, rowLength = batch * p
         for c in 0..<g.channels {
-            for i in 0..<k {
-                let dy = i - pad
+            for i in 0..<kh {
+                let dy = i - top
                 let yLo = Swift.max(0, -dy), yHi = Swift.min(h, h - dy)
-                for j in 0..<k {
-                    let dx = j - pad
-                    let rowBase = col + ((c * k + i) * k + j) * rowLength
+                for j in 0..<kw {
+                    let dx = j - left
+                    let rowBase = col + ((c * kh + i) * kw + j) * rowLength
                     for n in 0..<batch {
                         let src = x + (n * g.channels + c) * p
                         let dst = rowBase + n * p
@@ -152,18 +157,19 @@ extension NetworkScalar {
     /// skipping the border columns that im2col set to 0.
     @inlinable
     static func col2imSame(_ col: UnsafePointer<Self>, geometry g: ConvolutionGeometry, batch: Int, into dxOut: UnsafeMutablePointer<Self>) {
-        let k = g.kernel, pad = g.padding, w = g.width, h = g.height
+        let kh = g.kernelHeight, kw = g.kernelWidth, top = g.padding.top, padLeft = g.padding.left
+        let w = g.width, h = g.height
         let p = h * w, rowLength = batch * p
         dxOut.update(repeating: 0, count: batch * g.channels * p)
         for c in 0..<g.channels {
-            for i in 0..<k {
-                let dy = i - pad
+            for i in 0..<kh {
+                let dy = i - top
                 let yLo = Swift.max(0, -dy), yHi = Swift.min(h, h - dy)
                 guard yHi > yLo else { continue }
-                for j in 0..<k {
-                    let dx = j - pad
+                for j in 0..<kw {
+                    let dx = j - padLeft
                     let left = Swift.max(0, -dx), right = Swift.max(0, dx)
-                    let rowBase = col + ((c * k + i) * k + j) * rowLength
+                    let rowBase = col + ((c * kh + i) * kw + j) * rowLength
                     for n in 0..<batch {
                         let src = rowBase + n * p
                         let to = dxOut + (n * g.channels + c) * p + dy * w + dx
@@ -176,6 +182,83 @@ extension NetworkScalar {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+extension NetworkScalar {
+    @inlinable
+    public static func depthwiseForward(_ x: UnsafePointer<Self>, weight: UnsafePointer<Self>, bias: UnsafePointer<Self>?, geometry g: ConvolutionGeometry, multiplier m: Int, into y: UnsafeMutablePointer<Self>) {
+        let kh = g.kernelHeight, kw = g.kernelWidth, sh = g.strideHeight, sw = g.strideWidth
+        let top = g.padding.top, left = g.padding.left
+        let oh = g.outputHeight, ow = g.outputWidth, p = oh * ow, plane = g.height * g.width
+        for o in 0..<(g.channels * m) {
+            let src = x + (o / m) * plane
+            let dst = y + o * p
+            dst.update(repeating: bias?[o] ?? 0, count: p)
+            for i in 0..<kh {
+                for j in 0..<kw {
+                    let w = weight[(o * kh + i) * kw + j]
+                    let valid = g.validOutputColumns(kernelColumn: j)
+                    guard !valid.isEmpty else { continue }
+                    for r in 0..<oh {
+                        let ih = r * sh - top + i
+                        if ih < 0 || ih >= g.height { continue }
+                        let srow = src + ih * g.width - left + j
+                        let drow = dst + r * ow
+                        if sw == 1 {
+                            for q in valid { drow[q] = Relaxed.multiplyAdd(w, srow[q], drow[q]) }
+                        } else {
+                            for q in valid { drow[q] = Relaxed.multiplyAdd(w, srow[q &* sw], drow[q]) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @inlinable
+    public static func depthwiseBackward(_ gradient: UnsafePointer<Self>, input x: UnsafePointer<Self>, weight: UnsafePointer<Self>, geometry g: ConvolutionGeometry, multiplier m: Int, weightGradient: UnsafeMutablePointer<Self>?, inputGradient: UnsafeMutablePointer<Self>?) {
+        let kh = g.kernelHeight, kw = g.kernelWidth, sh = g.strideHeight, sw = g.strideWidth
+        let top = g.padding.top, left = g.padding.left
+        let oh = g.outputHeight, ow = g.outputWidth, p = oh * ow, plane = g.height * g.width
+        inputGradient?.update(repeating: 0, count: g.channels * plane)
+        for o in 0..<(g.channels * m) {
+            let src = x + (o / m) * plane
+            let gp = gradient + o * p
+            let dxPlane = inputGradient.map { $0 + (o / m) * plane }
+            for i in 0..<kh {
+                for j in 0..<kw {
+                    let wIndex = (o * kh + i) * kw + j
+                    let w = weight[wIndex]
+                    let valid = g.validOutputColumns(kernelColumn: j)
+                    guard !valid.isEmpty else { continue }
+                    var acc: Self = 0
+                    for r in 0..<oh {
+                        let ih = r * sh - top + i
+                        if ih < 0 || ih >= g.height { continue }
+                        let offset = ih * g.width - left + j
+                        let srow = src + offset
+                        let grow = gp + r * ow
+                        if weightGradient != nil {
+                            if sw == 1 {
+                                for q in valid { acc = Relaxed.multiplyAdd(grow[q], srow[q], acc) }
+                            } else {
+                                for q in valid { acc = Relaxed.multiplyAdd(grow[q], srow[q &* sw], acc) }
+                            }
+                        }
+                        if let dxPlane {
+                            let drow = dxPlane + offset
+                            if sw == 1 {
+                                for q in valid { drow[q] = Relaxed.multiplyAdd(w, grow[q], drow[q]) }
+                            } else {
+                                for q in valid { drow[q &* sw] = Relaxed.multiplyAdd(w, grow[q], drow[q &* sw]) }
+                            }
+                        }
+                    }
+                    weightGradient?[wIndex] += acc
                 }
             }
         }

@@ -4,7 +4,8 @@ import DMLNumerics
 /// an optional bias `b` of length `out`. The input is flattened: any `C × H × W` with
 /// `C·H·W = in` is accepted.
 ///
-/// Backward: `∂L/∂x = G W`, `∂L/∂W += Gᵀ x`, `∂L/∂b += Σ_rows G` (two GEMMs and a column sum).
+/// Backward: `∂L/∂x = G W`, `∂L/∂W += Gᵀ x`, `∂L/∂b += Σ_rows G` (two GEMMs and a column sum;
+/// a frozen layer skips the parameter gradients).
 public final class Linear<Scalar: NetworkScalar>: Layer {
     /// The weights `W`, `out × in`.
     public var weight: Matrix<Scalar>
@@ -19,6 +20,8 @@ public final class Linear<Scalar: NetworkScalar>: Layer {
     /// Whether `backward` computes `∂L/∂x` (off for the first layer of a network, whose input
     /// is data; `backward` then returns zeros for `∂L/∂x`).
     public var computesInputGradient = true
+    /// Whether the parameters are frozen (no gradient is computed for them).
+    public var isFrozen = false
 
     private var input = Matrix<Scalar>.empty
     private var inputShape = TensorShape.vector(0)
@@ -72,19 +75,26 @@ public final class Linear<Scalar: NetworkScalar>: Layer {
 
     public func backward(_ g: Tensor<Scalar>) -> Tensor<Scalar> {
         precondition(g.batch == input.rows && g.shape.count == outputDimension, "Linear.backward: gradient shape differs from the output")
-        profiler.measure { Matrix.gemm(g.values, input, transA: .transpose, beta: 1, into: &weightGradient) }
+        if !isFrozen {
+            profiler.measure { Matrix.gemm(g.values, input, transA: .transpose, beta: 1, into: &weightGradient) }
+        }
         if computesInputGradient {
             inputGradient.reshapeForReuse(rows: g.batch, columns: inputDimension)
             profiler.measure { Matrix.gemm(g.values, weight, into: &inputGradient) }
         } else if inputGradient.rows != g.batch || inputGradient.columns != inputDimension {
             inputGradient = .zeros(rows: g.batch, columns: inputDimension)
         }
-        if biasGradient != nil {
+        if biasGradient != nil && !isFrozen {
             let rows = g.batch, columns = outputDimension
             withPointers(g.values, &biasGradient!) { gp, s in Scalar.accumulateColumnSums(gp, rows: rows, columns: columns, into: s) }
         }
         input = .empty
         return Tensor(inputGradient, shape: inputShape)
+    }
+
+    public func visitLogicalShapes(_ visit: (String, [Int]) -> Void) {
+        visit("weight", [outputDimension, inputDimension])
+        if bias != nil { visit("bias", [outputDimension]) }
     }
 
     public func visitParameters(_ visit: (String, inout Matrix<Scalar>, inout Matrix<Scalar>) -> Void) {

@@ -34,7 +34,7 @@ public struct SGD<Scalar: NetworkScalar>: Optimizer {
 
     public mutating func step(_ model: any Layer<Scalar>) {
         stepCount += 1
-        model.visitParameters { name, value, gradient in
+        model.visitTrainableParameters { name, value, gradient in
             let (lrScale, decayScale) = groups.multipliers(for: name)
             let decay = weightDecay.coefficients(scaledBy: decayScale)
             let existing = buffers.removeValue(forKey: name)
@@ -66,7 +66,7 @@ public struct SGD<Scalar: NetworkScalar>: Optimizer {
         let step = try archive.integer(prefix + "step")
         var restored: [String: Matrix<Scalar>] = [:]
         if step > 0 && momentum != 0 {
-            try model.forEachParameterShape { name, rows, columns in
+            try model.forEachTrainableParameterShape { name, rows, columns in
                 restored[name] = try archive.tensor(prefix + "momentum." + name, rows: rows, columns: columns)
             }
         }
