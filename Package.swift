@@ -85,6 +85,7 @@ let package = Package(
         .testTarget(name: "DMLTrainingTests", dependencies: ["DMLTraining", "DMLTestSupport"]),
         .testTarget(name: "DMLReportTests", dependencies: ["DMLReport", "DMLNumerics", "CImageCodecs"]),
         .testTarget(name: "DMLCommandsTests", dependencies: ["DMLCommands", "DMLTestSupport"]),
+        .testTarget(name: "DMLWeightsTests", dependencies: ["DMLWeights", "DMLCommands"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
