@@ -36,7 +36,8 @@ struct EmbedCommand: ParsableCommand {
         var data = saved.dataset
         if let dataset { data.name = dataset }
         if let dataRoot { data.root = dataRoot }
-        let loaded = try data.load()
+        // The checkpoint's backbone decides the input normalization.
+        let loaded = try data.load(normalization: saved.model.architecture.inputNormalization)
         let chosen = split == "train" ? loaded.train : loaded.test
         let embeddings = try EmbeddingNetwork.embed(chosen, with: model)
         let labelsPath = labelsOut ?? (out.hasSuffix(".npy") ? String(out.dropLast(4)) + "_labels.npy" : out + "_labels.npy")

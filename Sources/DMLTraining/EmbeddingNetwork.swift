@@ -1,29 +1,66 @@
 import DMLNumerics
 import DMLNetworks
 import DMLData
+import DMLBackbones
 
 /// Builds the embedding network of a configuration for samples of a given shape, and embeds
 /// whole splits with it.
 public enum EmbeddingNetwork {
     /// The network for `configuration.model` and per-sample input `shape`, initialized from
-    /// `seed`: the small CNN for images (`cnn`, or `auto` on image data) and the MLP otherwise.
+    /// `seed`:
+    /// - `small-cnn` (or `auto` on image data): `ModelPresets.convolutional`;
+    /// - `mlp` (or `auto` on feature data): `ModelPresets.mlp`;
+    /// - an ImageNet backbone: `Backbones.embeddingNetwork` — the backbone built for the input's
+    ///   height under `backbone.`, optional dropout, `embedding` (the 10× learning-rate layer),
+    ///   optional `l2`. With `loadPretrained`, the backbone's weights come from
+    ///   `configuration.pretrained` (`default` or a file); `freezeBatchNorm` freezes its
+    ///   batch-norm statistics.
     public static func make(_ configuration: ModelConfiguration, input shape: SampleShape, isImageData: Bool,
-                            seed: UInt64) -> Sequential<Float> {
-        let useCNN = configuration.architecture == "cnn" || (configuration.architecture == "auto" && isImageData)
-        if useCNN {
-            return ModelPresets.convolutional(
-                input: TensorShape(channels: shape.channels, height: shape.height, width: shape.width),
-                widths: configuration.convolutionWidths, embeddingDimension: configuration.embeddingSize,
-                normalize: configuration.normalize, seed: seed, as: Float.self)
+                            seed: UInt64, loadPretrained: Bool = true) throws -> Sequential<Float> {
+        let kind = configuration.architecture
+        switch kind {
+        case .auto, .smallCNN, .mlp:
+            if kind == .smallCNN || (kind == .auto && isImageData) {
+                return ModelPresets.convolutional(
+                    input: TensorShape(channels: shape.channels, height: shape.height, width: shape.width),
+                    widths: configuration.convolutionWidths, embeddingDimension: configuration.embeddingSize,
+                    normalize: configuration.normalize, seed: seed, as: Float.self)
+            }
+            return ModelPresets.mlp(inputDimension: shape.count, hiddenDimensions: configuration.hiddenSizes,
+                                    embeddingDimension: configuration.embeddingSize, normalize: configuration.normalize,
+                                    seed: seed, as: Float.self)
+        case .efficientNetLite0, .resnet18, .resnet50, .googlenet:
+            let backbone = try backbone(kind, input: shape, isImageData: isImageData, seed: seed,
+                                        pretrained: loadPretrained ? configuration.pretrained : "")
+            if configuration.freezeBatchNorm { backbone.freezeBatchNormStatistics() }
+            let model = Backbones.embeddingNetwork(backbone: backbone, featureDimension: kind.featureDimension!,
+                                                   embeddingDimension: configuration.embeddingSize,
+                                                   dropout: configuration.dropout, normalize: configuration.normalize,
+                                                   seed: seed, as: Float.self)
+            model.computesInputGradient = false
+            return model
         }
-        return ModelPresets.mlp(inputDimension: shape.count, hiddenDimensions: configuration.hiddenSizes,
-                                embeddingDimension: configuration.embeddingSize, normalize: configuration.normalize,
-                                seed: seed, as: Float.self)
+    }
+
+    /// The ImageNet backbone `kind` for RGB images of `shape`, weights from `pretrained` (empty:
+    /// random from `seed`; `default`: the installed file; otherwise a weight file).
+    public static func backbone(_ kind: BackboneKind, input shape: SampleShape, isImageData: Bool, seed: UInt64,
+                                pretrained: String) throws -> Sequential<Float> {
+        guard isImageData, shape.channels == 3, shape.height == shape.width, shape.height >= 32 else {
+            throw TrainingError.invalidOption(name: "model.architecture", value: kind.rawValue,
+                                              expected: "square RGB images of at least 32 pixels for an ImageNet backbone (got \(shape)); use small-cnn or mlp for this data")
+        }
+        let backbone: Sequential<Float> = try Backbones.make(kind, imageSize: shape.height, seed: seed)
+        if !pretrained.isEmpty {
+            let file = pretrained == "default" ? try PretrainedWeights.defaultFile(for: kind) : pretrained
+            try Backbones.load(file: file, into: backbone, kind: kind)
+        }
+        return backbone
     }
 
     /// The embeddings of every item of `split` (test-mode augmentation, inference mode), in
     /// item order, computed `batchSize` items at a time.
-    public static func embed(_ split: any DatasetSplit, with model: Sequential<Float>, batchSize: Int = 256) throws -> Matrix<Float> {
+    public static func embed(_ split: any DatasetSplit, with model: any Layer<Float>, batchSize: Int = 256) throws -> Matrix<Float> {
         let shape = TensorShape(channels: split.sampleShape.channels, height: split.sampleShape.height,
                                 width: split.sampleShape.width)
         var out: Matrix<Float>? = nil

@@ -45,8 +45,9 @@ public final class Trainer {
         self.dataset = dataset
         let shape = dataset.train.sampleShape
         inputShape = TensorShape(channels: shape.channels, height: shape.height, width: shape.width)
-        model = EmbeddingNetwork.make(configuration.model, input: shape, isImageData: dataset.train.isImageData,
-                                      seed: configuration.seed)
+        // On resume the checkpoint supplies every weight; the pretrained file is not read.
+        model = try EmbeddingNetwork.make(configuration.model, input: shape, isImageData: dataset.train.isImageData,
+                                          seed: configuration.seed, loadPretrained: !resume)
         optimizer = Trainer.makeOptimizer(configuration.optimizer)
         sampler = try ClassBalancedSampler(labels: dataset.train.labels, classesPerBatch: configuration.classesPerBatch,
                                            samplesPerClass: configuration.samplesPerClass, seed: configuration.seed)
@@ -274,7 +275,7 @@ public final class Trainer {
         guard s.count == 3 else { throw TrainingError.invalidCheckpoint(file: path, reason: "bad input shape \(s)") }
         let shape = SampleShape(channels: s[0], height: s[1], width: s[2])
         let isImage = s[1] > 1 || s[2] > 1
-        let model = EmbeddingNetwork.make(c.model, input: shape, isImageData: isImage, seed: c.seed)
+        let model = try EmbeddingNetwork.make(c.model, input: shape, isImageData: isImage, seed: c.seed, loadPretrained: false)
         do {
             try model.importState(state.tensors.entries(withPrefix: "model."))
         } catch {
