@@ -14,9 +14,10 @@ struct FeaturesCommand: ParsableCommand {
         discussion: """
         The images get the test pipeline (shorter side resized to --resize, centre crop of \
         --image-size) and the backbone's own input normalization. Features (float32, N × F: 1280 \
-        for efficientnet-lite0, 512 resnet18, 2048 resnet50, 1024 googlenet) and labels (int64) \
-        are written atomically. Put a train and a test split in one folder as train_x.npy, \
-        train_y.npy, test_x.npy, test_y.npy to train a head with dml train --dataset npy.
+        for efficientnet-lite0, 512 resnet18, 2048 resnet50, 1024 googlenet) and labels (int64, \
+        the dataset's own class ids, so the splits stay class-disjoint) are written atomically. \
+        Write the two splits into one folder as train_features.npy, train_labels.npy, \
+        test_features.npy, test_labels.npy to train a head with dml train --dataset npy.
         """
     )
 
@@ -47,7 +48,7 @@ struct FeaturesCommand: ParsableCommand {
     @Option(name: .long, help: "Output .npy file of features (float32, N × F).")
     var out: String
 
-    @Option(name: .customLong("labels-out"), help: "Output .npy file of labels (int64); default: OUT with _labels before .npy.")
+    @Option(name: .customLong("labels-out"), help: "Output .npy file of labels (int64, the dataset's class ids); default: OUT with _labels before .npy.")
     var labelsOut: String?
 
     @Option(name: .customLong("classifier-out"), help: "Also write the logits of the weight file's ImageNet classifier (fc / _fc) here.")
@@ -90,7 +91,8 @@ struct FeaturesCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         let labelsPath = labelsOut ?? (out.hasSuffix(".npy") ? String(out.dropLast(4)) + "_labels.npy" : out + "_labels.npy")
         try NPYArray(features).write(to: out)
-        try NPYArray(labels: chosen.labels).write(to: labelsPath)
+        // The dataset's own class ids, so the train and test files stay class-disjoint.
+        try NPYArray(labels: chosen.labels.map { chosen.classes[$0].originalID }).write(to: labelsPath)
         var summary: [String: Any] = ["features": out, "labels": labelsPath, "rows": features.rows, "dimension": features.columns,
                                       "seconds": seconds, "images_per_second": Double(features.rows) / max(seconds, 1e-9)]
         if let classifierOut, let tensors, let file {

@@ -54,6 +54,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Dropout before the embedding layer of an ImageNet backbone.")
     var dropout: Double?
 
+    @Option(name: .customLong("freeze-through"), help: "Freeze the backbone's parameters up to this layer (e.g. layer2, _blocks.5) or all.")
+    var freezeThrough: String?
+
     @Option(name: .customLong("embedding-size"), help: "Embedding dimension.")
     var embeddingSize: Int?
 
@@ -119,6 +122,7 @@ struct TrainCommand: ParsableCommand {
         if let pretrained { c.model.pretrained = pretrained }
         if freezeBatchNorm { c.model.freezeBatchNorm = true }
         if let dropout { c.model.dropout = dropout }
+        if let freezeThrough { c.model.freezeThrough = freezeThrough }
         if let embeddingSize { c.model.embeddingSize = embeddingSize }
         if let optimizer { c.optimizer.name = optimizer }
         if let learningRate { c.optimizer.learningRate = learningRate }

@@ -40,16 +40,28 @@ public enum TrainingBenchmark {
                            embeddingDimension: Int = 512, convolution: ConvolutionAlgorithm = .perSample,
                            seed: UInt64 = 1) -> TrainingBenchmarkResult {
         let model: Sequential<Float> = ModelPresets.fashionMNIST(embeddingDimension: embeddingDimension, seed: seed)
+        return run(model: model, input: TensorShape(channels: 1, height: 28, width: 28), batchSize: batchSize,
+                   iterations: iterations, warmup: warmup, convolution: convolution, seed: seed)
+    }
+
+    /// The same step for any `model` whose output is a feature vector, on random inputs of shape
+    /// `input` (used by `dml bench train --backbone` for the ImageNet backbones). Every
+    /// convolution and linear layer, at any depth, reports its GEMM time; `convolution` applies
+    /// to the convolutions that run through im2col + GEMM.
+    public static func run(model: Sequential<Float>, input shape: TensorShape, batchSize: Int, iterations: Int = 20,
+                           warmup: Int = 3, convolution: ConvolutionAlgorithm = .perSample,
+                           seed: UInt64 = 1) -> TrainingBenchmarkResult {
         let profiler = GEMMProfiler()
-        for (_, layer) in model.layers {
+        func wire(_ layer: any Layer<Float>) {
             (layer as? Conv2D<Float>)?.profiler = profiler
             (layer as? Conv2D<Float>)?.algorithm = convolution
             (layer as? Linear<Float>)?.profiler = profiler
         }
+        model.visitDescendants { _, layer in wire(layer) }
+        let outputDimension = (try? model.outputShape(for: shape).count) ?? 0
         var generator = SeededGenerator(seed: seed, stream: 1)
-        let input = Tensor(generator.normalMatrix(rows: batchSize, columns: 28 * 28, as: Float.self),
-                           shape: TensorShape(channels: 1, height: 28, width: 28))
-        let target: Matrix<Float> = generator.normalMatrix(rows: batchSize, columns: embeddingDimension)
+        let input = Tensor(generator.normalMatrix(rows: batchSize, columns: shape.count, as: Float.self), shape: shape)
+        let target: Matrix<Float> = generator.normalMatrix(rows: batchSize, columns: outputDimension)
         var optimizer = Adam<Float>()
         var seconds = 0.0, cpuSeconds = 0.0
         for iteration in 0..<(warmup + iterations) {

@@ -14,7 +14,7 @@ public enum EmbeddingNetwork {
     ///   height under `backbone.`, optional dropout, `embedding` (the 10× learning-rate layer),
     ///   optional `l2`. With `loadPretrained`, the backbone's weights come from
     ///   `configuration.pretrained` (`default` or a file); `freezeBatchNorm` freezes its
-    ///   batch-norm statistics.
+    ///   batch-norm statistics, `freezeThrough` its parameters up to a layer (or `all`).
     public static func make(_ configuration: ModelConfiguration, input shape: SampleShape, isImageData: Bool,
                             seed: UInt64, loadPretrained: Bool = true) throws -> Sequential<Float> {
         let kind = configuration.architecture
@@ -33,6 +33,14 @@ public enum EmbeddingNetwork {
             let backbone = try backbone(kind, input: shape, isImageData: isImageData, seed: seed,
                                         pretrained: loadPretrained ? configuration.pretrained : "")
             if configuration.freezeBatchNorm { backbone.freezeBatchNormStatistics() }
+            if configuration.freezeThrough == "all" {
+                backbone.isFrozen = true
+            } else if !configuration.freezeThrough.isEmpty {
+                do { try backbone.freeze(through: configuration.freezeThrough) } catch {
+                    throw TrainingError.invalidOption(name: "model.freezeThrough", value: configuration.freezeThrough,
+                                                      expected: "a layer of the \(kind.rawValue) backbone or all (\(error))")
+                }
+            }
             let model = Backbones.embeddingNetwork(backbone: backbone, featureDimension: kind.featureDimension!,
                                                    embeddingDimension: configuration.embeddingSize,
                                                    dropout: configuration.dropout, normalize: configuration.normalize,

@@ -107,6 +107,9 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     public var freezeBatchNorm = false
     /// Dropout probability before the embedding layer of an ImageNet backbone (0: none).
     public var dropout = 0.0
+    /// Freeze the backbone's parameters up to and including this layer (a dotted PyTorch name
+    /// such as `layer2` or `_blocks.5`, or `all` for the whole backbone); empty: train everything.
+    public var freezeThrough = ""
     /// The embedding dimension (the papers use 512 on GoogLeNet; small data needs less).
     public var embeddingSize = 64
     /// Channel widths of the CNN blocks.
@@ -124,6 +127,10 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         if !pretrained.isEmpty && !architecture.isImageNetArchitecture {
             throw TrainingError.invalidOption(name: "model.pretrained", value: pretrained,
                                               expected: "empty for \(architecture.rawValue) (only efficientnet-lite0, resnet18, resnet50 and googlenet have pretrained weights)")
+        }
+        if !freezeThrough.isEmpty && !architecture.isImageNetArchitecture {
+            throw TrainingError.invalidOption(name: "model.freezeThrough", value: freezeThrough,
+                                              expected: "empty for \(architecture.rawValue) (freezing applies to the ImageNet backbones)")
         }
         guard dropout >= 0 && dropout < 1 else {
             throw TrainingError.invalidOption(name: "model.dropout", value: "\(dropout)", expected: "a probability in [0, 1)")
