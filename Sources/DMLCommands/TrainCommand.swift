@@ -61,7 +61,7 @@ struct TrainCommand: ParsableCommand {
     var embeddingSize: Int?
 
     @Option(name: .long, help: "Optimizer: adam, adamw or sgd.")
-    var optimizer: String?
+    var optimizer: OptimizerName?
 
     @Option(name: .customLong("lr"), help: "Base learning rate.")
     var learningRate: Double?
@@ -70,7 +70,7 @@ struct TrainCommand: ParsableCommand {
     var weightDecay: Double?
 
     @Option(name: .long, help: "Learning-rate schedule: constant, step or cosine.")
-    var schedule: String?
+    var schedule: ScheduleName?
 
     @Option(name: .long, help: "Optimizer steps.")
     var iterations: Int?

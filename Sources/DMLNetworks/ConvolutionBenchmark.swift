@@ -1,17 +1,17 @@
 import DMLNumerics
-import Foundation
 
 /// A micro-benchmark of one convolution layer: forward + backward (input and weight gradients)
 /// of the layer's own kernel (depthwise or pointwise) against im2col + GEMM per group for the
-/// same layer, timed alternately A B A B in one process (the machine is shared and noisy).
+/// same layer, timed alternately A B A B in one process, in CPU seconds of the calling thread
+/// (the machine is shared and noisy; run with one BLAS thread).
 public enum ConvolutionBenchmark {
     /// One measured configuration.
     public struct Result: Sendable, CustomStringConvertible {
         /// The layer, e.g. `"Conv2D(96→96, k=3, s=2, p=(0, 1, 0, 1), g=96) on 96×56×56, batch 32"`.
         public let label: String
-        /// Median seconds per forward + backward with the specialized kernel.
+        /// Median CPU seconds per forward + backward with the specialized kernel.
         public let specializedSeconds: Double
-        /// Median seconds per forward + backward with im2col + GEMM per group.
+        /// Median CPU seconds per forward + backward with im2col + GEMM per group.
         public let im2colSeconds: Double
         /// `im2colSeconds / specializedSeconds`.
         public var speedup: Double { im2colSeconds / specializedSeconds }
@@ -41,10 +41,10 @@ public enum ConvolutionBenchmark {
         let outputShape = try! specialized.outputShape(for: shape)
         let g = Tensor(generator.normalMatrix(rows: batch, columns: outputShape.count, as: Float.self), shape: outputShape)
         func step(_ layer: Conv2D<Float>) -> Double {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = BenchmarkClock.threadCPU.now()
             _ = layer.forward(x, training: true)
             _ = layer.backward(g)
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            return BenchmarkClock.threadCPU.now() - start
         }
         let a = specialized.forward(x, training: true).values, b = generic.forward(x, training: true).values
         let difference = zip(a.elements, b.elements).map { Double(abs($0 - $1)) }.max() ?? 0

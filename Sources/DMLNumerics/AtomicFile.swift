@@ -9,7 +9,7 @@ public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try createParentDirectory(directory, for: path)
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
             throw FileWriteError(path: path, reason: "cannot create a temporary file in \(directory.path)")

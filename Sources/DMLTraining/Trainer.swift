@@ -46,8 +46,8 @@ public final class Trainer {
         let shape = dataset.train.sampleShape
         inputShape = TensorShape(channels: shape.channels, height: shape.height, width: shape.width)
         // On resume the checkpoint supplies every weight; the pretrained file is not read.
-        model = try EmbeddingNetwork.make(configuration.model, input: shape, isImageData: dataset.train.isImageData,
-                                          seed: configuration.seed, loadPretrained: !resume)
+        model = try EmbeddingNetwork.makeChecked(configuration.model, input: shape, isImageData: dataset.train.isImageData,
+                                                 seed: configuration.seed, loadPretrained: !resume)
         optimizer = Trainer.makeOptimizer(configuration.optimizer)
         sampler = try ClassBalancedSampler(labels: dataset.train.labels, classesPerBatch: configuration.classesPerBatch,
                                            samplesPerClass: configuration.samplesPerClass, seed: configuration.seed)
@@ -59,11 +59,11 @@ public final class Trainer {
     static func makeOptimizer(_ c: OptimizerConfiguration) -> any Optimizer<Float> {
         let groups = [ParameterGroup(namePrefix: "embedding", learningRateMultiplier: c.embeddingLearningRateMultiplier)]
         switch c.name {
-        case "sgd":
+        case .sgd:
             return SGD<Float>(learningRate: c.learningRate, momentum: c.momentum, weightDecay: .coupled(c.weightDecay), groups: groups)
-        case "adamw":
+        case .adamw:
             return Adam<Float>(learningRate: c.learningRate, weightDecay: .decoupled(c.weightDecay), groups: groups)
-        default:
+        case .adam:
             return Adam<Float>(learningRate: c.learningRate, weightDecay: .coupled(c.weightDecay), groups: groups)
         }
     }
@@ -73,9 +73,9 @@ public final class Trainer {
         let c = configuration.optimizer
         let schedule: LearningRateSchedule
         switch c.schedule {
-        case "step": schedule = .step(every: c.stepEvery, factor: c.stepFactor)
-        case "cosine": schedule = .cosine(totalSteps: configuration.iterations, minimumFactor: c.cosineMinimumFactor)
-        default: schedule = .constant
+        case .step: schedule = .step(every: c.stepEvery, factor: c.stepFactor)
+        case .cosine: schedule = .cosine(totalSteps: configuration.iterations, minimumFactor: c.cosineMinimumFactor)
+        case .constant: schedule = .constant
         }
         return schedule.learningRate(base: c.learningRate, step: t)
     }
@@ -87,7 +87,7 @@ public final class Trainer {
     @discardableResult
     public func run(progress: Bool = true) throws -> EvaluationResult {
         BLASThreads.set(configuration.threads)
-        try FileManager.default.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(directory + "/checkpoints")
         try AtomicFile.write(JSONConfiguration.encode(configuration), to: directory + "/config.json")
         var bar = ProgressBar(total: configuration.iterations, enabled: progress)
         if iteration > 0 { bar.message("resuming at iteration \(iteration) from \(lastCheckpointPath)") }
@@ -258,6 +258,10 @@ public final class Trainer {
             throw TrainingError.invalidCheckpoint(file: lastCheckpointPath,
                                                   reason: "the checkpoint was made with another configuration (only the iteration count may change on resume)")
         }
+        guard state.metadata.sampler.drawsFromSameItems(as: sampler) else {
+            throw TrainingError.invalidCheckpoint(file: lastCheckpointPath,
+                                                  reason: "the checkpoint's batch sampler draws from other classes or samples than this training split")
+        }
         try model.importState(state.tensors.entries(withPrefix: "model."))
         try optimizer.importState(from: state.tensors, prefix: "optimizer.", model: model)
         sampler = state.metadata.sampler
@@ -267,20 +271,22 @@ public final class Trainer {
         log = try RunLog.resuming(path: log.path, upTo: iteration)
     }
 
-    /// Loads the model of a checkpoint file (for `dml embed`).
-    public static func loadModel(checkpoint path: String) throws -> (model: Sequential<Float>, configuration: TrainingConfiguration) {
+    /// Loads the model of a checkpoint file (for `dml embed`), with the per-sample input shape
+    /// it was built for and whether that input is an image.
+    public static func loadModel(checkpoint path: String) throws
+        -> (model: Sequential<Float>, configuration: TrainingConfiguration, inputShape: SampleShape, isImageData: Bool) {
         let state = try Checkpoint(contentsOf: path)
         let c = state.metadata.configuration
         let s = state.metadata.inputShape
-        guard s.count == 3 else { throw TrainingError.invalidCheckpoint(file: path, reason: "bad input shape \(s)") }
         let shape = SampleShape(channels: s[0], height: s[1], width: s[2])
         let isImage = s[1] > 1 || s[2] > 1
-        let model = try EmbeddingNetwork.make(c.model, input: shape, isImageData: isImage, seed: c.seed, loadPretrained: false)
+        let model: Sequential<Float>
         do {
+            model = try EmbeddingNetwork.makeChecked(c.model, input: shape, isImageData: isImage, seed: c.seed, loadPretrained: false)
             try model.importState(state.tensors.entries(withPrefix: "model."))
         } catch {
             throw TrainingError.invalidCheckpoint(file: path, reason: "\(error)")
         }
-        return (model, c)
+        return (model, c, shape, isImage)
     }
 }

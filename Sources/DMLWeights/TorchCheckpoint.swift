@@ -302,31 +302,43 @@ enum StridedView {
                 target.copyMemory(from: base + offset * width, byteCount: count * width)
                 return
             }
-            let rank = dims.count
-            let inner = dims[rank - 1]
-            var index = [Int](repeating: 0, count: rank)
-            var source = offset
-            var written = 0
-            while written < count {
-                var p = source
-                for _ in 0..<inner.0 {
-                    (target + written * width).copyMemory(from: base + p * width, byteCount: width)
-                    written += 1
-                    p += inner.1
-                }
-                // Advance the outer index (odometer), keeping `source` = offset + Σ iₖ·strideₖ.
-                var k = rank - 2
-                while k >= 0 {
-                    index[k] += 1
-                    source += dims[k].1
-                    if index[k] < dims[k].0 { break }
-                    source -= dims[k].1 * dims[k].0
-                    index[k] = 0
-                    k -= 1
-                }
+            switch width {
+            case 1: stridedCopy(UInt8.self, from: base, to: target, offset: offset, dims: dims, count: count)
+            case 2: stridedCopy(UInt16.self, from: base, to: target, offset: offset, dims: dims, count: count)
+            case 4: stridedCopy(UInt32.self, from: base, to: target, offset: offset, dims: dims, count: count)
+            default: stridedCopy(UInt64.self, from: base, to: target, offset: offset, dims: dims, count: count)
             }
         }
         return out
+    }
+
+    /// Copies `count` elements of type `T` from the strided view `(offset, dims)` of `base`
+    /// (unaligned) to the contiguous, aligned `target`, in C order.
+    private static func stridedCopy<T: FixedWidthInteger>(_: T.Type, from base: UnsafeRawPointer, to target: UnsafeMutableRawPointer, offset: Int, dims: [(Int, Int)], count: Int) {
+        let width = MemoryLayout<T>.size
+        let rank = dims.count
+        let inner = dims[rank - 1]
+        var index = [Int](repeating: 0, count: rank)
+        var source = offset
+        var written = 0
+        while written < count {
+            var p = source
+            for _ in 0..<inner.0 {
+                target.storeBytes(of: base.loadUnaligned(fromByteOffset: p * width, as: T.self), toByteOffset: written * width, as: T.self)
+                written += 1
+                p += inner.1
+            }
+            // Advance the outer index (odometer), keeping `source` = offset + Σ iₖ·strideₖ.
+            var k = rank - 2
+            while k >= 0 {
+                index[k] += 1
+                source += dims[k].1
+                if index[k] < dims[k].0 { break }
+                source -= dims[k].1 * dims[k].0
+                index[k] = 0
+                k -= 1
+            }
+        }
     }
 
     /// Reverses the bytes of every `width`-byte element (big-endian → little-endian).

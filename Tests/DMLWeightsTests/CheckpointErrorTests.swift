@@ -11,6 +11,35 @@ import Testing
         #expect(try c.tensors["w"]!.floatValues() == [1, 3, 5, 2, 4, 6])
     }
 
+    /// A legacy storage view `(key, offset 2, size 4)` of a root of 8 floats, wrapped in
+    /// `_rebuild_from_type_v2` and `_rebuild_parameter`, built by NEWOBJ'd `OrderedDict`.
+    @Test func storageViewsAndTensorWrappers() throws {
+        var p = PickleBuilder()
+        p.global("collections", "OrderedDict"); p.op(")"); p.raw([0x81])  // NEWOBJ
+        p.op("("); p.string("v")
+        p.global("torch._tensor", "_rebuild_from_type_v2")
+        p.op("(")
+        p.global("torch._utils", "_rebuild_parameter")
+        p.global("torch.nn.parameter", "Parameter")
+        p.op("(")
+        // _rebuild_tensor_v2(storage view, 1, (2,), (1,), False, OrderedDict())
+        p.global("torch._utils", "_rebuild_tensor_v2")
+        p.op("(")
+        p.op("("); p.string("storage"); p.global("torch", "FloatStorage"); p.string("0"); p.string("cpu"); p.int(8)
+        p.op("("); p.string("0v"); p.int(2); p.int(4); p.op("t")
+        p.op("t"); p.op("Q")
+        p.int(1); p.tuple([2]); p.tuple([1]); p.raw([0x89]); p.orderedDict()
+        p.op("t"); p.op("R")
+        p.raw([0x88]); p.orderedDict()  // requires_grad, hooks
+        p.op("t")  // args of _rebuild_parameter
+        p.op("}")  // state
+        p.op("t"); p.op("R")
+        p.op("u"); p.stop()
+        let data = (0..<8).flatMap { withUnsafeBytes(of: Float($0).bitPattern.littleEndian, Array.init) }
+        let c = try WeightFile.parse(legacyFile(object: p.bytes, keys: ["0"], storages: [(8, data)]))
+        #expect(try c.tensors["v"]!.floatValues() == [3, 4])
+    }
+
     @Test func aViewPastItsStorageIsRefused() {
         let e = weightError { try WeightFile.parse(oneTensorLegacy(storageFloats: 8, size: [3, 3], stride: [3, 1]), file: "short.pth") }
         #expect(e?.kind == .storageTooShort(key: "0", storageElements: 8, neededElements: 9))
@@ -192,5 +221,31 @@ import Testing
             let e = weightError { try WeightFile.parse(b, file: file) }
             #expect(category(e?.kind) == "invalidZip" && e?.description.contains("CRC-32") == true)
         }
+    }
+}
+
+/// The strided copy and the byte swap on small hand-computed cases.
+@Suite struct StridedViewTests {
+    @Test func gatherMatchesTheIndexFormula() throws {
+        // A 2×3×2 storage of bytes 0…11 viewed with size [2, 2, 3], stride [6, 1, 2] (a permute).
+        let storage: [UInt8] = Array(0..<12)
+        let out = try storage.withUnsafeBytes { raw in
+            try StridedView.gather(raw, width: 1, key: "s", offset: 0, size: [2, 2, 3], stride: [6, 1, 2])
+        }
+        var expected: [UInt8] = []
+        for i in 0..<2 { for j in 0..<2 { for k in 0..<3 { expected.append(UInt8(6 * i + j + 2 * k)) } } }
+        #expect(out == expected)
+        // Width 8 with an offset and a stride-0 (broadcast) dimension.
+        let wide: [UInt8] = (0..<5).flatMap { withUnsafeBytes(of: UInt64($0 * 1000).littleEndian, Array.init) }
+        let b = try wide.withUnsafeBytes { raw in try StridedView.gather(raw, width: 8, key: "w", offset: 1, size: [2, 3], stride: [2, 0]) }
+        #expect(b == [1, 1, 1, 3, 3, 3].flatMap { withUnsafeBytes(of: UInt64($0 * 1000).littleEndian, Array.init) })
+    }
+
+    @Test func swapBytesReversesEachElement() {
+        var bytes: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8]
+        StridedView.swapBytes(&bytes, width: 4)
+        #expect(bytes == [4, 3, 2, 1, 8, 7, 6, 5])
+        StridedView.swapBytes(&bytes, width: 2)
+        #expect(bytes == [3, 4, 1, 2, 7, 8, 5, 6])
     }
 }
