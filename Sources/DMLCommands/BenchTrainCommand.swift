@@ -3,12 +3,13 @@ import Foundation
 import DMLNumerics
 import DMLNetworks
 import DMLTraining
+import DMLBackbones
 
 /// `dml bench train`: training throughput of the default Fashion-MNIST network.
 public struct BenchTrainCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Images/s of forward + backward + Adam update for the default Fashion-MNIST CNN, and the share of time in GEMM.",
+        abstract: "Images/s of forward + backward + Adam update for the default Fashion-MNIST CNN or an ImageNet backbone, and the share of time in GEMM.",
         discussion: """
         The PyTorch reference of the same model and step is benchmarks/torch_reference.py \
         (Debian package python3-torch); --torch runs it in the same session for a side-by-side figure.
@@ -27,6 +28,9 @@ public struct BenchTrainCommand: ParsableCommand {
     @Flag(name: .customLong("guard-cost"), help: "Also time the trainer's per-step divergence guard and collapse spread: runs without and with them alternately (A B A B) and prints the ratio.")
     var guardCost = false
     @Flag(help: "Also run benchmarks/torch_reference.py (needs python3 with torch) with the same settings.") var torch = false
+    @Option(help: "An ImageNet backbone (efficientnet-lite0, resnet18, resnet50, googlenet) with the 512-d head instead of the Fashion-MNIST CNN.")
+    var backbone: BackboneKind?
+    @Option(name: .customLong("image-size"), help: "Input side for --backbone.") var imageSize = 224
 
     public init() {}
 
@@ -64,17 +68,39 @@ public struct BenchTrainCommand: ParsableCommand {
     }
 
     public func validate() throws {
+        if let backbone, !backbone.isImageNetArchitecture {
+            throw ValidationError("--backbone must be efficientnet-lite0, resnet18, resnet50 or googlenet (without it: the Fashion-MNIST CNN)")
+        }
+        guard imageSize >= 32, batchSize >= 2, iterations >= 1 else {
+            throw ValidationError("--image-size must be at least 32, --batch-size 2 and --iterations 1")
+        }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
     }
 
     public func run() throws {
         let blas = blasThreads
-        let result = BLASThreads.with(blas) {
-            TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
-                                  embeddingDimension: embeddingSize, threads: threads, profile: profile)
+        let coreType = "(OpenBLAS threads \(blas), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)"))"
+        let result: TrainingBenchmarkResult
+        if let backbone {
+            // The training step of `dml train --backbone`: random weights (speed does not depend on them).
+            let network: Sequential<Float> = try Backbones.make(backbone, imageSize: imageSize, seed: 1)
+            let model = Backbones.embeddingNetwork(backbone: network, featureDimension: backbone.featureDimension!,
+                                                   embeddingDimension: embeddingSize, seed: 1)
+            model.computesInputGradient = false
+            result = BLASThreads.with(blas) {
+                TrainingBenchmark.run(model: model, input: TensorShape(channels: 3, height: imageSize, width: imageSize),
+                                      batchSize: batchSize, iterations: iterations, warmup: warmup,
+                                      threads: threads, profile: profile)
+            }
+            print("SwiftMetricLearning \(backbone.rawValue) at \(imageSize) px: \(result) \(coreType)")
+        } else {
+            result = BLASThreads.with(blas) {
+                TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
+                                      embeddingDimension: embeddingSize, threads: threads, profile: profile)
+            }
+            print("SwiftMetricLearning: \(result) \(coreType)")
         }
-        print("SwiftMetricLearning: \(result) (OpenBLAS threads \(blas), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)"))")
         if let profile = result.profile { print(Self.table(profile)) }
         if guardCost { BLASThreads.with(blas) { printGuardCost() } }
         guard torch else { return }
@@ -86,6 +112,7 @@ public struct BenchTrainCommand: ParsableCommand {
         process.arguments = (process.executableURL?.path == systemPython ? [] : ["python3"])
             + ["benchmarks/torch_reference.py", "--threads", "\(threads)", "--batch", "\(batchSize)",
                "--iterations", "\(iterations)", "--warmup", "\(warmup)", "--embedding", "\(embeddingSize)"]
+            + (backbone.map { ["--backbone", $0.rawValue, "--image-size", "\(imageSize)"] } ?? [])
         try process.run()
         process.waitUntilExit()
         if process.terminationStatus != 0 {

@@ -56,7 +56,8 @@ struct EmbedCommand: ParsableCommand {
         var data = saved.dataset
         if let dataset { data.name = dataset }
         if let dataRoot { data.root = dataRoot }
-        let loaded = try data.load()
+        // The checkpoint's backbone decides the input normalization.
+        let loaded = try data.load(normalization: saved.model.architecture.inputNormalization)
         let chosen = loaded.split(split)
         guard chosen.sampleShape == inputShape else {
             let kind = { (image: Bool, s: SampleShape) in image ? "\(s.channels)×\(s.height)×\(s.width) images" : "\(s.channels)-dimensional feature vectors" }

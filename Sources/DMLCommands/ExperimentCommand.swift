@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import DMLData
+import DMLBackbones
 import DMLReport
 import DMLTraining
 
@@ -33,7 +34,8 @@ struct ExperimentCommand: ParsableCommand {
     func run() throws {
         let grid = try GridConfig(contentsOf: config)
         AllocatorTuning.keepLargeBlocksInTheHeap()
-        var datasets = [DatasetConfiguration: Dataset]()
+        // Keyed by backbone too: the backbone decides the input normalization of photos.
+        var datasets = [DatasetConfiguration: [BackboneKind: Dataset]]()
         let runner = ExperimentRunner(grid: grid, directory: output)
         let summary = try runner.run(train: { spec, directory in
             let json = try JSONEncoder().encode(JSONValue.object(spec.config))
@@ -42,11 +44,11 @@ struct ExperimentCommand: ParsableCommand {
             configuration.output = directory
             if let threads { configuration.threads = threads }
             let data: Dataset
-            if let cached = datasets[configuration.dataset] {
+            if let cached = datasets[configuration.dataset]?[configuration.model.architecture] {
                 data = cached
             } else {
-                data = try configuration.dataset.load()
-                datasets[configuration.dataset] = data
+                data = try configuration.loadDataset()
+                datasets[configuration.dataset, default: [:]][configuration.model.architecture] = data
             }
             // An interrupted run continues from its last checkpoint; one that never reached
             // a checkpoint starts again.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import DMLNumerics
 import DMLTraining
+import DMLBackbones
 import DMLReport
 
 /// `dml train`: trains an embedding network and evaluates it on held-out classes.
@@ -30,13 +31,31 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("train-classes"), help: "Training classes for datasets without an official split, e.g. 0-4 or 1,3,5.")
     var trainClasses: String?
 
-    @Option(name: .customLong("image-size"), help: "Side of the square network input (0: the dataset preset's).")
+    @Option(name: .customLong("image-size"), help: "Side of the square network input (0: the dataset preset's; photos: 227).")
     var imageSize: Int?
+
+    @Option(name: .long, help: "Shorter side photos are resized to before the crop (0: round(image-size · 256/227)).")
+    var resize: Int?
 
     @OptionGroup var loss: LossOptions
 
-    @Option(name: .long, help: "Model: auto, cnn or mlp.")
-    var architecture: String?
+    @Option(name: .long, help: "Network: small-cnn, mlp, efficientnet-lite0, resnet18, resnet50, googlenet, or auto (small-cnn for images, mlp for features).")
+    var backbone: BackboneKind?
+
+    @Option(name: .long, help: .hidden)
+    var architecture: BackboneKind?
+
+    @Option(name: .long, help: "ImageNet weights of the backbone: default (the installed file) or a .safetensors/.pth file.")
+    var pretrained: String?
+
+    @Flag(name: .customLong("freeze-bn"), help: "Freeze the backbone's batch-norm statistics (use and keep the running statistics).")
+    var freezeBatchNorm = false
+
+    @Option(name: .long, help: "Dropout before the embedding layer of an ImageNet backbone.")
+    var dropout: Double?
+
+    @Option(name: .customLong("freeze-through"), help: "Freeze the backbone's parameters up to this layer (e.g. layer2, _blocks.5) or all.")
+    var freezeThrough: String?
 
     @Option(name: .customLong("embedding-size"), help: "Embedding dimension.")
     var embeddingSize: Int?
@@ -118,8 +137,13 @@ struct TrainCommand: ParsableCommand {
         if let dataRoot { c.dataset.root = dataRoot }
         if let trainClasses { c.dataset.trainClasses = trainClasses }
         if let imageSize { c.dataset.imageSize = imageSize }
+        if let resize { c.dataset.resize = resize }
         try loss.apply(to: &c.loss)
-        if let architecture { c.model.architecture = architecture }
+        if let backbone = backbone ?? architecture { c.model.architecture = backbone }
+        if let pretrained { c.model.pretrained = pretrained }
+        if freezeBatchNorm { c.model.freezeBatchNorm = true }
+        if let dropout { c.model.dropout = dropout }
+        if let freezeThrough { c.model.freezeThrough = freezeThrough }
         if let embeddingSize { c.model.embeddingSize = embeddingSize }
         if let optimizer { c.optimizer.name = optimizer }
         if let learningRate { c.optimizer.learningRate = learningRate }
@@ -148,7 +172,7 @@ struct TrainCommand: ParsableCommand {
         }
         AllocatorTuning.keepLargeBlocksInTheHeap()
         if !quiet { FileHandle.standardError.write(Data("loading \(configuration.dataset.name)…\n".utf8)) }
-        let data = try configuration.dataset.load()
+        let data = try configuration.loadDataset()
         if !quiet {
             FileHandle.standardError.write(Data("""
                 \(configuration.dataset.name): \(data.train.count) training items of \(data.train.classCount) classes, \

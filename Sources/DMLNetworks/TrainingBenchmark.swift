@@ -102,32 +102,49 @@ public struct TrainingProfile: Sendable {
 /// (`ModelPresets.fashionMNIST`, Float), random 1×28×28 inputs, the gradient of
 /// `½‖y − t‖²` against a random target (negligible cost), Adam. Wired to `dml bench train`.
 public enum TrainingBenchmark {
-    /// Times `iterations` steps of forward + backward + update after `warmup` untimed ones, with
-    /// the convolutions mapped onto GEMM by `convolution` and the layers and the optimizer on a
-    /// pool of `threads` threads. OpenBLAS threads are the caller's setting (`BLASThreads`).
-    /// With `profile`, every layer's forward and backward pass is timed on its own (the step runs
-    /// the layers one by one, exactly as `Sequential` does). `afterStep`, when given, runs inside
-    /// the timed step after the update with the model and the step's output (to time per-step
-    /// checks such as the trainer's divergence guard).
+    /// Times `iterations` steps of forward + backward + update of the default Fashion-MNIST CNN
+    /// after `warmup` untimed ones (see `run(model:input:…)`).
     public static func run(batchSize: Int = 128, iterations: Int = 20, warmup: Int = 3,
                            embeddingDimension: Int = 512, convolution: ConvolutionAlgorithm = .perSample,
                            threads: Int = 1, profile: Bool = false, seed: UInt64 = 1,
                            afterStep: ((Sequential<Float>, Matrix<Float>) -> Void)? = nil) -> TrainingBenchmarkResult {
         let model: Sequential<Float> = ModelPresets.fashionMNIST(embeddingDimension: embeddingDimension, seed: seed)
+        return run(model: model, input: TensorShape(channels: 1, height: 28, width: 28), batchSize: batchSize,
+                   iterations: iterations, warmup: warmup, convolution: convolution, threads: threads,
+                   profile: profile, seed: seed, afterStep: afterStep)
+    }
+
+    /// Times `iterations` steps of forward + backward + update of any `model` whose output is a
+    /// feature vector, on random inputs of shape `input`, after `warmup` untimed ones, with the
+    /// convolutions that run through im2col + GEMM mapped onto GEMM by `convolution` and the
+    /// layers and the optimizer on a pool of `threads` threads. OpenBLAS threads are the caller's
+    /// setting (`BLASThreads`). Every convolution and linear layer, at any depth, reports its GEMM
+    /// time. With `profile`, every top-level layer's forward and backward pass is timed on its own
+    /// (the step runs the layers one by one, exactly as `Sequential` does). `afterStep`, when
+    /// given, runs inside the timed step after the update with the model and the step's output
+    /// (to time per-step checks such as the trainer's divergence guard).
+    public static func run(model: Sequential<Float>, input shape: TensorShape, batchSize: Int, iterations: Int = 20,
+                           warmup: Int = 3, convolution: ConvolutionAlgorithm = .perSample,
+                           threads: Int = 1, profile: Bool = false, seed: UInt64 = 1,
+                           afterStep: ((Sequential<Float>, Matrix<Float>) -> Void)? = nil) -> TrainingBenchmarkResult {
         let pool = ThreadPool(threads: threads)
         model.use(pool: pool)
         let profiler = GEMMProfiler()
         let layerProfilers = model.layers.map { _ in GEMMProfiler() }
         for (index, (_, layer)) in model.layers.enumerated() {
             let attached = profile ? layerProfilers[index] : profiler
-            (layer as? Conv2D<Float>)?.profiler = attached
-            (layer as? Conv2D<Float>)?.algorithm = convolution
-            (layer as? Linear<Float>)?.profiler = attached
+            func wire(_ layer: any Layer<Float>) {
+                (layer as? Conv2D<Float>)?.profiler = attached
+                (layer as? Conv2D<Float>)?.algorithm = convolution
+                (layer as? Linear<Float>)?.profiler = attached
+            }
+            wire(layer)
+            layer.visitDescendants { _, child in wire(child) }
         }
+        let outputDimension = (try? model.outputShape(for: shape).count) ?? 0
         var generator = SeededGenerator(seed: seed, stream: 1)
-        let input = Tensor(generator.normalMatrix(rows: batchSize, columns: 28 * 28, as: Float.self),
-                           shape: TensorShape(channels: 1, height: 28, width: 28))
-        let target: Matrix<Float> = generator.normalMatrix(rows: batchSize, columns: embeddingDimension)
+        let input = Tensor(generator.normalMatrix(rows: batchSize, columns: shape.count, as: Float.self), shape: shape)
+        let target: Matrix<Float> = generator.normalMatrix(rows: batchSize, columns: outputDimension)
         var optimizer = Adam<Float>(pool: pool)
         var seconds = 0.0, cpuSeconds = 0.0, processSeconds = 0.0
         var forward = [Double](repeating: 0, count: model.layers.count), backward = forward

@@ -67,8 +67,11 @@ public final class Trainer {
         self.dataset = dataset
         let shape = dataset.train.sampleShape
         inputShape = TensorShape(channels: shape.channels, height: shape.height, width: shape.width)
+        // On resume the checkpoint supplies every weight; the pretrained file is not read.
+        let restoresCheckpoint = start == .resume
+            && FileManager.default.fileExists(atPath: configuration.output + "/checkpoints/last.ckpt")
         model = try EmbeddingNetwork.makeChecked(configuration.model, input: shape, isImageData: dataset.train.isImageData,
-                                                 seed: configuration.seed)
+                                                 seed: configuration.seed, loadPretrained: !restoresCheckpoint)
         pool = ThreadPool(threads: configuration.threads)
         model.use(pool: pool)
         optimizer = Trainer.makeOptimizer(configuration.optimizer, pool: pool)
@@ -482,7 +485,7 @@ public final class Trainer {
         }
         let model: Sequential<Float>
         do {
-            model = try EmbeddingNetwork.makeChecked(c.model, input: shape, isImageData: isImage, seed: c.seed)
+            model = try EmbeddingNetwork.makeChecked(c.model, input: shape, isImageData: isImage, seed: c.seed, loadPretrained: false)
             try model.importState(state.tensors.entries(withPrefix: "model."))
         } catch {
             throw TrainingError.invalidCheckpoint(file: path, reason: "\(error)")

