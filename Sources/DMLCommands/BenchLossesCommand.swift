@@ -100,6 +100,12 @@ public struct BenchLossesCommand: ParsableCommand {
         print()
         print("| B | layout | loss | mode | points\(memory > 0 ? " + memory" : "") | loss+grad (ms) | Gram GEMM (ms) | ratio | target |")
         print("|---:|---|---|---|---:|---:|---:|---:|---|")
+        try measureAll { print(Self.format($0)) }
+    }
+
+    /// Measures every configured batch size, layout (`K` = 2 and 4), loss and mode, in table
+    /// order, handing each row to `emit` as soon as it is measured.
+    func measureAll(_ emit: (Row) -> Void) throws {
         for batch in batchSizes {
             for perClass in [2, 4] {
                 let classes = batch / perClass
@@ -114,7 +120,7 @@ public struct BenchLossesCommand: ParsableCommand {
                         let configuration = LossConfiguration(kind: kind, mining: mode.mining, synthesis: mode.synthesis)
                         let row = try measure(configuration, x: x, labels: labels, memory: bank, mode: mode.name,
                                               classes: classes, perClass: perClass)
-                        print(Self.format(row))
+                        emit(row)
                     }
                 }
             }

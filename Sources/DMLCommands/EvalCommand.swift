@@ -8,7 +8,7 @@ import Foundation
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate embeddings: Recall@K, MAP@R, R-precision, NMI and F1 as one JSON object.",
+        abstract: "Evaluate embeddings: Recall@K, MAP@R, R-precision, NMI and F1 (and the k-means objective) as one JSON object.",
         discussion: """
             Without --query-embeddings every row is a query against all other rows (leave-one-out). \
             With them, each query row is ranked against the rows of --embeddings, and k-means runs on \
@@ -31,7 +31,7 @@ struct EvalCommand: ParsableCommand {
     var queryLabels: String?
 
     @Option(help: "Distance for retrieval: euclidean or cosine.")
-    var metric: String = DistanceMetric.euclidean.rawValue
+    var metric: DistanceMetric = .euclidean
 
     @Option(help: "Recall@K cut-offs, comma-separated (Stanford Online Products: 1,10,100,1000).")
     var k: IntegerList = IntegerList(EvaluationOptions.standardRecallKs)
@@ -54,6 +54,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "k-means relative objective tolerance.")
     var kmeansTolerance: Double = KMeansOptions().tolerance
 
+    @Option(help: "Candidates per centre of the greedy k-means++ seeding (0: scikit-learn's 2 + ⌊ln K⌋; 1: plain k-means++).")
+    var kmeansCandidates: Int = 0
+
     @Option(help: "Threads for BLAS and for the per-query selection.")
     var threads: Int = 2
 
@@ -64,8 +67,23 @@ struct EvalCommand: ParsableCommand {
         guard (queryEmbeddings == nil) == (queryLabels == nil) else {
             throw ValidationError("--query-embeddings and --query-labels must be given together")
         }
-        guard DistanceMetric(rawValue: metric) != nil else {
-            throw ValidationError("--metric must be one of \(DistanceMetric.allCases.map(\.rawValue).joined(separator: ", ")), got '\(metric)'")
+        guard (1...EvalCommand.maximumThreads).contains(threads) else {
+            throw ValidationError("--threads must be 1...\(EvalCommand.maximumThreads), got \(threads)")
+        }
+        guard blockSize >= 1, blockSize <= 1 << 20 else {
+            throw ValidationError("--block-size must be 1...\(1 << 20), got \(blockSize)")
+        }
+        if let clusters, clusters < 1 {
+            throw ValidationError("--clusters must be at least 1, got \(clusters)")
+        }
+        guard (0...1024).contains(kmeansCandidates) else {
+            throw ValidationError("--kmeans-candidates must be 0...1024, got \(kmeansCandidates)")
+        }
+        guard kmeansIterations >= 1 else {
+            throw ValidationError("--kmeans-iterations must be at least 1, got \(kmeansIterations)")
+        }
+        guard kmeansTolerance >= 0, kmeansTolerance.isFinite else {
+            throw ValidationError("--kmeans-tolerance must be a non-negative number, got \(kmeansTolerance)")
         }
         if noClustering && clustersOut != nil {
             throw ValidationError("--clusters-out needs clustering (remove --no-clustering)")
@@ -74,10 +92,10 @@ struct EvalCommand: ParsableCommand {
 
     /// The evaluation options the flags describe.
     var options: EvaluationOptions {
-        var options = EvaluationOptions(metric: DistanceMetric(rawValue: metric) ?? .euclidean, recallKs: k.values,
+        var options = EvaluationOptions(metric: metric, recallKs: k.values,
                                         clustering: !noClustering, clusters: clusters)
         options.kMeans = KMeansOptions(seed: seed, maxIterations: kmeansIterations, tolerance: kmeansTolerance,
-                                       threads: threads)
+                                       threads: threads, seedingCandidates: kmeansCandidates)
         options.search = NeighbourSearchOptions(queryBlockSize: blockSize, threads: threads)
         return options
     }
@@ -104,6 +122,9 @@ struct EvalCommand: ParsableCommand {
         }
         return json
     }
+
+    /// The most threads accepted (more only come from typos).
+    static let maximumThreads = 1024
 
     func run() throws {
         print(try execute())

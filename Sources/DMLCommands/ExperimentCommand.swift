@@ -44,7 +44,9 @@ struct ExperimentCommand: ParsableCommand {
                 data = try configuration.dataset.load()
                 datasets[configuration.dataset] = data
             }
-            try Trainer(configuration: configuration, dataset: data).run(progress: !quiet)
+            // An interrupted run continues from its last checkpoint; one that never reached
+            // a checkpoint starts again.
+            try Trainer(configuration: configuration, dataset: data, start: .resume).run(progress: !quiet)
             _ = try RunReport.write(runDirectory: directory)
         }, progress: { event in
             let line: String

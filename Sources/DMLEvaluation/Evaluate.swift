@@ -80,7 +80,7 @@ enum Evaluation {
         let scores = try ClusteringScores.compute(clusters: kMeans.assignments, classes: queryLabels)
         return EvaluationResult(retrieval: retrieval, clustering: scores, queries: queries.rows, references: referenceCount,
                                 metric: options.metric, clusters: clusters, kMeansIterations: kMeans.iterations,
-                                kMeansConverged: kMeans.converged, searchSeconds: searchSeconds,
+                                kMeansConverged: kMeans.converged, kMeansObjective: kMeans.objective, searchSeconds: searchSeconds,
                                 clusteringSeconds: seconds(since: clusteringStart), clusterAssignments: kMeans.assignments)
     }
 

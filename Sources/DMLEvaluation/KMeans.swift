@@ -16,11 +16,17 @@ public struct KMeansResult<T: BLASScalar>: Sendable, Equatable {
 
     /// The number of assignment steps run.
     public var iterations: Int { objectiveHistory.count }
+
+    /// The final objective (scikit-learn's `inertia_`): `Σ_i ‖x_i − c_{a(i)}‖²` of the returned
+    /// assignment and centres.
+    public var objective: Double { objectiveHistory.last ?? 0 }
 }
 
 /// Lloyd's k-means with k-means++ seeding.
 ///
-/// 1. Seeding: `KMeansPlusPlusSeeding` (exact k-means++ law, seeded).
+/// 1. Seeding: greedy k-means++ (`GreedyKMeansPlusPlusSeeding`, scikit-learn's: `2 + ⌊ln K⌋`
+///    candidates per centre, the best kept), or with `seedingCandidates = 1` plain k-means++
+///    (`KMeansPlusPlusSeeding`, the exact law), seeded either way.
 /// 2. Assignment: every point goes to its nearest centre, ties to the lower centre index; the
 ///    distances come from blocked GEMM (`SquaredDistanceBlocks`), never an `N × K` matrix.
 /// 3. Update: every centre becomes the mean of its points (sums in Double). An empty cluster is
@@ -51,8 +57,12 @@ public enum KMeans {
         let n = points.rows
         let blocks = SquaredDistanceBlocks(points: points, blockSize: options.pointBlockSize, threads: options.threads)
         var generator = SeededGenerator(seed: options.seed)
-        let seeds = KMeansPlusPlusSeeding(points: points, distances: blocks, batch: options.seedingBatch)
-            .chooseCentres(clusters: clusters, generator: &generator)
+        let candidates = options.candidates(clusters: clusters, points: n, dimension: points.columns)
+        let seeds = candidates == 1
+            ? KMeansPlusPlusSeeding(points: points, distances: blocks, batch: options.seedingBatch)
+                .chooseCentres(clusters: clusters, generator: &generator)
+            : GreedyKMeansPlusPlusSeeding(points: points, distances: blocks, candidates: candidates)
+                .chooseCentres(clusters: clusters, generator: &generator)
         var centres = points.gatheringRows(seeds)
         var assignments = [Int](repeating: -1, count: n)
         var pointCosts = [Double](repeating: 0, count: n)

@@ -198,6 +198,10 @@ extension NetworkScalar {
         let kh = g.kernelHeight, kw = g.kernelWidth, sh = g.strideHeight, sw = g.strideWidth
         let top = g.padding.top, left = g.padding.left
         let oh = g.outputHeight, ow = g.outputWidth, p = oh * ow, plane = g.height * g.width
+        if g.isSameStrideOne && g.inputSpatial <= depthwisePlaneLimit {
+            depthwiseSameForward(x, weight: weight, bias: bias, geometry: g, multiplier: m, into: y)
+            return
+        }
         // The valid output columns of each kernel column, computed once (no divisions in the loops).
         withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: kw) { columns in
         for j in 0..<kw { columns.initializeElement(at: j, to: g.validOutputColumns(kernelColumn: j)) }
@@ -233,6 +237,11 @@ extension NetworkScalar {
         let top = g.padding.top, left = g.padding.left
         let oh = g.outputHeight, ow = g.outputWidth, p = oh * ow, plane = g.height * g.width
         inputGradient?.update(repeating: 0, count: g.channels * plane)
+        if g.isSameStrideOne && g.inputSpatial <= depthwisePlaneLimit {
+            depthwiseSameBackward(gradient, input: x, weight: weight, geometry: g, multiplier: m,
+                                  weightGradient: weightGradient, inputGradient: inputGradient)
+            return
+        }
         withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: kw) { columns in
         for j in 0..<kw { columns.initializeElement(at: j, to: g.validOutputColumns(kernelColumn: j)) }
         for o in 0..<(g.channels * m) {
@@ -272,6 +281,95 @@ extension NetworkScalar {
                 }
             }
         }
+        }
+    }
+
+    // Stride 1 with an output as large as the input ("same" padding): output plane position
+    // `q = r·W + c` and tap `(i, j)` read input position `q + (i − top)·W + (j − left)`, so each tap
+    // is one contiguous multiply-add over the rows whose input row exists (long loops even on
+    // 7×7 planes). The contiguous range also covers a few border positions whose column wraps into
+    // the neighbouring row; their contribution is subtracted again afterwards.
+
+    /// The largest plane (`H·W` values, 32×32) run by the contiguous same-padding loops; larger
+    /// planes go row by row, which keeps the output row in L1 (measured: 7×7 to 28×28 planes 1.2–1.9×
+    /// faster contiguous than row by row, 56×56 the same, 112×112 1.5× slower).
+    @inlinable static var depthwisePlaneLimit: Int { 1024 }
+
+    /// The wrapped border positions of a tap: rows `rows` (already trimmed at the contiguous
+    /// range's ends), columns `columns`.
+    @inlinable @inline(__always)
+    static func wrappedPositions(dx: Int, yLo: Int, yHi: Int, width w: Int) -> (rows: Range<Int>, columns: Range<Int>) {
+        if dx > 0 { return (yLo..<Swift.max(yLo, yHi - 1), (w - dx)..<w) }
+        if dx < 0 { return (Swift.min(yLo + 1, yHi)..<yHi, 0..<(-dx)) }
+        return (yLo..<yLo, 0..<0)
+    }
+
+    @inlinable
+    static func depthwiseSameForward(_ x: UnsafePointer<Self>, weight: UnsafePointer<Self>, bias: UnsafePointer<Self>?, geometry g: ConvolutionGeometry, multiplier m: Int, into y: UnsafeMutablePointer<Self>) {
+        let kh = g.kernelHeight, kw = g.kernelWidth, top = g.padding.top, left = g.padding.left
+        let h = g.height, w = g.width, p = h * w
+        for o in 0..<(g.channels * m) {
+            let src = x + (o / m) * p
+            let dst = y + o * p
+            dst.update(repeating: bias?[o] ?? 0, count: p)
+            let taps = weight + o * kh * kw
+            for i in 0..<kh {
+                let dy = i - top
+                let yLo = Swift.max(0, -dy), yHi = Swift.min(h, h - dy)
+                guard yHi > yLo else { continue }
+                for j in 0..<kw {
+                    let dx = j - left
+                    let t = taps[i * kw + j]
+                    let from = src + dy * w + dx
+                    let qLo = yLo * w + Swift.max(0, -dx), qHi = yHi * w - Swift.max(0, dx)
+                    for q in qLo..<qHi { dst[q] = Relaxed.multiplyAdd(t, from[q], dst[q]) }
+                    let wrapped = wrappedPositions(dx: dx, yLo: yLo, yHi: yHi, width: w)
+                    for r in wrapped.rows {
+                        for c in wrapped.columns { let q = r * w + c; dst[q] -= t * from[q] }
+                    }
+                }
+            }
+        }
+    }
+
+    @inlinable
+    static func depthwiseSameBackward(_ gradient: UnsafePointer<Self>, input x: UnsafePointer<Self>, weight: UnsafePointer<Self>, geometry g: ConvolutionGeometry, multiplier m: Int, weightGradient: UnsafeMutablePointer<Self>?, inputGradient: UnsafeMutablePointer<Self>?) {
+        let kh = g.kernelHeight, kw = g.kernelWidth, top = g.padding.top, left = g.padding.left
+        let h = g.height, w = g.width, p = h * w
+        for o in 0..<(g.channels * m) {
+            let src = x + (o / m) * p
+            let gp = gradient + o * p
+            let dxPlane = inputGradient.map { $0 + (o / m) * p }
+            let taps = weight + o * kh * kw
+            let dw = weightGradient.map { $0 + o * kh * kw }
+            for i in 0..<kh {
+                let dy = i - top
+                let yLo = Swift.max(0, -dy), yHi = Swift.min(h, h - dy)
+                guard yHi > yLo else { continue }
+                for j in 0..<kw {
+                    let dx = j - left
+                    let shift = dy * w + dx
+                    let qLo = yLo * w + Swift.max(0, -dx), qHi = yHi * w - Swift.max(0, dx)
+                    let wrapped = wrappedPositions(dx: dx, yLo: yLo, yHi: yHi, width: w)
+                    if let dw {
+                        let from = src + shift
+                        var acc: Self = 0
+                        for q in qLo..<qHi { acc = Relaxed.multiplyAdd(gp[q], from[q], acc) }
+                        for r in wrapped.rows {
+                            for c in wrapped.columns { let q = r * w + c; acc -= gp[q] * from[q] }
+                        }
+                        dw[i * kw + j] += acc
+                    }
+                    if let dxPlane {
+                        let t = taps[i * kw + j]
+                        let to = dxPlane + shift
+                        for q in qLo..<qHi { to[q] = Relaxed.multiplyAdd(t, gp[q], to[q]) }
+                        for r in wrapped.rows {
+                            for c in wrapped.columns { let q = r * w + c; to[q] -= t * gp[q] }
+                        }
+                    }
+                }
+            }
         }
     }
 }

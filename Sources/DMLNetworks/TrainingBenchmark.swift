@@ -35,10 +35,13 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
 /// `½‖y − t‖²` against a random target (negligible cost), Adam. Wired to `dml bench train`.
 public enum TrainingBenchmark {
     /// Times `iterations` steps of forward + backward + update after `warmup` untimed ones, with
-    /// the convolutions mapped onto GEMM by `convolution`.
+    /// the convolutions mapped onto GEMM by `convolution`. `afterStep`, when given, runs inside
+    /// the timed step after the update with the model and the step's output (to time per-step
+    /// checks such as the trainer's divergence guard).
     public static func run(batchSize: Int = 128, iterations: Int = 20, warmup: Int = 3,
                            embeddingDimension: Int = 512, convolution: ConvolutionAlgorithm = .perSample,
-                           seed: UInt64 = 1) -> TrainingBenchmarkResult {
+                           seed: UInt64 = 1,
+                           afterStep: ((Sequential<Float>, Matrix<Float>) -> Void)? = nil) -> TrainingBenchmarkResult {
         let model: Sequential<Float> = ModelPresets.fashionMNIST(embeddingDimension: embeddingDimension, seed: seed)
         let profiler = GEMMProfiler()
         for (_, layer) in model.layers {
@@ -62,6 +65,7 @@ public enum TrainingBenchmark {
             gradient.values.add(target, scaledBy: -1)
             _ = model.backward(gradient)
             optimizer.step(model)
+            afterStep?(model, output.values)
             let elapsed = ContinuousClock.now - start
             if iteration >= warmup {
                 cpuSeconds += BenchmarkClock.threadCPU.now() - cpuStart

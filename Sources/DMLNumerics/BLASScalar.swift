@@ -154,7 +154,7 @@ extension Double: BLASScalar {
 public enum BLASThreads {
     /// Sets the OpenBLAS thread count for every later BLAS call in this process.
     public static func set(_ count: Int) {
-        openblas_set_num_threads(Int32(max(1, count)))
+        openblas_set_num_threads(Int32(clamping: max(1, count)))
     }
 
     /// The OpenBLAS thread count now in force.

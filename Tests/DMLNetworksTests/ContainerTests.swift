@@ -202,6 +202,14 @@ enum Blocks {
         }
     }
 
+    @Test func identityPassesValuesAndGradients() {
+        let x = randomTensor(batch: 2, shape: TensorShape(channels: 2, height: 1, width: 3), seed: 11)
+        let layer = Identity<Double>()
+        #expect(layer.forward(x, training: true) == x)
+        #expect(layer.backward(x) == x)
+        #expect(LayerGradientCheck(layer, input: x).worst < LayerGradientTests.tolerance)
+    }
+
     @Test func relu6ForwardAndGradient() {
         let x = Tensor(Matrix<Double>([[-1, 0, 0.5, 5.9, 6, 7]]))
         let layer = Activation<Double>(.relu6)

@@ -3,6 +3,14 @@ import DMLNetworks
 import DMLNumerics
 import DMLWeights
 
+extension SeededGenerator {
+    /// A seeded normal matrix from a generator value (for one-line test inputs).
+    func normalMatrixValues(rows: Int, columns: Int) -> Matrix<Double> {
+        var copy = self
+        return copy.normalMatrix(rows: rows, columns: columns)
+    }
+}
+
 /// Weights by dotted name with logical shapes: export, load, and one error listing every problem.
 @Suite struct NamedWeightsTests {
     static func trainedResNet(seed: UInt64) -> Sequential<Double> {
@@ -85,6 +93,18 @@ import DMLWeights
         for (name, tensor) in weights where !name.hasPrefix("fc.") && !name.hasSuffix("num_batches_tracked") {
             #expect(loaded[name] == tensor, "\(name)")
         }
+    }
+
+    @Test func aSafetensorsRoundTripIsIdentical() throws {
+        let source = Self.trainedResNet(seed: 11)
+        let bytes = try SafeTensors.serialize(source.exportWeights())
+        let file = try SafeTensors.parse(bytes, file: "resnet.safetensors")
+        let target = Blocks.resnet(seed: 12)
+        try target.loadWeights(file.tensors, source: "resnet.safetensors")
+        #expect(target.exportWeights() == source.exportWeights())
+        let x = Tensor(SeededGenerator(seed: 13).normalMatrixValues(rows: 2, columns: 3 * 12 * 12), shape: TensorShape(channels: 3, height: 12, width: 12))
+        // Weights pass through float32: evaluation outputs agree to float precision.
+        #expect(target.forward(x, training: false).values.maxAbsDifference(source.forward(x, training: false).values) < 1e-5)
     }
 
     @Test func float64AndHalfTensorsAreConverted() throws {

@@ -85,6 +85,17 @@ import DMLNumerics
         #expect(Self.cases.count == 20)
     }
 
+    /// The comparison can fail: the pooling options the fixtures exercise change the numbers.
+    @Test func theWrongPoolingOptionsDoNotMatch() throws {
+        let exclude = try #require(Self.cases.first { $0.name == "avg 3 s2 p1 ceil exclude" })
+        let x = Self.tensor(exclude.input, shape: exclude.input_shape)
+        let including = AvgPool2D<Double>(kernelSize: 3, stride: 2, padding: 1, ceilMode: true, countIncludesPadding: true)
+        #expect(Self.maxRelativeError(including.forward(x, training: false).values.elements, exclude.output) > 1e-3)
+        let ceil = try #require(Self.cases.first { $0.name == "googlenet max 3 s2 ceil" })
+        let floor = MaxPool2D<Double>(kernelSize: 3, stride: 2)
+        #expect(floor.forward(Self.tensor(ceil.input, shape: ceil.input_shape), training: false).values.count != ceil.output.count)
+    }
+
     @Test(arguments: cases.map(\.name))
     func matchesPyTorch(_ name: String) throws {
         let c = try #require(Self.cases.first { $0.name == name })
