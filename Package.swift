@@ -11,6 +11,8 @@ import PackageDescription
 ///   DMLDistributed        the communicator: one process, or MPI ranks (all-gather, all-reduce)
 ///   DMLWeights            tensors of weight files: safetensors, PyTorch checkpoints (zip and legacy)
 ///   DMLNetworks           layers, initialization, optimizers, schedules, tensor archives
+///   DMLBackbones          ImageNet backbones (EfficientNet-Lite0, ResNet-18/50, GoogLeNet) with
+///                         PyTorch names, their weights and input normalization, embedding heads
 ///   DMLEvaluation         nearest neighbours, Recall@K, MAP@R, k-means, NMI, F1
 ///   DMLData               IDX, .npy features, image decoding, datasets, augmentation, loader
 ///   DMLTraining           sampler, trainer, checkpoints, run logs
@@ -59,16 +61,18 @@ let package = Package(
             dependencies: ["DMLNumerics", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .target(name: "DMLData", dependencies: ["DMLNumerics", "CImageCodecs"]),
+        .target(name: "DMLBackbones", dependencies: ["DMLNumerics", "DMLNetworks", "DMLWeights", "DMLData"]),
         .target(
             name: "DMLTraining",
-            dependencies: ["DMLNumerics", "MetricLearning", "DMLNetworks", "DMLEvaluation", "DMLData", "DMLDistributed"]
+            dependencies: ["DMLNumerics", "MetricLearning", "DMLNetworks", "DMLBackbones", "DMLEvaluation", "DMLData",
+                           "DMLDistributed"]
         ),
         .target(name: "DMLReport", dependencies: ["DMLNumerics", "CImageCodecs"]),
         .target(
             name: "SwiftMetricLearning",
             dependencies: [
-                "DMLNumerics", "MetricLearning", "DMLWeights", "DMLDistributed", "DMLNetworks", "DMLEvaluation", "DMLData", "DMLTraining",
-                "DMLReport",
+                "DMLNumerics", "MetricLearning", "DMLWeights", "DMLDistributed", "DMLNetworks", "DMLBackbones", "DMLEvaluation",
+                "DMLData", "DMLTraining", "DMLReport",
             ]
         ),
         .target(
@@ -89,11 +93,17 @@ let package = Package(
         .testTarget(name: "DMLNumericsTests", dependencies: ["DMLNumerics", "DMLTestSupport"]),
         .testTarget(name: "MetricLearningTests", dependencies: ["MetricLearning", "DMLTestSupport"]),
         .testTarget(name: "DMLNetworksTests", dependencies: ["DMLNetworks", "DMLNumerics", "DMLTestSupport"]),
+        .testTarget(
+            name: "DMLBackbonesTests",
+            dependencies: ["DMLBackbones", "DMLNetworks", "DMLWeights", "DMLNumerics", "DMLTestSupport"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(name: "DMLEvaluationTests", dependencies: ["DMLEvaluation", "DMLCommands", "DMLTestSupport"]),
         .testTarget(name: "DMLDataTests", dependencies: ["DMLData", "CImageCodecs", "DMLTestSupport"]),
         .testTarget(name: "DMLTrainingTests", dependencies: ["DMLTraining", "DMLTestSupport"]),
         .testTarget(name: "DMLReportTests", dependencies: ["DMLReport", "DMLNumerics", "CImageCodecs"]),
         .testTarget(name: "DMLCommandsTests", dependencies: ["DMLCommands", "DMLTestSupport"]),
+        .testTarget(name: "DMLWeightsTests", dependencies: ["DMLWeights", "DMLCommands"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,7 @@
 import ArgumentParser
 import MetricLearning
+import DMLEvaluation
+import DMLTraining
 
 // The option values of the loss commands, parsed from their raw names (an unknown value is
 // rejected with the list of valid ones).
@@ -10,3 +12,6 @@ extension SynthesisKind: ExpressibleByArgument {}
 extension TripletSelection: ExpressibleByArgument {}
 extension TripletReduction: ExpressibleByArgument {}
 extension PairingRule: ExpressibleByArgument {}
+extension OptimizerName: ExpressibleByArgument {}
+extension ScheduleName: ExpressibleByArgument {}
+extension DistanceMetric: ExpressibleByArgument {}

@@ -42,6 +42,9 @@ public struct BenchLossesCommand: ParsableCommand {
     @Flag(help: "Time with the wall clock instead of the calling thread's CPU clock (with one BLAS thread all the work runs on the calling thread; its CPU time ignores the time the process waits for a core on a loaded machine).")
     var wallClock = false
 
+    @Option(help: "Cross-batch memory size N (0: none): every loss also gets N memory points (C×K embeddings of another seed), and the GEMM is the augmented set × (itself + memory).")
+    var memory = 0
+
     @Option(help: "Seed of the synthetic embeddings.")
     var seed: UInt64 = 1
 
@@ -53,6 +56,7 @@ public struct BenchLossesCommand: ParsableCommand {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard dimension >= 1 else { throw ValidationError("--dimension must be at least 1") }
+        guard memory >= 0 else { throw ValidationError("--memory must be at least 0") }
         let known = Self.modes.map(\.name)
         if let unknown = modes.first(where: { !known.contains($0) }) {
             throw ValidationError("unknown mode '\(unknown)'; expected one of \(known.joined(separator: ", "))")
@@ -73,8 +77,11 @@ public struct BenchLossesCommand: ParsableCommand {
         let loss: LossKind, mode: String
         let points: Int
         let lossSeconds: Double, gemmSeconds: Double
-        /// The ratio target of §5 of the task: plain ≤ 3×, HNPM with synthesis ≤ 4× (B = 128 only).
+        let memory: Int
+        /// The ratio target of §5 of the task: plain ≤ 3×, HNPM with synthesis ≤ 4× (B = 128
+        /// only); with a memory, 2× the batch × (batch + memory) GEMM.
         var target: Double? {
+            if memory > 0 { return 2 }
             guard batch == 128 else { return nil }
             switch mode {
             case "plain": return 3
@@ -91,35 +98,49 @@ public struct BenchLossesCommand: ParsableCommand {
         let tuned = !noAllocatorTuning && AllocatorTuning.keepLargeBlocksInTheHeap()
         print(environmentNote(allocatorTuned: tuned))
         print()
-        print("| B | layout | loss | mode | points | loss+grad (ms) | Gram GEMM (ms) | ratio | target |")
+        print("| B | layout | loss | mode | points\(memory > 0 ? " + memory" : "") | loss+grad (ms) | Gram GEMM (ms) | ratio | target |")
         print("|---:|---|---|---|---:|---:|---:|---:|---|")
+        try measureAll { print(Self.format($0)) }
+    }
+
+    /// Measures every configured batch size, layout (`K` = 2 and 4), loss and mode, in table
+    /// order, handing each row to `emit` as soon as it is measured.
+    func measureAll(_ emit: (Row) -> Void) throws {
         for batch in batchSizes {
             for perClass in [2, 4] {
                 let classes = batch / perClass
                 let (x, labels) = Self.embeddings(classes: classes, perClass: perClass, dimension: dimension, seed: seed)
+                let bank: MemoryPoints<Float>? = memory == 0 ? nil : try {
+                    let (m, y) = Self.embeddings(classes: (memory + perClass - 1) / perClass, perClass: perClass,
+                                                 dimension: dimension, seed: seed &+ 1)
+                    return try MemoryPoints(embeddings: m.gatheringRows(Array(0..<memory)), labels: Array(y.prefix(memory)))
+                }()
                 for kind in losses {
                     for mode in Self.modes where modes.contains(mode.name) {
                         let configuration = LossConfiguration(kind: kind, mining: mode.mining, synthesis: mode.synthesis)
-                        let row = try measure(configuration, x: x, labels: labels, mode: mode.name,
+                        let row = try measure(configuration, x: x, labels: labels, memory: bank, mode: mode.name,
                                               classes: classes, perClass: perClass)
-                        print(Self.format(row))
+                        emit(row)
                     }
                 }
             }
         }
     }
 
-    /// Times `configuration.evaluate` and the Gram GEMM of its augmented set, interleaved.
-    private func measure(_ configuration: LossConfiguration, x: Matrix<Float>, labels: [Int], mode: String,
-                         classes: Int, perClass: Int) throws -> Row {
+    /// Times `configuration.evaluate` and the Gram GEMM of its augmented set (against itself and
+    /// the memory), interleaved.
+    private func measure(_ configuration: LossConfiguration, x: Matrix<Float>, labels: [Int], memory bank: MemoryPoints<Float>?,
+                         mode: String, classes: Int, perClass: Int) throws -> Row {
         let points = configuration.mining == .hnpm
             ? try configuration.synthesisPlugin.augment(x, labels: labels).points : x
-        var gram = Matrix<Float>(rows: points.rows, columns: points.rows)
+        let references = bank.map { Matrix(rows: points.rows + $0.count, columns: points.columns,
+                                           elements: points.elements + $0.embeddings.elements) } ?? points
+        var gram = Matrix<Float>(rows: points.rows, columns: references.rows)
         var lossTimes = [Double](), gemmTimes = [Double]()
         var sink: Float = 0
         for repetition in 0..<(repeats + 2) {  // two warm-up rounds
-            let g = Self.seconds(wallClock: wallClock) { Matrix.gemm(points, points, transB: .transpose, into: &gram) }
-            let l = try Self.seconds(wallClock: wallClock) { sink += try configuration.evaluate(x, labels: labels).value }
+            let g = Self.seconds(wallClock: wallClock) { Matrix.gemm(points, references, transB: .transpose, into: &gram) }
+            let l = try Self.seconds(wallClock: wallClock) { sink += try configuration.evaluate(x, labels: labels, memory: bank).value }
             if repetition >= 2 {
                 gemmTimes.append(g)
                 lossTimes.append(l)
@@ -127,7 +148,8 @@ public struct BenchLossesCommand: ParsableCommand {
         }
         precondition(sink.isFinite, "the loss must be finite")
         return Row(batch: x.rows, classes: classes, perClass: perClass, loss: configuration.kind, mode: mode,
-                   points: points.rows, lossSeconds: Self.median(lossTimes), gemmSeconds: Self.median(gemmTimes))
+                   points: points.rows, lossSeconds: Self.median(lossTimes), gemmSeconds: Self.median(gemmTimes),
+                   memory: bank?.count ?? 0)
     }
 
     /// The settings that change the numbers: BLAS threads and kernels, the clock, and glibc's
@@ -159,7 +181,8 @@ public struct BenchLossesCommand: ParsableCommand {
 
     private static func format(_ row: Row) -> String {
         let check = row.target.map { row.ratio <= $0 ? "≤ \(Int($0))× ✓" : "≤ \(Int($0))× ✗" } ?? ""
-        return "| \(row.batch) | \(row.classes)×\(row.perClass) | \(row.loss.rawValue) | \(row.mode) | \(row.points) | "
+        let points = row.memory > 0 ? "\(row.points) + \(row.memory)" : "\(row.points)"
+        return "| \(row.batch) | \(row.classes)×\(row.perClass) | \(row.loss.rawValue) | \(row.mode) | \(points) | "
             + String(format: "%.3f | %.3f | %.2f", row.lossSeconds * 1e3, row.gemmSeconds * 1e3, row.ratio) + " | \(check) |"
     }
 

@@ -6,8 +6,8 @@ public struct DMLCommand: ParsableCommand {
         commandName: "dml",
         abstract: "Deep metric learning: losses, embedding-space synthesis, training and evaluation.",
         subcommands: [
-            TrainCommand.self, EvalCommand.self, EmbedCommand.self, ReportCommand.self, LossCommand.self,
-            ExperimentCommand.self, SummarizeCommand.self, BenchCommand.self,
+            TrainCommand.self, EvalCommand.self, EmbedCommand.self, FeaturesCommand.self, ReportCommand.self, LossCommand.self,
+            ExperimentCommand.self, SummarizeCommand.self, BenchCommand.self, WeightsCommand.self,
         ]
     )
 

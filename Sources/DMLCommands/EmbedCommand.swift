@@ -1,7 +1,11 @@
 import ArgumentParser
 import Foundation
 import DMLNumerics
+import DMLNetworks
 import DMLTraining
+import DMLData
+
+extension DataSplit: ExpressibleByArgument {}
 
 /// `dml embed`: writes the embeddings of a dataset split computed by a trained checkpoint.
 struct EmbedCommand: ParsableCommand {
@@ -20,7 +24,7 @@ struct EmbedCommand: ParsableCommand {
     var dataRoot: String?
 
     @Option(name: .long, help: "Which split: train or test.")
-    var split: String = "test"
+    var split: DataSplit = .test
 
     @Option(name: .long, help: "Output .npy file of embeddings (float32, N × d).")
     var out: String
@@ -28,20 +32,50 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .customLong("labels-out"), help: "Output .npy file of labels (int64); default: OUT with _labels before .npy.")
     var labelsOut: String?
 
-    func run() throws {
-        guard split == "train" || split == "test" else {
-            throw ValidationError("--split must be train or test, not \(split)")
+    @Option(name: .long, help: "Compute threads (default: the machine's cores): the layers' pool (OpenBLAS single-threaded, as in dml train).")
+    var threads: Int = ThreadBudget.availableCores
+
+    /// Refuses an output path that is a folder, and the same path for both outputs.
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if out == resolvedLabelsPath {
+            throw ValidationError("--labels-out must differ from --out (\(out))")
         }
-        let (model, saved) = try Trainer.loadModel(checkpoint: checkpoint)
+    }
+
+    /// Where the labels go: `--labels-out`, or `OUT` with `_labels` before `.npy`.
+    var resolvedLabelsPath: String {
+        labelsOut ?? (out.hasSuffix(".npy") ? String(out.dropLast(4)) + "_labels.npy" : out + "_labels.npy")
+    }
+
+    /// Loads the checkpoint and the data, checks that the data fit the network (same
+    /// per-sample shape, images for an image network), embeds, and writes both files or
+    /// neither. Returns the JSON line to print.
+    func execute() throws -> String {
+        let (model, saved, inputShape, isImageData) = try Trainer.loadModel(checkpoint: checkpoint)
         var data = saved.dataset
         if let dataset { data.name = dataset }
         if let dataRoot { data.root = dataRoot }
-        let loaded = try data.load()
-        let chosen = split == "train" ? loaded.train : loaded.test
-        let embeddings = try EmbeddingNetwork.embed(chosen, with: model)
-        let labelsPath = labelsOut ?? (out.hasSuffix(".npy") ? String(out.dropLast(4)) + "_labels.npy" : out + "_labels.npy")
-        try NPYArray(embeddings).write(to: out)
-        try NPYArray(labels: chosen.labels).write(to: labelsPath)
-        print("{\"embeddings\": \"\(out)\", \"labels\": \"\(labelsPath)\", \"rows\": \(embeddings.rows), \"dimension\": \(embeddings.columns)}")
+        // The checkpoint's backbone decides the input normalization.
+        let loaded = try data.load(normalization: saved.model.architecture.inputNormalization)
+        let chosen = loaded.split(split)
+        guard chosen.sampleShape == inputShape else {
+            let kind = { (image: Bool, s: SampleShape) in image ? "\(s.channels)×\(s.height)×\(s.width) images" : "\(s.channels)-dimensional feature vectors" }
+            throw TrainingError.invalidCheckpoint(
+                file: checkpoint,
+                reason: "the model was trained on \(kind(isImageData, inputShape)) (dataset \(saved.dataset.name)), but the \(split.rawValue) split of \(data.name)\(data.root.isEmpty ? "" : " at \(data.root)") has \(kind(chosen.isImageData, chosen.sampleShape)); embed data of the shape the model was trained on")
+        }
+        model.use(pool: ThreadPool(threads: threads))
+        let embeddings = try BLASThreads.with(1) { try EmbeddingNetwork.embed(chosen, with: model) }
+        let labelsPath = resolvedLabelsPath
+        try AtomicFile.writeAll([(NPYArray(embeddings).encoded(), out), (NPYArray(labels: chosen.labels).encoded(), labelsPath)])
+        let json = try JSONSerialization.data(withJSONObject: ["embeddings": out, "labels": labelsPath, "rows": embeddings.rows,
+                                                               "dimension": embeddings.columns] as [String: Any],
+                                              options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: json, as: UTF8.self)
+    }
+
+    func run() throws {
+        print(try execute())
     }
 }

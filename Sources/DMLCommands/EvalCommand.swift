@@ -8,7 +8,7 @@ import Foundation
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate embeddings: Recall@K, MAP@R, R-precision, NMI and F1 as one JSON object.",
+        abstract: "Evaluate embeddings: Recall@K, MAP@R, R-precision, NMI and F1 (and the k-means objective) as one JSON object.",
         discussion: """
             Without --query-embeddings every row is a query against all other rows (leave-one-out). \
             With them, each query row is ranked against the rows of --embeddings, and k-means runs on \
@@ -31,7 +31,7 @@ struct EvalCommand: ParsableCommand {
     var queryLabels: String?
 
     @Option(help: "Distance for retrieval: euclidean or cosine.")
-    var metric: String = DistanceMetric.euclidean.rawValue
+    var metric: DistanceMetric = .euclidean
 
     @Option(help: "Recall@K cut-offs, comma-separated (Stanford Online Products: 1,10,100,1000).")
     var k: IntegerList = IntegerList(EvaluationOptions.standardRecallKs)
@@ -54,18 +54,37 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "k-means relative objective tolerance.")
     var kmeansTolerance: Double = KMeansOptions().tolerance
 
-    @Option(help: "Threads for BLAS and for the per-query selection.")
-    var threads: Int = 2
+    @Option(help: "Candidates per centre of the greedy k-means++ seeding (0: scikit-learn's 2 + ⌊ln K⌋; 1: plain k-means++).")
+    var kmeansCandidates: Int = 0
+
+    @Option(help: "Compute threads (default: the machine's cores). Each runs GEMM tiles (single-threaded BLAS) and their top-K selection; the results do not depend on it.")
+    var threads: Int = ThreadBudget.availableCores
 
     @Option(help: "Queries per GEMM block of the neighbour search.")
     var blockSize: Int = NeighbourSearchOptions().queryBlockSize
 
     func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard (queryEmbeddings == nil) == (queryLabels == nil) else {
             throw ValidationError("--query-embeddings and --query-labels must be given together")
         }
-        guard DistanceMetric(rawValue: metric) != nil else {
-            throw ValidationError("--metric must be one of \(DistanceMetric.allCases.map(\.rawValue).joined(separator: ", ")), got '\(metric)'")
+        guard (1...EvalCommand.maximumThreads).contains(threads) else {
+            throw ValidationError("--threads must be 1...\(EvalCommand.maximumThreads), got \(threads)")
+        }
+        guard blockSize >= 1, blockSize <= 1 << 20 else {
+            throw ValidationError("--block-size must be 1...\(1 << 20), got \(blockSize)")
+        }
+        if let clusters, clusters < 1 {
+            throw ValidationError("--clusters must be at least 1, got \(clusters)")
+        }
+        guard (0...1024).contains(kmeansCandidates) else {
+            throw ValidationError("--kmeans-candidates must be 0...1024, got \(kmeansCandidates)")
+        }
+        guard kmeansIterations >= 1 else {
+            throw ValidationError("--kmeans-iterations must be at least 1, got \(kmeansIterations)")
+        }
+        guard kmeansTolerance >= 0, kmeansTolerance.isFinite else {
+            throw ValidationError("--kmeans-tolerance must be a non-negative number, got \(kmeansTolerance)")
         }
         if noClustering && clustersOut != nil {
             throw ValidationError("--clusters-out needs clustering (remove --no-clustering)")
@@ -74,17 +93,17 @@ struct EvalCommand: ParsableCommand {
 
     /// The evaluation options the flags describe.
     var options: EvaluationOptions {
-        var options = EvaluationOptions(metric: DistanceMetric(rawValue: metric) ?? .euclidean, recallKs: k.values,
+        var options = EvaluationOptions(metric: metric, recallKs: k.values,
                                         clustering: !noClustering, clusters: clusters)
         options.kMeans = KMeansOptions(seed: seed, maxIterations: kmeansIterations, tolerance: kmeansTolerance,
-                                       threads: threads)
+                                       threads: threads, seedingCandidates: kmeansCandidates)
         options.search = NeighbourSearchOptions(queryBlockSize: blockSize, threads: threads)
         return options
     }
 
     /// Reads the inputs, evaluates, writes `--clusters-out` and returns the JSON text to print.
     func execute() throws -> String {
-        BLASThreads.set(threads)
+        let pool = ThreadPool(threads: threads)
         let references = try NPYArray.read(from: embeddings).matrix(as: Float.self, source: embeddings)
         let referenceLabels = try NPYArray.read(from: labels).labels(source: labels)
         let result: EvaluationResult
@@ -92,9 +111,9 @@ struct EvalCommand: ParsableCommand {
             let queries = try NPYArray.read(from: queryEmbeddings).matrix(as: Float.self, source: queryEmbeddings)
             let labels = try NPYArray.read(from: queryLabels).labels(source: queryLabels)
             result = try evaluate(queries: queries, queryLabels: labels, references: references,
-                                  referenceLabels: referenceLabels, options: options)
+                                  referenceLabels: referenceLabels, options: options, pool: pool)
         } else {
-            result = try evaluate(embeddings: references, labels: referenceLabels, options: options)
+            result = try evaluate(embeddings: references, labels: referenceLabels, options: options, pool: pool)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -104,6 +123,9 @@ struct EvalCommand: ParsableCommand {
         }
         return json
     }
+
+    /// The most threads accepted (more only come from typos).
+    static let maximumThreads = 1024
 
     func run() throws {
         print(try execute())

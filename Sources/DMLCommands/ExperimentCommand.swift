@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import DMLData
+import DMLBackbones
 import DMLReport
 import DMLTraining
 
@@ -27,24 +28,31 @@ struct ExperimentCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress display inside each run.")
     var quiet = false
 
+    @Option(name: .long, help: "Compute threads of every run (default: the grid's base, else the machine's cores); runs one after another.")
+    var threads: Int?
+
     func run() throws {
         let grid = try GridConfig(contentsOf: config)
         AllocatorTuning.keepLargeBlocksInTheHeap()
-        var datasets = [DatasetConfiguration: Dataset]()
+        // Keyed by backbone too: the backbone decides the input normalization of photos.
+        var datasets = [DatasetConfiguration: [BackboneKind: Dataset]]()
         let runner = ExperimentRunner(grid: grid, directory: output)
         let summary = try runner.run(train: { spec, directory in
             let json = try JSONEncoder().encode(JSONValue.object(spec.config))
             var configuration = try JSONConfiguration.decode(TrainingConfiguration.self, from: json,
                                                              over: TrainingConfiguration(), source: config)
             configuration.output = directory
+            if let threads { configuration.threads = threads }
             let data: Dataset
-            if let cached = datasets[configuration.dataset] {
+            if let cached = datasets[configuration.dataset]?[configuration.model.architecture] {
                 data = cached
             } else {
-                data = try configuration.dataset.load()
-                datasets[configuration.dataset] = data
+                data = try configuration.loadDataset()
+                datasets[configuration.dataset, default: [:]][configuration.model.architecture] = data
             }
-            try Trainer(configuration: configuration, dataset: data).run(progress: !quiet)
+            // An interrupted run continues from its last checkpoint; one that never reached
+            // a checkpoint starts again.
+            try Trainer(configuration: configuration, dataset: data, start: .resume).run(progress: !quiet)
             _ = try RunReport.write(runDirectory: directory)
         }, progress: { event in
             let line: String

@@ -29,6 +29,12 @@ public struct LossCommand: ParsableCommand {
 
     @OptionGroup var options: LossOptions
 
+    @Option(name: .customLong("memory-embeddings"), help: "Cross-batch memory embeddings, an N×d .npy array of float32 or float64 (extra reference points, no gradient).")
+    var memoryEmbeddings: String?
+
+    @Option(name: .customLong("memory-labels"), help: "Labels of the memory embeddings, a .npy array of N integers.")
+    var memoryLabels: String?
+
     @Option(name: .customLong("grad-out"), help: "Write ∂L/∂X here (.npy, same shape and dtype as X).")
     var gradientPath: String?
 
@@ -82,6 +88,34 @@ public struct LossCommand: ParsableCommand {
     /// synthesis (ArgumentParser calls it after parsing, before `run`).
     public func validate() throws {
         _ = try lossConfiguration()
+        guard (memoryEmbeddings == nil) == (memoryLabels == nil) else {
+            throw ValidationError("--memory-embeddings and --memory-labels go together")
+        }
+    }
+
+    /// The memory points of `--memory-embeddings` / `--memory-labels` in precision `T` (nil without).
+    private func readMemory<T: BLASScalar>(dimension: Int, as _: T.Type) throws -> MemoryPoints<T>? {
+        guard let memoryEmbeddings, let memoryLabels else { return nil }
+        let m = try NPYArray.read(from: memoryEmbeddings)
+        guard m.shape.count == 2, m.shape[1] == dimension || m.shape[0] == 0 else {
+            throw InputError(description: "\(memoryEmbeddings): expected a 2-D array of memory embeddings (N × \(dimension)), got shape \(m.shape)")
+        }
+        let y = try NPYArray.read(from: memoryLabels).labels(source: memoryLabels)
+        guard y.count == m.shape[0] else {
+            throw InputError(description: "\(memoryLabels) has \(y.count) labels but \(memoryEmbeddings) has \(m.shape[0]) rows; expected one label per row")
+        }
+        let matrix: Matrix<T>
+        switch m.dtype {
+        case .float32: matrix = try m.matrix(as: Float.self, source: memoryEmbeddings).converted(to: T.self)
+        case .float64: matrix = try m.matrix(as: Double.self, source: memoryEmbeddings).converted(to: T.self)
+        default:
+            throw InputError(description: "\(memoryEmbeddings): expected float32 or float64 embeddings, got \(m.dtype.name)")
+        }
+        do {
+            return try MemoryPoints(embeddings: matrix, labels: y)
+        } catch let error as MetricLearningError {
+            throw InputError(description: "\(memoryEmbeddings), \(memoryLabels): \(error)")
+        }
     }
 
     /// The loss configuration the options describe (defaults from the spec).
@@ -116,9 +150,10 @@ public struct LossCommand: ParsableCommand {
     /// Evaluates in the precision of the embeddings and writes the gradient.
     private func evaluate<T: BLASScalar>(_ x: Matrix<T>, labels y: [Int], dtype: String) throws -> Report {
         let configuration = try lossConfiguration()
+        let memory = try readMemory(dimension: x.columns, as: T.self)
         let output: LossOutput<T>
         do {
-            output = try configuration.evaluate(x, labels: y)
+            output = try configuration.evaluate(x, labels: y, memory: memory)
         } catch let error as MetricLearningError {
             throw InputError(description: "\(embeddings), \(labels): \(error)")
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import DMLNumerics
 import DMLTraining
+import DMLBackbones
 import DMLReport
 
 /// `dml train`: trains an embedding network and evaluates it on held-out classes.
@@ -30,19 +31,37 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("train-classes"), help: "Training classes for datasets without an official split, e.g. 0-4 or 1,3,5.")
     var trainClasses: String?
 
-    @Option(name: .customLong("image-size"), help: "Side of the square network input (0: the dataset preset's).")
+    @Option(name: .customLong("image-size"), help: "Side of the square network input (0: the dataset preset's; photos: 227).")
     var imageSize: Int?
+
+    @Option(name: .long, help: "Shorter side photos are resized to before the crop (0: round(image-size · 256/227)).")
+    var resize: Int?
 
     @OptionGroup var loss: LossOptions
 
-    @Option(name: .long, help: "Model: auto, cnn or mlp.")
-    var architecture: String?
+    @Option(name: .long, help: "Network: small-cnn, mlp, efficientnet-lite0, resnet18, resnet50, googlenet, or auto (small-cnn for images, mlp for features).")
+    var backbone: BackboneKind?
+
+    @Option(name: .long, help: .hidden)
+    var architecture: BackboneKind?
+
+    @Option(name: .long, help: "ImageNet weights of the backbone: default (the installed file) or a .safetensors/.pth file.")
+    var pretrained: String?
+
+    @Flag(name: .customLong("freeze-bn"), help: "Freeze the backbone's batch-norm statistics (use and keep the running statistics).")
+    var freezeBatchNorm = false
+
+    @Option(name: .long, help: "Dropout before the embedding layer of an ImageNet backbone.")
+    var dropout: Double?
+
+    @Option(name: .customLong("freeze-through"), help: "Freeze the backbone's parameters up to this layer (e.g. layer2, _blocks.5) or all.")
+    var freezeThrough: String?
 
     @Option(name: .customLong("embedding-size"), help: "Embedding dimension.")
     var embeddingSize: Int?
 
     @Option(name: .long, help: "Optimizer: adam, adamw or sgd.")
-    var optimizer: String?
+    var optimizer: OptimizerName?
 
     @Option(name: .customLong("lr"), help: "Base learning rate.")
     var learningRate: Double?
@@ -51,7 +70,7 @@ struct TrainCommand: ParsableCommand {
     var weightDecay: Double?
 
     @Option(name: .long, help: "Learning-rate schedule: constant, step or cosine.")
-    var schedule: String?
+    var schedule: ScheduleName?
 
     @Option(name: .long, help: "Optimizer steps.")
     var iterations: Int?
@@ -71,17 +90,23 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of initialization, sampling, augmentation and dropout.")
     var seed: UInt64?
 
-    @Option(name: .long, help: "OpenBLAS threads.")
+    @Option(name: .long, help: "Compute threads (default: the machine's cores): the run's pool (layers, optimizer, evaluation); OpenBLAS runs single-threaded.")
     var threads: Int?
 
-    @Option(name: .customLong("loader-threads"), help: "Background threads preparing batches.")
+    @Option(name: .customLong("loader-threads"), help: "Background threads preparing batches (default 1), taken from the --threads budget: min(this, threads - 1); with --threads 1 batches load on the training thread.")
     var loaderThreads: Int?
 
     @Option(name: [.short, .long], help: "The run directory.")
     var output: String?
 
-    @Flag(name: .long, help: "Continue the run in the output directory from its last checkpoint.")
+    @Flag(name: .long, help: "Continue the run in the output directory from its last checkpoint (settings not given come from the run).")
     var resume = false
+
+    @Flag(name: .long, help: "Replace the run in the output directory (only its run files are removed, once the new run can start).")
+    var overwrite = false
+
+    @Flag(name: .customLong("stop-on-collapse"), help: "Stop with an error when the embeddings collapse (otherwise a warning in the progress line, the log and the report).")
+    var stopOnCollapse = false
 
     @Flag(name: .long, help: "No progress display.")
     var quiet = false
@@ -90,15 +115,35 @@ struct TrainCommand: ParsableCommand {
     var noReport = false
 
     /// The configuration: defaults, then the file, then the options.
+    /// With `--resume`, the run's own configuration (from its last checkpoint or
+    /// `config.json`) replaces the defaults, so only what changes needs repeating.
     func resolvedConfiguration() throws -> TrainingConfiguration {
         var c = TrainingConfiguration()
+        guard !(resume && overwrite) else {
+            throw TrainingError.invalidOption(name: "--resume/--overwrite", value: "both", expected: "at most one of them")
+        }
+        if resume {
+            var directory = output
+            if directory == nil, let config { directory = try JSONConfiguration.read(TrainingConfiguration.self, from: config, over: c).output }
+            let path = directory ?? c.output
+            try RunFiles.validateOutput(path)
+            if let saved = try Trainer.savedConfiguration(in: path) {
+                c = saved
+                c.output = path
+            }
+        }
         if let config { c = try JSONConfiguration.read(TrainingConfiguration.self, from: config, over: c) }
         if let dataset { c.dataset.name = dataset }
         if let dataRoot { c.dataset.root = dataRoot }
         if let trainClasses { c.dataset.trainClasses = trainClasses }
         if let imageSize { c.dataset.imageSize = imageSize }
+        if let resize { c.dataset.resize = resize }
         try loss.apply(to: &c.loss)
-        if let architecture { c.model.architecture = architecture }
+        if let backbone = backbone ?? architecture { c.model.architecture = backbone }
+        if let pretrained { c.model.pretrained = pretrained }
+        if freezeBatchNorm { c.model.freezeBatchNorm = true }
+        if let dropout { c.model.dropout = dropout }
+        if let freezeThrough { c.model.freezeThrough = freezeThrough }
         if let embeddingSize { c.model.embeddingSize = embeddingSize }
         if let optimizer { c.optimizer.name = optimizer }
         if let learningRate { c.optimizer.learningRate = learningRate }
@@ -113,15 +158,21 @@ struct TrainCommand: ParsableCommand {
         if let threads { c.threads = threads }
         if let loaderThreads { c.loaderThreads = loaderThreads }
         if let output { c.output = output }
+        if stopOnCollapse { c.collapse.stop = true }
         try c.validate()
         return c
     }
 
     func run() throws {
         let configuration = try resolvedConfiguration()
+        // Fail before loading data when the directory cannot be used.
+        if !resume && !overwrite {
+            let existing = RunFiles(configuration.output).existingRunFiles()
+            if !existing.isEmpty { throw RunDirectoryError.holdsAnotherRun(directory: configuration.output, files: existing) }
+        }
         AllocatorTuning.keepLargeBlocksInTheHeap()
         if !quiet { FileHandle.standardError.write(Data("loading \(configuration.dataset.name)…\n".utf8)) }
-        let data = try configuration.dataset.load()
+        let data = try configuration.loadDataset()
         if !quiet {
             FileHandle.standardError.write(Data("""
                 \(configuration.dataset.name): \(data.train.count) training items of \(data.train.classCount) classes, \
@@ -130,9 +181,11 @@ struct TrainCommand: ParsableCommand {
 
                 """.utf8))
         }
-        let trainer = try Trainer(configuration: configuration, dataset: data, resume: resume)
+        let trainer = try Trainer(configuration: configuration, dataset: data,
+                                  start: resume ? .resume : overwrite ? .overwrite : .fresh)
         let result = try trainer.run(progress: !quiet)
         var summary: [String: Any] = Trainer.metrics(of: result)
+        if let baseline = trainer.baselineMetrics { summary["baseline"] = baseline }
         summary["run_directory"] = configuration.output
         if !noReport {
             let path = configuration.output + "/report.html"

@@ -33,14 +33,23 @@ public struct DatasetSpec: Equatable, Sendable, Codable {
     public var imageSize: Int?
     /// Keep decoded, resized images in memory (default: on for Omniglot, off otherwise).
     public var cacheImages: Bool?
+    /// The shorter side the photos of cub, cars, sop and folder are resized to before the crop;
+    /// nil for the papers' ratio, `round(side · 256 / 227)`.
+    public var resizeSide: Int?
+    /// The per-channel normalization of those photos (the network's own input normalization);
+    /// nil for ImageNet's mean and standard deviation.
+    public var normalization: Normalization?
 
     /// A spec of the given layout and options.
-    public init(kind: Kind, root: String? = nil, trainClasses: ClassSplit? = nil, imageSize: Int? = nil, cacheImages: Bool? = nil) {
+    public init(kind: Kind, root: String? = nil, trainClasses: ClassSplit? = nil, imageSize: Int? = nil, cacheImages: Bool? = nil,
+                resizeSide: Int? = nil, normalization: Normalization? = nil) {
         self.kind = kind
         self.root = root
         self.trainClasses = trainClasses
         self.imageSize = imageSize
         self.cacheImages = cacheImages
+        self.resizeSide = resizeSide
+        self.normalization = normalization
     }
 
     /// Parses a name (`fashion-mnist`, `omniglot`, `cub`, `cars`, `sop`, `folder`, `npy`; also
@@ -87,14 +96,18 @@ public struct DatasetSpec: Equatable, Sendable, Codable {
             if let cacheImages { o.cacheImages = cacheImages }
             return o
         case .cub, .cars, .sop, .folder:
-            var o = ImageDatasetOptions.papers
-            if let side = imageSize, side != 227 {
-                let resize = Int((Double(side) * 256 / 227).rounded())
-                o.trainPipeline = try AugmentationPipeline(channels: 3, resize: .shorterSide(resize), crop: .random(width: side, height: side),
-                                                           horizontalFlip: true, normalization: .imageNet)
-                o.testPipeline = try AugmentationPipeline(channels: 3, resize: .shorterSide(resize), crop: .center(width: side, height: side),
-                                                          normalization: .imageNet)
+            // The papers' pipelines (256 → random 227 crop + flip; test: centre crop), scaled to `side`.
+            let side = imageSize ?? 227
+            let resize = resizeSide ?? Int((Double(side) * 256 / 227).rounded())
+            let normalization = self.normalization ?? .imageNet
+            guard side > 0, resize >= side else {
+                throw DataError(file: "--image-size", "the crop \(side) must be positive and no larger than the resized shorter side \(resize)")
             }
+            var o = ImageDatasetOptions.papers
+            o.trainPipeline = try AugmentationPipeline(channels: 3, resize: .shorterSide(resize), crop: .random(width: side, height: side),
+                                                       horizontalFlip: true, normalization: normalization)
+            o.testPipeline = try AugmentationPipeline(channels: 3, resize: .shorterSide(resize), crop: .center(width: side, height: side),
+                                                      normalization: normalization)
             o.cacheImages = cacheImages ?? false
             return o
         }

@@ -14,6 +14,9 @@ public enum ImageFolderDataset {
         var records = [ImageRecord]()
         for (id, name) in classNames.enumerated() {
             let files = try imageFiles(in: root + "/" + name)
+            guard !files.isEmpty else {
+                throw DataError(file: root + "/" + name, "the class folder holds no images (expected .jpg, .jpeg or .png files); remove it or add its images")
+            }
             records += files.map { ImageRecord(path: root + "/" + name + "/" + $0, classID: id) }
         }
         let (train, _) = try split.partition(0..<classNames.count, source: root)

@@ -39,6 +39,8 @@ public enum NPYFeatureDataset {
         } catch let e as NPYError {
             throw DataError(file: e.source, e.reason)
         }
+        guard x.columns >= 1 else { throw DataError(file: fPath, "the features have 0 columns; expected N × d with d ≥ 1") }
+        guard x.rows >= 1 else { throw DataError(file: fPath, "the file holds no rows; expected N × d features with N ≥ 1") }
         guard x.rows == y.count else { throw DataError(file: lPath, "\(y.count) labels for \(x.rows) feature rows in \(featuresName)") }
         if let k = y.firstIndex(where: { $0 < 0 }) { throw DataError(file: lPath, "label \(y[k]) of item \(k) is negative") }
         if let bad = x.firstNonFinite { throw DataError(file: fPath, "value at row \(bad.row), column \(bad.column) is not finite") }

@@ -2,7 +2,8 @@
 /// `eval` records of `log.jsonl` (docs/RUN_DIRECTORY.md): `recall@K` for every K, `map@r`,
 /// `r_precision`, `nmi`, `f1` (`null` without clustering), then `queries`, `references`,
 /// `evaluated_queries`, `excluded_queries`, `metric`, `clusters`, `kmeans_iterations`,
-/// `kmeans_converged`, `search_seconds`, `clustering_seconds`.
+/// `kmeans_converged`, `kmeans_objective` (the final k-means objective `Σ ‖x − c‖²`,
+/// scikit-learn's `inertia_`), `search_seconds`, `clustering_seconds`.
 public struct EvaluationResult: Sendable, Equatable, Codable {
     /// Recall@K, MAP@R and R-precision (see `RetrievalScores` for the definitions).
     public var retrieval: RetrievalScores
@@ -20,6 +21,9 @@ public struct EvaluationResult: Sendable, Equatable, Codable {
     public var kMeansIterations: Int?
     /// Whether k-means met its tolerance before the iteration cap, when clustering ran.
     public var kMeansConverged: Bool?
+    /// The final k-means objective `Σ_i ‖x_i − c_{a(i)}‖²` (scikit-learn's `inertia_`), when
+    /// clustering ran.
+    public var kMeansObjective: Double?
     /// Wall-clock seconds of the neighbour search and retrieval metrics.
     public var searchSeconds: Double
     /// Wall-clock seconds of k-means, NMI and F1 (0 without clustering).
@@ -58,6 +62,7 @@ public struct EvaluationResult: Sendable, Equatable, Codable {
         try c.encode(clusters, forKey: Key("clusters"))
         try c.encode(kMeansIterations, forKey: Key("kmeans_iterations"))
         try c.encode(kMeansConverged, forKey: Key("kmeans_converged"))
+        try c.encode(kMeansObjective, forKey: Key("kmeans_objective"))
         try c.encode(searchSeconds, forKey: Key("search_seconds"))
         try c.encode(clusteringSeconds, forKey: Key("clustering_seconds"))
     }
@@ -86,6 +91,7 @@ public struct EvaluationResult: Sendable, Equatable, Codable {
         clusters = try c.decodeIfPresent(Int.self, forKey: Key("clusters"))
         kMeansIterations = try c.decodeIfPresent(Int.self, forKey: Key("kmeans_iterations"))
         kMeansConverged = try c.decodeIfPresent(Bool.self, forKey: Key("kmeans_converged"))
+        kMeansObjective = try c.decodeIfPresent(Double.self, forKey: Key("kmeans_objective"))
         searchSeconds = try c.decodeIfPresent(Double.self, forKey: Key("search_seconds")) ?? 0
         clusteringSeconds = try c.decodeIfPresent(Double.self, forKey: Key("clustering_seconds")) ?? 0
     }
@@ -93,7 +99,8 @@ public struct EvaluationResult: Sendable, Equatable, Codable {
     /// A result from its parts.
     public init(retrieval: RetrievalScores, clustering: ClusteringScores?, queries: Int, references: Int,
                 metric: DistanceMetric, clusters: Int?, kMeansIterations: Int?, kMeansConverged: Bool?,
-                searchSeconds: Double, clusteringSeconds: Double, clusterAssignments: [Int]?) {
+                kMeansObjective: Double? = nil, searchSeconds: Double, clusteringSeconds: Double, clusterAssignments: [Int]?) {
+        self.kMeansObjective = kMeansObjective
         self.retrieval = retrieval
         self.clustering = clustering
         self.queries = queries

@@ -1,32 +1,55 @@
 import DMLNumerics
 
-/// Average pooling over each channel with a `k × k` window and stride `s` (default `s = k`),
-/// no padding: `y = (1/k²) Σ_{i,j<k} x[n, c, oh·s + i, ow·s + j]`; backward spreads `g/k²` over
-/// each window.
+/// Average pooling over each channel, as PyTorch's `AvgPool2d`: window `kh × kw`, stride (the
+/// window by default), implicit zero padding, floor or ceil mode (see `PoolingGeometry`):
+/// `y = (1/D) Σ x` over the window positions inside the image, where `D` is the window clipped
+/// to the padded input when `countIncludesPadding` (PyTorch's `count_include_pad=True`, the
+/// default; a ceil-mode window running past the padding counts only up to its end) and the
+/// number of image positions in the window otherwise. Backward spreads `g/D` over each window.
 public final class AvgPool2D<Scalar: NetworkScalar>: Layer {
     private var window: PoolingWindow<Scalar>
+    /// Whether padded positions count in the divisor.
+    public let countIncludesPadding: Bool
 
-    /// Window size `k`.
-    public var kernelSize: Int { window.kernelSize }
-    /// Stride `s`.
-    public var stride: Int { window.stride }
+    /// Window size (height; the window is square unless built with `kernel:`).
+    public var kernelSize: Int { window.kernel.height }
+    /// Stride (height).
+    public var stride: Int { window.stride.height }
+    /// The window.
+    public var kernel: Size2D { window.kernel }
+    /// The stride.
+    public var strides: Size2D { window.stride }
+    /// The implicit padding.
+    public var padding: Padding2D { window.padding }
+    /// Whether the output size rounds up.
+    public var ceilMode: Bool { window.ceilMode }
 
-    /// A `k × k` average pooling with stride `s` (`k` when nil).
-    public init(kernelSize: Int, stride: Int? = nil) {
-        window = PoolingWindow(kind: "AvgPool2D", kernelSize: kernelSize, stride: stride)
+    /// A `k × k` average pooling with stride `s` (`k` when nil), padding `p` on every side.
+    public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false, countIncludesPadding: Bool = true) {
+        window = PoolingWindow(kind: "AvgPool2D", kernel: Size2D(kernelSize), stride: stride.map { Size2D($0) },
+                               padding: Padding2D(padding), ceilMode: ceilMode)
+        self.countIncludesPadding = countIncludesPadding
+    }
+
+    /// An average pooling with a rectangular window, stride and per-side padding.
+    public init(kernel: Size2D, stride: Size2D? = nil, padding: Padding2D = .zero, ceilMode: Bool = false, countIncludesPadding: Bool = true) {
+        window = PoolingWindow(kind: "AvgPool2D", kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
+        self.countIncludesPadding = countIncludesPadding
     }
 
     public func outputShape(for input: TensorShape) throws -> TensorShape { try window.pooled(input).shape }
 
     public func forward(_ x: Tensor<Scalar>, training: Bool) -> Tensor<Scalar> {
         let (shape, g, planes) = window.beginForward(x)
-        withPointers(x.values, &window.output) { Scalar.averagePoolForward($0, into: $1, planes: planes, geometry: g) }
+        let include = countIncludesPadding
+        withPointers(x.values, &window.output) { Scalar.averagePoolForward($0, into: $1, planes: planes, geometry: g, countIncludesPadding: include) }
         return Tensor(window.output, shape: shape)
     }
 
     public func backward(_ gradient: Tensor<Scalar>) -> Tensor<Scalar> {
         let (g, planes) = window.beginBackward(gradient)
-        withPointers(gradient.values, &window.inputGradient) { Scalar.averagePoolBackward($0, into: $1, planes: planes, geometry: g) }
+        let include = countIncludesPadding
+        withPointers(gradient.values, &window.inputGradient) { Scalar.averagePoolBackward($0, into: $1, planes: planes, geometry: g, countIncludesPadding: include) }
         return Tensor(window.inputGradient, shape: window.inputShape)
     }
 }

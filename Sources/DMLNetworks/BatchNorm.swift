@@ -7,10 +7,20 @@ import DMLNumerics
 /// channel, `μ_c = (1/M) Σ x`, `σ²_c = (1/M) Σ (x − μ_c)²` (biased):
 /// `y = γ_c (x − μ_c)/√(σ²_c + ε) + β_c`, and updates the running statistics as PyTorch does,
 /// `μ̄ ← (1 − m) μ̄ + m μ_c`, `σ̄² ← (1 − m) σ̄² + m σ²_c · M/(M − 1)` (unbiased variance).
-/// Evaluation mode uses `μ̄`, `σ̄²` instead.
+/// Evaluation mode uses `μ̄`, `σ̄²` instead. torchvision uses `ε = 1e-5`, `m = 0.1` (the
+/// defaults); the EfficientNet-Lite reference `ε = 1e-3`, `m = 0.01` (TensorFlow's 0.99 decay).
+///
+/// **Frozen statistics** (`freezesStatistics`, the usual choice when fine-tuning with few
+/// samples per class): training mode too uses `μ̄`, `σ̄²` and leaves them unchanged.
 ///
 /// Backward with batch statistics: `∂L/∂x = γ_c r_c / M · (M g − Σ g − x̂ Σ g x̂)` with
-/// `r_c = 1/√(σ²_c + ε)`, `x̂ = (x − μ_c) r_c`; `∂L/∂γ_c += Σ g x̂`, `∂L/∂β_c += Σ g`.
+/// `r_c = 1/√(σ²_c + ε)`, `x̂ = (x − μ_c) r_c`; with running statistics (evaluation or frozen
+/// statistics) `∂L/∂x = γ_c r_c g`. `∂L/∂γ_c += Σ g x̂`, `∂L/∂β_c += Σ g` unless the layer's
+/// parameters are frozen (`isFrozen`).
+///
+/// State names, as PyTorch: parameters `weight` (γ) and `bias` (β), buffers `running_mean` and
+/// `running_var` (checkpoints written before these names, with `runningMean` and
+/// `runningVariance`, still load).
 public final class BatchNorm<Scalar: NetworkScalar>: Layer {
     /// The number of channels `C`.
     public let channels: Int
@@ -30,6 +40,10 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer {
     public var runningMean: Matrix<Scalar>
     /// The running variance `σ̄²`, `1 × C`, initialized to 1.
     public var runningVariance: Matrix<Scalar>
+    /// Whether training mode uses and keeps the running statistics (see the type's documentation).
+    public var freezesStatistics = false
+    /// Whether γ and β are frozen (no gradient is accumulated for them).
+    public var isFrozen = false
 
     private var mean: Matrix<Scalar>
     private var variance: Matrix<Scalar>
@@ -38,8 +52,10 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer {
     private var output = Matrix<Scalar>.empty
     private var inputGradient = Matrix<Scalar>.empty
     private var usedBatchStatistics = true
+    private var scratchGamma: Matrix<Scalar>
+    private var scratchBeta: Matrix<Scalar>
 
-    /// Batch normalization of `channels` channels.
+    /// Batch normalization of `channels` channels with momentum `m` and `ε`.
     public init(channels: Int, momentum: Double = 0.1, epsilon: Double = 1e-5) {
         precondition(channels > 0, "BatchNorm needs a positive channel count")
         self.channels = channels
@@ -54,6 +70,8 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer {
         mean = Matrix(rows: 1, columns: channels)
         variance = Matrix(rows: 1, columns: channels)
         inverseStd = Matrix(rows: 1, columns: channels)
+        scratchGamma = Matrix(rows: 1, columns: channels)
+        scratchBeta = Matrix(rows: 1, columns: channels)
     }
 
     public func outputShape(for input: TensorShape) throws -> TensorShape {
@@ -67,8 +85,8 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer {
         precondition(x.shape.channels == channels, "BatchNorm expects \(channels) channels, got \(x.shape)")
         let n = x.batch, c = channels, p = x.shape.spatialCount
         let count = n * p
-        usedBatchStatistics = training
-        if training {
+        usedBatchStatistics = training && !freezesStatistics
+        if usedBatchStatistics {
             precondition(count > 1, "BatchNorm in training mode needs more than one value per channel")
             withPointers(x.values, &mean) { xp, mp in
                 variance.withUnsafeMutableBufferPointer { vp in
@@ -110,6 +128,11 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer {
         precondition(g.values.rows == normalized.rows && g.values.columns == normalized.columns, "BatchNorm.backward: gradient shape differs from the output")
         let n = g.batch, c = channels, p = g.shape.spatialCount, training = usedBatchStatistics
         inputGradient.reshapeForReuse(rows: n, columns: g.shape.count)
+        // A frozen layer accumulates into scratch buffers (swapped in and out, no copy), leaving
+        // its gradients untouched.
+        let frozen = isFrozen
+        if frozen { swap(&gammaGradient, &scratchGamma); swap(&betaGradient, &scratchBeta) }
+        defer { if frozen { swap(&gammaGradient, &scratchGamma); swap(&betaGradient, &scratchBeta) } }
         normalized.withUnsafeBufferPointer { hp in
             gamma.withUnsafeBufferPointer { gp in
                 inverseStd.withUnsafeBufferPointer { rp in
@@ -134,7 +157,7 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer {
     }
 
     public func visitBuffers(_ visit: (String, inout Matrix<Scalar>) -> Void) {
-        visit("runningMean", &runningMean)
-        visit("runningVariance", &runningVariance)
+        visit("running_mean", &runningMean)
+        visit("running_var", &runningVariance)
     }
 }

@@ -1,25 +1,34 @@
 import DMLNumerics
 
-/// A 2-D convolution (cross-correlation, as in PyTorch) with a square `k × k` kernel, stride
-/// `s` and zero padding: `y[n, o, oh, ow] = b_o + Σ_{c,i,j} W[o, c, i, j] · x[n, c, oh·s − pad + i, ow·s − pad + j]`.
+/// A 2-D convolution (cross-correlation, as PyTorch's `Conv2d`) with `g` groups, a `kh × kw`
+/// kernel, stride `sh × sw` and zero padding per side:
+/// `y[n, o, oh, ow] = b_o + Σ_{c<C/g, i<kh, j<kw} W[o, c, i, j] · x[n, ⌊o/(O/g)⌋·C/g + c, oh·sh − top + i, ow·sw − left + j]`
+/// (0 outside the image). `g = 1` is a dense convolution, `g = C` a depthwise one.
 ///
-/// The weights are an `O × (C·k²)` matrix (PyTorch's `O × C × k × k` in row-major order).
-/// Forward is im2col over the whole batch into a `(C·k²) × (N·OH·OW)` patch matrix followed by
-/// one GEMM `Z = W · cols` and a permutation of `Z` (`O × N·P`) into NCHW. Backward is one GEMM
-/// for `∂L/∂W += ∂Z · colsᵀ`, one for `∂cols = Wᵀ · ∂Z`, then col2im. The patch buffers are
-/// kept and reused across iterations.
+/// The weights are stored as an `O × (C/g·kh·kw)` matrix, PyTorch's logical `O × C/g × kh × kw`
+/// in row-major order (`visitLogicalShapes` reports the 4-D shape). Kernels, by case:
+/// - **depthwise** (`g = C > 1`, `O = M·C`): a direct loop per output plane, no im2col, no GEMM;
+/// - **pointwise** (1×1, stride 1, no padding): per sample and group one GEMM on the input
+///   itself, `y_n = W · x_n` (the patch matrix of a sample *is* the sample);
+/// - otherwise **im2col + GEMM**, per sample and group (`algorithm = .perSample`, the default)
+///   or, for `g = 1`, one batched GEMM (`.batched`).
+/// Backward: `∂W += ∂Y · colsᵀ`, `∂cols = Wᵀ · ∂Y`, col2im (likewise per group); the bias
+/// gradient is the sum of `∂Y` over each output plane. Frozen (`isFrozen`): no weight or bias
+/// gradient is computed.
 public final class Conv2D<Scalar: NetworkScalar>: Layer {
     /// Input channels `C`.
     public let inputChannels: Int
     /// Output channels `O`.
     public let outputChannels: Int
-    /// Kernel size `k`.
-    public let kernelSize: Int
-    /// Stride `s`.
-    public let stride: Int
-    /// Zero padding on every side.
-    public let padding: Int
-    /// The weights, `O × (C·k²)`.
+    /// The kernel `kh × kw`.
+    public let kernel: Size2D
+    /// The stride `sh × sw`.
+    public let strides: Size2D
+    /// Zero padding per side.
+    public let padding: Padding2D
+    /// The number of groups `g` (divides `C` and `O`).
+    public let groups: Int
+    /// The weights, `O × (C/g·kh·kw)`.
     public var weight: Matrix<Scalar>
     /// `∂L/∂W`.
     public var weightGradient: Matrix<Scalar>
@@ -32,63 +41,300 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
     /// Whether `backward` computes `∂L/∂x`. The first layer of a network, whose input is data,
     /// can switch it off to save a GEMM and col2im; `backward` then returns zeros for `∂L/∂x`.
     public var computesInputGradient = true
-    /// How the convolution is mapped onto GEMM (see `ConvolutionAlgorithm`).
+    /// Whether the parameters are frozen (no gradient is computed for them).
+    public var isFrozen = false
+    /// How a dense convolution is mapped onto GEMM (see `ConvolutionAlgorithm`).
     public var algorithm = ConvolutionAlgorithm.perSample
+    /// Whether depthwise and pointwise convolutions use their own kernels (the default); when
+    /// false they run through im2col + GEMM per group like any other (for benchmarks and tests).
+    public var usesSpecializedKernels = true
 
     private var geometry: ConvolutionGeometry?
+    private var inputShape = TensorShape.vector(0)
     private var batch = 0
     private var columns = Matrix<Scalar>.empty
     private var channelMajor = Matrix<Scalar>.empty
     private var output = Matrix<Scalar>.empty
     private var inputGradient = Matrix<Scalar>.empty
     private var input = Matrix<Scalar>.empty
-    private var usedAlgorithm = ConvolutionAlgorithm.perSample
+    private var usedKernel = Kernel.perSample
+    private var inputGradientIsZero = false
 
-    /// A `C → O` convolution with a `k × k` kernel; weights from `initialization` with
-    /// fanIn = `C·k²`, fanOut = `O·k²`; zero bias when `bias` is true.
-    public init(_ inputChannels: Int, _ outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                bias: Bool = true, initialization: Initialization = .heNormal, generator: inout SeededGenerator) {
-        precondition(inputChannels > 0 && outputChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
+    private enum Kernel { case depthwise, pointwise, perSample, batched }
+
+    /// The kernel height (`kernel.height`; the kernel is square unless built with `kernel:`).
+    public var kernelSize: Int { kernel.height }
+    /// The vertical stride (`strides.height`).
+    public var stride: Int { strides.height }
+    /// Input channels per group, `C/g`.
+    public var inputChannelsPerGroup: Int { inputChannels / groups }
+    /// Whether this is a depthwise convolution (`g = C > 1`), run by the direct kernel.
+    public var isDepthwise: Bool { groups > 1 && groups == inputChannels }
+
+    /// A `C → O` convolution with a square `k × k` kernel, stride `s` and padding `p` on every side.
+    public convenience init(_ inputChannels: Int, _ outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                            groups: Int = 1, bias: Bool = true, initialization: Initialization = .heNormal,
+                            generator: inout SeededGenerator) {
+        self.init(inputChannels, outputChannels, kernel: Size2D(kernelSize), stride: Size2D(stride), padding: Padding2D(padding),
+                  groups: groups, bias: bias, initialization: initialization, generator: &generator)
+    }
+
+    /// A `C → O` convolution; weights from `initialization` with fanIn = `C/g·kh·kw`,
+    /// fanOut = `O·kh·kw` (PyTorch's fans); zero bias when `bias` is true.
+    public init(_ inputChannels: Int, _ outputChannels: Int, kernel: Size2D, stride: Size2D = 1, padding: Padding2D = .zero,
+                groups: Int = 1, bias: Bool = true, initialization: Initialization = .heNormal, generator: inout SeededGenerator) {
+        precondition(inputChannels > 0 && outputChannels > 0 && kernel.height > 0 && kernel.width > 0
+                     && stride.height > 0 && stride.width > 0 && padding.isNonNegative,
                      "Conv2D needs positive channels, kernel and stride and a non-negative padding")
+        precondition(groups > 0 && inputChannels % groups == 0 && outputChannels % groups == 0,
+                     "Conv2D: groups (\(groups)) must divide the input (\(inputChannels)) and output (\(outputChannels)) channels")
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
-        self.kernelSize = kernelSize
-        self.stride = stride
+        self.kernel = kernel
+        strides = stride
         self.padding = padding
-        let patch = inputChannels * kernelSize * kernelSize
+        self.groups = groups
+        let area = kernel.height * kernel.width
+        let patch = inputChannels / groups * area
         weight = initialization.weights(rows: outputChannels, columns: patch, fanIn: patch,
-                                        fanOut: outputChannels * kernelSize * kernelSize, generator: &generator)
+                                        fanOut: outputChannels * area, generator: &generator)
         weightGradient = Matrix(rows: outputChannels, columns: patch)
         self.bias = bias ? Matrix(rows: 1, columns: outputChannels) : nil
         biasGradient = bias ? Matrix(rows: 1, columns: outputChannels) : nil
     }
 
+    private var name: String {
+        let k = kernel.height == kernel.width ? "\(kernel.height)" : "\(kernel)"
+        let s = strides.height == strides.width ? "\(strides.height)" : "\(strides)"
+        return "Conv2D(\(inputChannels)→\(outputChannels), k=\(k), s=\(s), p=\(padding)\(groups > 1 ? ", g=\(groups)" : ""))"
+    }
+
+    /// The geometry of one group (for the depthwise kernel: all `C` planes, each its own group).
+    private func geometry(for input: TensorShape) -> ConvolutionGeometry {
+        ConvolutionGeometry(channels: isDepthwise && usesSpecializedKernels ? inputChannels : inputChannels / groups,
+                            height: input.height, width: input.width, kernel: kernel, stride: strides, padding: padding)
+    }
+
     public func outputShape(for input: TensorShape) throws -> TensorShape {
-        let name = "Conv2D(\(inputChannels)→\(outputChannels), k=\(kernelSize), s=\(stride), p=\(padding))"
         guard input.channels == inputChannels else {
             throw NetworkShapeError(layer: name, reason: "expected \(inputChannels) input channels, got \(input)")
         }
-        let g = ConvolutionGeometry(input: input, kernel: kernelSize, stride: stride, padding: padding)
+        let g = geometry(for: input)
         guard g.isValid else {
             throw NetworkShapeError(layer: name, reason: "input \(input) is smaller than the kernel")
         }
         return TensorShape(channels: outputChannels, height: g.outputHeight, width: g.outputWidth)
     }
 
+    public func visitLogicalShapes(_ visit: (String, [Int]) -> Void) {
+        visit("weight", [outputChannels, inputChannels / groups, kernel.height, kernel.width])
+        if bias != nil { visit("bias", [outputChannels]) }
+    }
+
     public func forward(_ x: Tensor<Scalar>, training: Bool) -> Tensor<Scalar> {
-        precondition(x.shape.channels == inputChannels, "Conv2D expects \(inputChannels) channels, got \(x.shape)")
-        let g = ConvolutionGeometry(input: x.shape, kernel: kernelSize, stride: stride, padding: padding)
-        precondition(g.isValid, "Conv2D: input \(x.shape) is smaller than the kernel")
+        precondition(x.shape.channels == inputChannels, "\(name) expects \(inputChannels) channels, got \(x.shape)")
+        let g = geometry(for: x.shape)
+        precondition(g.isValid, "\(name): input \(x.shape) is smaller than the kernel")
         geometry = g
+        inputShape = x.shape
         batch = x.batch
-        usedAlgorithm = algorithm
-        if algorithm == .perSample { return forwardPerSample(x, geometry: g) }
+        if isDepthwise && usesSpecializedKernels {
+            usedKernel = .depthwise
+        } else if g.isPointwise && usesSpecializedKernels {
+            usedKernel = .pointwise
+        } else {
+            usedKernel = algorithm == .batched && groups == 1 ? .batched : .perSample
+        }
+        output.reshapeForReuse(rows: x.batch, columns: outputChannels * g.outputSpatial)
+        let shape = TensorShape(channels: outputChannels, height: g.outputHeight, width: g.outputWidth)
+        switch usedKernel {
+        case .depthwise: forwardDepthwise(x, geometry: g)
+        case .pointwise, .perSample: forwardPerSample(x, geometry: g, pointwise: usedKernel == .pointwise)
+        case .batched: forwardBatched(x, geometry: g)
+        }
+        return Tensor(output, shape: shape)
+    }
+
+    public func backward(_ gradient: Tensor<Scalar>) -> Tensor<Scalar> {
+        guard let g = geometry else { preconditionFailure("Conv2D.backward before forward") }
+        let n = batch, p = g.outputSpatial, o = outputChannels
+        precondition(gradient.batch == n && gradient.shape.count == o * p, "\(name).backward: gradient shape differs from the output")
+        let inputCount = inputShape.count
+        if computesInputGradient {
+            inputGradient.reshapeForReuse(rows: n, columns: inputCount)
+            inputGradientIsZero = false
+        } else if inputGradient.rows != n || inputGradient.columns != inputCount {
+            inputGradient = .zeros(rows: n, columns: inputCount)
+            inputGradientIsZero = true
+        } else if !inputGradientIsZero {
+            // The buffer holds an earlier input gradient: the contract is zeros.
+            let count = inputGradient.count
+            inputGradient.withUnsafeMutableBufferPointer { if count > 0 { Scalar.fill($0.baseAddress!, count: count, value: 0) } }
+            inputGradientIsZero = true
+        }
+        if biasGradient != nil && !isFrozen {
+            withPointers(gradient.values, &biasGradient!) { gp, s in
+                for sample in 0..<n {
+                    for c in 0..<o { s[c] += Scalar.channelRowSum(gp + (sample * o + c) * p, count: p) }
+                }
+            }
+        }
+        switch usedKernel {
+        case .depthwise: backwardDepthwise(gradient, geometry: g)
+        case .pointwise, .perSample: backwardPerSample(gradient, geometry: g, pointwise: usedKernel == .pointwise)
+        case .batched: backwardBatched(gradient, geometry: g)
+        }
+        input = .empty
+        return Tensor(inputGradient, shape: inputShape)
+    }
+
+    // MARK: depthwise
+
+    private func forwardDepthwise(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
+        input = x.values
+        let n = x.batch, inputCount = x.shape.count, outputCount = outputChannels * g.outputSpatial
+        let multiplier = outputChannels / inputChannels
+        let biasValues = bias ?? .empty, hasBias = bias != nil
+        weight.withUnsafeBufferPointer { w in
+            biasValues.withUnsafeBufferPointer { b in
+                withPointers(x.values, &output) { xp, yp in
+                    for sample in 0..<n {
+                        Scalar.depthwiseForward(xp + sample * inputCount, weight: w.baseAddress!, bias: hasBias ? b.baseAddress! : nil,
+                                                geometry: g, multiplier: multiplier, into: yp + sample * outputCount)
+                    }
+                }
+            }
+        }
+    }
+
+    private func backwardDepthwise(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
+        let n = batch, inputCount = inputShape.count, outputCount = outputChannels * g.outputSpatial
+        let multiplier = outputChannels / inputChannels
+        let needsInput = computesInputGradient, needsWeight = !isFrozen
+        guard needsInput || needsWeight, n > 0 else { return }
+        let cached = input
+        weight.withUnsafeBufferPointer { w in
+            weightGradient.withUnsafeMutableBufferPointer { dw in
+                inputGradient.withUnsafeMutableBufferPointer { dx in
+                    cached.withUnsafeBufferPointer { xp in
+                        gradient.values.withUnsafeBufferPointer { gp in
+                            for sample in 0..<n {
+                                Scalar.depthwiseBackward(gp.baseAddress! + sample * outputCount, input: xp.baseAddress! + sample * inputCount,
+                                                         weight: w.baseAddress!, geometry: g, multiplier: multiplier,
+                                                         weightGradient: needsWeight ? dw.baseAddress! : nil,
+                                                         inputGradient: needsInput ? dx.baseAddress! + sample * inputCount : nil)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: per sample (im2col or pointwise), per group
+
+    /// Per sample `n` and group: patches `cols` (`C/g·kh·kw × P`, small enough to stay in cache;
+    /// for a pointwise convolution the input plane block itself), then
+    /// `y_n[group rows] = W_group · cols + b` written straight into the NCHW output row.
+    private func forwardPerSample(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool) {
+        let n = x.batch, p = g.outputSpatial, o = outputChannels, k = g.patchLength
+        let og = o / groups, groupCount = groups, groupInput = g.channels * g.inputSpatial
+        let inputCount = x.shape.count
+        input = x.values
+        if !pointwise { columns.reshapeForReuse(rows: k, columns: p) }
+        let hasBias = bias != nil
+        let biasValues = bias ?? .empty
+        weight.withUnsafeBufferPointer { w in
+            biasValues.withUnsafeBufferPointer { b in
+                columns.withUnsafeMutableBufferPointer { col in
+                    withPointers(x.values, &output) { xp, yp in
+                        for sample in 0..<n {
+                            let y = yp + sample * o * p
+                            if hasBias {
+                                for c in 0..<o { Scalar.fill(y + c * p, count: p, value: b[c]) }
+                            }
+                            for group in 0..<groupCount {
+                                let source = xp + sample * inputCount + group * groupInput
+                                let patches: UnsafePointer<Scalar>
+                                if pointwise {
+                                    patches = source
+                                } else {
+                                    Scalar.im2col(source, geometry: g, batch: 1, into: col.baseAddress!)
+                                    patches = UnsafePointer(col.baseAddress!)
+                                }
+                                profiler.measure {
+                                    Scalar.gemm(.none, .none, m: og, n: p, k: k, alpha: 1, a: w.baseAddress! + group * og * k, lda: k,
+                                                b: patches, ldb: p, beta: hasBias ? 1 : 0, c: y + group * og * p, ldc: p)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Per sample and group: the patches are recomputed (cheaper than keeping `N` of them), then
+    /// `∂W_group += g_n · colsᵀ`, `∂cols = W_groupᵀ g_n` and col2im into `∂x_n` (pointwise: the
+    /// products read and write the input and its gradient directly).
+    private func backwardPerSample(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool) {
+        let n = batch, p = g.outputSpatial, o = outputChannels, k = g.patchLength
+        let og = o / groups, groupCount = groups, groupInput = g.channels * g.inputSpatial
+        let inputCount = inputShape.count
+        let needsInput = computesInputGradient, needsWeight = !isFrozen
+        guard needsInput || needsWeight else { return }
+        if !pointwise { columns.reshapeForReuse(rows: k, columns: p) }
+        let cached = input
+        weight.withUnsafeBufferPointer { w in
+            weightGradient.withUnsafeMutableBufferPointer { dw in
+                columns.withUnsafeMutableBufferPointer { col in
+                    inputGradient.withUnsafeMutableBufferPointer { dx in
+                        cached.withUnsafeBufferPointer { xp in
+                            gradient.values.withUnsafeBufferPointer { gp in
+                                for sample in 0..<n {
+                                    let gs = gp.baseAddress! + sample * o * p
+                                    for group in 0..<groupCount {
+                                        let source = xp.baseAddress! + sample * inputCount + group * groupInput
+                                        let target = dx.baseAddress.map { $0 + sample * inputCount + group * groupInput }
+                                        let gGroup = gs + group * og * p, wGroup = w.baseAddress! + group * og * k
+                                        let patches: UnsafePointer<Scalar>
+                                        if pointwise {
+                                            patches = source
+                                        } else {
+                                            if needsWeight { Scalar.im2col(source, geometry: g, batch: 1, into: col.baseAddress!) }
+                                            patches = UnsafePointer(col.baseAddress!)
+                                        }
+                                        profiler.measure {
+                                            if needsWeight {
+                                                Scalar.gemm(.none, .transpose, m: og, n: k, k: p, alpha: 1, a: gGroup, lda: p,
+                                                            b: patches, ldb: p, beta: 1, c: dw.baseAddress! + group * og * k, ldc: k)
+                                            }
+                                            if needsInput {
+                                                Scalar.gemm(.transpose, .none, m: k, n: p, k: og, alpha: 1, a: wGroup, lda: k,
+                                                            b: gGroup, ldb: p, beta: 0, c: pointwise ? target! : col.baseAddress!, ldc: p)
+                                            }
+                                        }
+                                        if needsInput && !pointwise {
+                                            Scalar.col2im(col.baseAddress!, geometry: g, batch: 1, into: target!)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: batched (groups = 1)
+
+    private func forwardBatched(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
         let n = x.batch, p = g.outputSpatial, o = outputChannels
         columns.reshapeForReuse(rows: g.patchLength, columns: n * p)
         withPointers(x.values, &columns) { Scalar.im2col($0, geometry: g, batch: n, into: $1) }
         channelMajor.reshapeForReuse(rows: o, columns: n * p)
         profiler.measure { Matrix.gemm(weight, columns, into: &channelMajor) }
-        output.reshapeForReuse(rows: n, columns: o * p)
         if let bias {
             bias.withUnsafeBufferPointer { b in
                 withPointers(channelMajor, &output) {
@@ -100,121 +346,22 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
                 Scalar.channelMajorToBatch($0, bias: nil, into: $1, batch: n, channels: o, spatial: p)
             }
         }
-        return Tensor(output, shape: TensorShape(channels: o, height: g.outputHeight, width: g.outputWidth))
     }
 
-    public func backward(_ gradient: Tensor<Scalar>) -> Tensor<Scalar> {
-        guard let g = geometry else { preconditionFailure("Conv2D.backward before forward") }
+    private func backwardBatched(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
         let n = batch, p = g.outputSpatial, o = outputChannels
-        precondition(gradient.batch == n && gradient.shape.count == o * p, "Conv2D.backward: gradient shape differs from the output")
-        if usedAlgorithm == .perSample { return backwardPerSample(gradient, geometry: g) }
         withPointers(gradient.values, &channelMajor) {
             Scalar.batchToChannelMajor($0, into: $1, batch: n, channels: o, spatial: p)
         }
-        if biasGradient != nil {
-            // Σ over the N·P columns of each channel row.
-            withPointers(channelMajor, &biasGradient!) { z, s in
-                for c in 0..<o { s[c] += Scalar.channelRowSum(z + c * n * p, count: n * p) }
+        if !isFrozen {
+            profiler.measure {
+                Matrix.gemm(channelMajor, columns, transB: .transpose, beta: 1, into: &weightGradient)
             }
         }
-        profiler.measure {
-            Matrix.gemm(channelMajor, columns, transB: .transpose, beta: 1, into: &weightGradient)
-        }
-        let inputShape = TensorShape(channels: g.channels, height: g.height, width: g.width)
-        guard computesInputGradient else {
-            if inputGradient.rows != n || inputGradient.columns != inputShape.count {
-                inputGradient = .zeros(rows: n, columns: inputShape.count)
-            }
-            return Tensor(inputGradient, shape: inputShape)
-        }
+        guard computesInputGradient else { return }
         // The patch buffer is no longer needed: reuse it for ∂cols.
         profiler.measure { Matrix.gemm(weight, channelMajor, transA: .transpose, into: &columns) }
-        inputGradient.reshapeForReuse(rows: n, columns: inputShape.count)
         withPointers(columns, &inputGradient) { Scalar.col2im($0, geometry: g, batch: n, into: $1) }
-        return Tensor(inputGradient, shape: inputShape)
-    }
-
-    /// Per sample `n`: patches `cols_n` (`C·k² × P`, small enough to stay in cache), then
-    /// `y_n = W · cols_n + b` written straight into the NCHW output row (no permutation).
-    private func forwardPerSample(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry) -> Tensor<Scalar> {
-        let n = x.batch, p = g.outputSpatial, o = outputChannels, k = g.patchLength
-        let inputCount = x.shape.count
-        input = x.values
-        columns.reshapeForReuse(rows: k, columns: p)
-        output.reshapeForReuse(rows: n, columns: o * p)
-        let hasBias = bias != nil
-        let biasValues = bias ?? .empty
-        weight.withUnsafeBufferPointer { w in
-            biasValues.withUnsafeBufferPointer { b in
-                columns.withUnsafeMutableBufferPointer { col in
-                    withPointers(x.values, &output) { xp, yp in
-                        for sample in 0..<n {
-                            let y = yp + sample * o * p
-                            Scalar.im2col(xp + sample * inputCount, geometry: g, batch: 1, into: col.baseAddress!)
-                            if hasBias {
-                                for c in 0..<o { Scalar.fill(y + c * p, count: p, value: b[c]) }
-                            }
-                            profiler.measure {
-                                Scalar.gemm(.none, .none, m: o, n: p, k: k, alpha: 1, a: w.baseAddress!, lda: k,
-                                            b: col.baseAddress!, ldb: p, beta: hasBias ? 1 : 0, c: y, ldc: p)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return Tensor(output, shape: TensorShape(channels: o, height: g.outputHeight, width: g.outputWidth))
-    }
-
-    /// Per sample: the patches are recomputed (cheaper than keeping `N` of them), then
-    /// `∂W += g_n · cols_nᵀ`, `∂cols_n = Wᵀ g_n` and col2im into `∂x_n`.
-    private func backwardPerSample(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry) -> Tensor<Scalar> {
-        let n = batch, p = g.outputSpatial, o = outputChannels, k = g.patchLength
-        let inputShape = TensorShape(channels: g.channels, height: g.height, width: g.width)
-        let inputCount = inputShape.count
-        let needsInput = computesInputGradient
-        if needsInput {
-            inputGradient.reshapeForReuse(rows: n, columns: inputCount)
-        } else if inputGradient.rows != n || inputGradient.columns != inputCount {
-            inputGradient = .zeros(rows: n, columns: inputCount)
-        }
-        if biasGradient != nil {
-            withPointers(gradient.values, &biasGradient!) { gp, s in
-                for sample in 0..<n {
-                    for c in 0..<o { s[c] += Scalar.channelRowSum(gp + (sample * o + c) * p, count: p) }
-                }
-            }
-        }
-        let cached = input
-        weight.withUnsafeBufferPointer { w in
-            weightGradient.withUnsafeMutableBufferPointer { dw in
-                columns.withUnsafeMutableBufferPointer { col in
-                    inputGradient.withUnsafeMutableBufferPointer { dx in
-                        cached.withUnsafeBufferPointer { xp in
-                            gradient.values.withUnsafeBufferPointer { gp in
-                                for sample in 0..<n {
-                                    let gs = gp.baseAddress! + sample * o * p
-                                    Scalar.im2col(xp.baseAddress! + sample * inputCount, geometry: g, batch: 1, into: col.baseAddress!)
-                                    profiler.measure {
-                                        Scalar.gemm(.none, .transpose, m: o, n: k, k: p, alpha: 1, a: gs, lda: p,
-                                                    b: col.baseAddress!, ldb: p, beta: 1, c: dw.baseAddress!, ldc: k)
-                                        if needsInput {
-                                            Scalar.gemm(.transpose, .none, m: k, n: p, k: o, alpha: 1, a: w.baseAddress!, lda: k,
-                                                        b: gs, ldb: p, beta: 0, c: col.baseAddress!, ldc: p)
-                                        }
-                                    }
-                                    if needsInput {
-                                        Scalar.col2im(col.baseAddress!, geometry: g, batch: 1, into: dx.baseAddress! + sample * inputCount)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        input = .empty
-        return Tensor(inputGradient, shape: inputShape)
     }
 
     public func visitParameters(_ visit: (String, inout Matrix<Scalar>, inout Matrix<Scalar>) -> Void) {

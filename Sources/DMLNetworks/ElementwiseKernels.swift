@@ -28,6 +28,38 @@ extension NetworkScalar {
     }
 
     @inlinable
+    public static func relu6Forward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int) {
+        for i in 0..<count {
+            let v = x[i]
+            let lower = v > 0 ? v : 0
+            y[i] = lower < 6 ? lower : 6
+        }
+    }
+
+    @inlinable
+    public static func relu6Backward(_ g: UnsafePointer<Self>, output y: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int) {
+        for i in 0..<count {
+            let gi = g[i], yi = y[i]
+            dx[i] = yi > 0 && yi < 6 ? gi : 0
+        }
+    }
+
+    @inlinable
+    public static func add(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int) {
+        for i in 0..<count { y[i] = a[i] + b[i] }
+    }
+
+    @inlinable
+    public static func accumulate(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int) {
+        for i in 0..<count { y[i] += x[i] }
+    }
+
+    @inlinable
+    public static func copy(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int) {
+        y.update(from: x, count: count)
+    }
+
+    @inlinable
     public static func addRowVector(_ b: UnsafePointer<Self>, to y: UnsafeMutablePointer<Self>, rows: Int, columns: Int) {
         for i in 0..<rows {
             let row = y + i * columns

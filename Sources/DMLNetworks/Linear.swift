@@ -4,8 +4,17 @@ import DMLNumerics
 /// an optional bias `b` of length `out`. The input is flattened: any `C × H × W` with
 /// `C·H·W = in` is accepted.
 ///
-/// Backward: `∂L/∂x = G W`, `∂L/∂W += Gᵀ x`, `∂L/∂b += Σ_rows G` (two GEMMs and a column sum).
-public final class Linear<Scalar: NetworkScalar>: Layer {
+/// Backward: `∂L/∂x = G W`, `∂L/∂W += Gᵀ x`, `∂L/∂b += Σ_rows G` (two GEMMs and a column sum;
+/// a frozen layer skips the parameter gradients).
+///
+/// With a pool, a GEMM of at least `parallelWork` multiply-adds is split into one GEMM per
+/// worker (single-threaded BLAS): `x Wᵀ` and `G W` by batch rows, `Gᵀ x` by output features,
+/// so each worker writes its own rows and no partial sums have to be reduced.
+public final class Linear<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
+    /// The pool large GEMMs are split over (nil: one GEMM on the calling thread).
+    public var pool: ThreadPool?
+    /// The multiply-adds (`m·n·k`) from which a GEMM is split over the pool.
+    public var parallelWork = 1 << 22
     /// The weights `W`, `out × in`.
     public var weight: Matrix<Scalar>
     /// `∂L/∂W`.
@@ -19,6 +28,8 @@ public final class Linear<Scalar: NetworkScalar>: Layer {
     /// Whether `backward` computes `∂L/∂x` (off for the first layer of a network, whose input
     /// is data; `backward` then returns zeros for `∂L/∂x`).
     public var computesInputGradient = true
+    /// Whether the parameters are frozen (no gradient is computed for them).
+    public var isFrozen = false
 
     private var input = Matrix<Scalar>.empty
     private var inputShape = TensorShape.vector(0)
@@ -62,7 +73,25 @@ public final class Linear<Scalar: NetworkScalar>: Layer {
         input = x.values
         inputShape = x.shape
         output.reshapeForReuse(rows: x.batch, columns: outputDimension)
-        profiler.measure { Matrix.gemm(x.values, weight, transB: .transpose, into: &output) }
+        let batch = x.batch, inputs = inputDimension, outputs = outputDimension
+        profiler.measure {
+            if let pool = splitPool(rows: batch, work: batch * inputs * outputs) {
+                withPointers(x.values, &output) { xp, yp in
+                    weight.withUnsafeBufferPointer { wp in
+                        let out = WorkerPointer(yp)
+                        BLASThreads.with(1) {
+                            pool.parallelFor(count: batch) { r, _ in
+                                Scalar.gemm(.none, .transpose, m: r.count, n: outputs, k: inputs, alpha: 1,
+                                            a: xp + r.lowerBound * inputs, lda: inputs, b: wp.baseAddress!, ldb: inputs,
+                                            beta: 0, c: out.base + r.lowerBound * outputs, ldc: outputs)
+                            }
+                        }
+                    }
+                }
+            } else {
+                Matrix.gemm(x.values, weight, transB: .transpose, into: &output)
+            }
+        }
         if let bias {
             let rows = x.batch, columns = outputDimension
             withPointers(bias, &output) { b, y in Scalar.addRowVector(b, to: y, rows: rows, columns: columns) }
@@ -72,19 +101,68 @@ public final class Linear<Scalar: NetworkScalar>: Layer {
 
     public func backward(_ g: Tensor<Scalar>) -> Tensor<Scalar> {
         precondition(g.batch == input.rows && g.shape.count == outputDimension, "Linear.backward: gradient shape differs from the output")
-        profiler.measure { Matrix.gemm(g.values, input, transA: .transpose, beta: 1, into: &weightGradient) }
+        let batch = g.batch, inputs = inputDimension, outputs = outputDimension
+        if !isFrozen {
+            profiler.measure {
+                if let pool = splitPool(rows: outputs, work: batch * inputs * outputs) {
+                    withPointers(g.values, &weightGradient) { gp, dw in
+                        input.withUnsafeBufferPointer { xp in
+                            let out = WorkerPointer(dw)
+                            BLASThreads.with(1) {
+                                pool.parallelFor(count: outputs) { o, _ in
+                                    Scalar.gemm(.transpose, .none, m: o.count, n: inputs, k: batch, alpha: 1,
+                                                a: gp + o.lowerBound, lda: outputs, b: xp.baseAddress!, ldb: inputs,
+                                                beta: 1, c: out.base + o.lowerBound * inputs, ldc: inputs)
+                                }
+                            }
+                        }
+                    }
+                } else {
+                    Matrix.gemm(g.values, input, transA: .transpose, beta: 1, into: &weightGradient)
+                }
+            }
+        }
         if computesInputGradient {
             inputGradient.reshapeForReuse(rows: g.batch, columns: inputDimension)
-            profiler.measure { Matrix.gemm(g.values, weight, into: &inputGradient) }
+            profiler.measure {
+                if let pool = splitPool(rows: batch, work: batch * inputs * outputs) {
+                    withPointers(g.values, &inputGradient) { gp, dx in
+                        weight.withUnsafeBufferPointer { wp in
+                            let out = WorkerPointer(dx)
+                            BLASThreads.with(1) {
+                                pool.parallelFor(count: batch) { r, _ in
+                                    Scalar.gemm(.none, .none, m: r.count, n: inputs, k: outputs, alpha: 1,
+                                                a: gp + r.lowerBound * outputs, lda: outputs, b: wp.baseAddress!, ldb: inputs,
+                                                beta: 0, c: out.base + r.lowerBound * inputs, ldc: inputs)
+                                }
+                            }
+                        }
+                    }
+                } else {
+                    Matrix.gemm(g.values, weight, into: &inputGradient)
+                }
+            }
         } else if inputGradient.rows != g.batch || inputGradient.columns != inputDimension {
             inputGradient = .zeros(rows: g.batch, columns: inputDimension)
         }
-        if biasGradient != nil {
+        if biasGradient != nil && !isFrozen {
             let rows = g.batch, columns = outputDimension
             withPointers(g.values, &biasGradient!) { gp, s in Scalar.accumulateColumnSums(gp, rows: rows, columns: columns, into: s) }
         }
         input = .empty
         return Tensor(inputGradient, shape: inputShape)
+    }
+
+    public func visitLogicalShapes(_ visit: (String, [Int]) -> Void) {
+        visit("weight", [outputDimension, inputDimension])
+        if bias != nil { visit("bias", [outputDimension]) }
+    }
+
+    /// The pool when a GEMM of `work` multiply-adds whose split dimension has `rows` entries is
+    /// worth splitting, else nil.
+    private func splitPool(rows: Int, work: Int) -> ThreadPool? {
+        guard let pool, pool.threadCount > 1, rows >= 2, work >= parallelWork else { return nil }
+        return pool
     }
 
     public func visitParameters(_ visit: (String, inout Matrix<Scalar>, inout Matrix<Scalar>) -> Void) {

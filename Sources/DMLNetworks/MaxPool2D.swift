@@ -1,20 +1,38 @@
 import DMLNumerics
 
-/// Max pooling over each channel with a `k × k` window and stride `s` (default `s = k`), no
-/// padding: `y[n, c, oh, ow] = max_{i,j<k} x[n, c, oh·s + i, ow·s + j]`. Backward routes each
-/// output gradient to the position of its maximum (the first one on ties).
+/// Max pooling over each channel, as PyTorch's `MaxPool2d`: window `kh × kw`, stride (the
+/// window by default), implicit padding that never wins (`-∞`), floor or ceil mode (see
+/// `PoolingGeometry`; in ceil mode no window starts in the bottom/right padding):
+/// `y[n, c, oh, ow] = max` of `x[n, c, oh·sh − top + i, ow·sw − left + j]` over the window
+/// positions inside the image. Backward routes each output gradient to the position of its
+/// maximum (the first one in row-major window order on ties, as PyTorch).
 public final class MaxPool2D<Scalar: NetworkScalar>: Layer {
     private var window: PoolingWindow<Scalar>
     private var argmax: [Int32] = []
 
-    /// Window size `k`.
-    public var kernelSize: Int { window.kernelSize }
-    /// Stride `s`.
-    public var stride: Int { window.stride }
+    /// Window size (height; the window is square unless built with `kernel:`).
+    public var kernelSize: Int { window.kernel.height }
+    /// Stride (height).
+    public var stride: Int { window.stride.height }
+    /// The window.
+    public var kernel: Size2D { window.kernel }
+    /// The stride.
+    public var strides: Size2D { window.stride }
+    /// The implicit padding.
+    public var padding: Padding2D { window.padding }
+    /// Whether the output size rounds up.
+    public var ceilMode: Bool { window.ceilMode }
 
-    /// A `k × k` max pooling with stride `s` (`k` when nil).
-    public init(kernelSize: Int, stride: Int? = nil) {
-        window = PoolingWindow(kind: "MaxPool2D", kernelSize: kernelSize, stride: stride)
+    /// A `k × k` max pooling with stride `s` (`k` when nil), padding `p` on every side and
+    /// PyTorch's `ceil_mode` (torchvision's GoogLeNet: `MaxPool2D(kernelSize: 3, stride: 2, ceilMode: true)`).
+    public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false) {
+        window = PoolingWindow(kind: "MaxPool2D", kernel: Size2D(kernelSize), stride: stride.map { Size2D($0) },
+                               padding: Padding2D(padding), ceilMode: ceilMode)
+    }
+
+    /// A max pooling with a rectangular window, stride and per-side padding.
+    public init(kernel: Size2D, stride: Size2D? = nil, padding: Padding2D = .zero, ceilMode: Bool = false) {
+        window = PoolingWindow(kind: "MaxPool2D", kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
     }
 
     public func outputShape(for input: TensorShape) throws -> TensorShape { try window.pooled(input).shape }

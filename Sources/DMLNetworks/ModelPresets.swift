@@ -31,6 +31,7 @@ public enum ModelPresets {
         embedding.computesInputGradient = !hiddenDimensions.isEmpty || computesInputGradient
         model.append(embedding, name: "embedding")
         if normalize { model.append(L2Normalize<T>(), name: "l2") }
+        model.computesInputGradient = computesInputGradient
         return model
     }
 
@@ -62,6 +63,7 @@ public enum ModelPresets {
         model.append(GlobalAvgPool<T>(), name: "pool")
         model.append(Linear<T>(channels, embeddingDimension, initialization: .xavierUniform, generator: &generator), name: "embedding")
         if normalize { model.append(L2Normalize<T>(), name: "l2") }
+        model.computesInputGradient = computesInputGradient
         return model
     }
 

@@ -21,6 +21,16 @@ public protocol NetworkScalar: BLASScalar {
     static func reluForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
     /// `dx_i = g_i · [y_i > 0]` (with `y` the ReLU output).
     static func reluBackward(_ g: UnsafePointer<Self>, output y: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int)
+    /// `y_i = min(max(x_i, 0), 6)`.
+    static func relu6Forward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
+    /// `dx_i = g_i · [0 < y_i < 6]` (with `y` the ReLU6 output; PyTorch's subgradient 0 at both kinks).
+    static func relu6Backward(_ g: UnsafePointer<Self>, output y: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, count: Int)
+    /// `y_i = a_i + b_i`.
+    static func add(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
+    /// `y_i += x_i`.
+    static func accumulate(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
+    /// `y_i = x_i`.
+    static func copy(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
     /// `y_ij = x_ij + b_j` for a `rows × columns` matrix `x` and a row vector `b`.
     static func addRowVector(_ b: UnsafePointer<Self>, to y: UnsafeMutablePointer<Self>, rows: Int, columns: Int)
     /// `Σ_i x_i` over `count` contiguous values.
@@ -39,16 +49,28 @@ public protocol NetworkScalar: BLASScalar {
     static func channelMajorToBatch(_ z: UnsafePointer<Self>, bias: UnsafePointer<Self>?, into y: UnsafeMutablePointer<Self>, batch: Int, channels: Int, spatial: Int)
     /// From NCHW `g[n, c, p]` to channel-major `z[c, n·P + p]`.
     static func batchToChannelMajor(_ g: UnsafePointer<Self>, into z: UnsafeMutablePointer<Self>, batch: Int, channels: Int, spatial: Int)
+    /// Depthwise convolution of one sample, directly (no im2col): `geometry.channels = C` planes,
+    /// `M = multiplier` outputs per plane, output channel `o` reads plane `⌊o/M⌋`:
+    /// `y[o, oh, ow] = b_o + Σ_{i<kh, j<kw} W[o, i, j] · x[⌊o/M⌋, oh·sh − top + i, ow·sw − left + j]`
+    /// (0 outside the image). `W` is `(C·M) × (kh·kw)`, `bias` may be nil; `y` is overwritten.
+    static func depthwiseForward(_ x: UnsafePointer<Self>, weight: UnsafePointer<Self>, bias: UnsafePointer<Self>?, geometry: ConvolutionGeometry, multiplier: Int, into y: UnsafeMutablePointer<Self>)
+    /// The backward pass of `depthwiseForward` for one sample: `∂W[o, i, j] += Σ_{oh,ow} g[o, oh, ow] · x[…]`
+    /// (when `weightGradient` is non-nil) and `∂x[c, ih, iw] = Σ W[o, i, j] · g[o, oh, ow]` over the
+    /// outputs that read it (overwritten, when `inputGradient` is non-nil).
+    static func depthwiseBackward(_ gradient: UnsafePointer<Self>, input x: UnsafePointer<Self>, weight: UnsafePointer<Self>, geometry: ConvolutionGeometry, multiplier: Int, weightGradient: UnsafeMutablePointer<Self>?, inputGradient: UnsafeMutablePointer<Self>?)
 
-    /// Max pooling over `planes = N·C` planes of `H × W` with a `k × k` window and stride `s`
-    /// (no padding): `y = max` over the window, `argmax` the in-plane index of the maximum.
+    /// Max pooling over `planes = N·C` planes of `H × W` (see `PoolingGeometry`): `y = max` over
+    /// the window clipped to the image (padding never wins), `argmax` the in-plane index of the
+    /// first maximum in row-major window order.
     static func maxPoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>, planes: Int, geometry: PoolingGeometry)
     /// `dx[argmax] += g` per output (`dx` is overwritten first).
     static func maxPoolBackward(_ g: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, into dx: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry)
-    /// Average pooling: `y = (1/k²) Σ` over the window.
-    static func averagePoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry)
-    /// `dx += g / k²` over each window (`dx` is overwritten first).
-    static func averagePoolBackward(_ g: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry)
+    /// Average pooling: `y = (1/D) Σ` over the window clipped to the image, with `D` the window
+    /// size clipped to the padded input when `countIncludesPadding` (PyTorch's default), else the
+    /// number of image values in the window.
+    static func averagePoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry, countIncludesPadding: Bool)
+    /// `dx += g / D` over each clipped window (`dx` is overwritten first).
+    static func averagePoolBackward(_ g: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry, countIncludesPadding: Bool)
 
     /// `y_q = (1/P) Σ_{i<P} x[q·P + i]` for each of `planes` contiguous planes of `P = spatial` values.
     static func planeMeans(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, planes: Int, spatial: Int)

@@ -3,9 +3,11 @@ import RealModule
 extension NetworkScalar {
     @inlinable
     public static func maxPoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>, planes: Int, geometry g: PoolingGeometry) {
-        let oh = g.outputHeight, ow = g.outputWidth, k = g.kernel, s = g.stride
-        let inPlane = g.height * g.width, outPlane = oh * ow
-        if k == 2 && s == 2 {
+        let oh = g.outputHeight, ow = g.outputWidth, kh = g.kernelHeight, kw = g.kernelWidth
+        let sh = g.strideHeight, sw = g.strideWidth, top = g.padding.top, left = g.padding.left
+        let h = g.height, w = g.width
+        let inPlane = h * w, outPlane = oh * ow
+        if kh == 2 && kw == 2 && sh == 2 && sw == 2 && g.hasFullWindows {
             maxPool2x2Forward(x, into: y, argmax: argmax, planes: planes, geometry: g)
             return
         }
@@ -14,12 +16,16 @@ extension NetworkScalar {
             let dst = y + plane * outPlane
             let arg = argmax + plane * outPlane
             for r in 0..<oh {
+                let h0 = r * sh - top
+                let hs = Swift.max(h0, 0), he = Swift.min(h0 + kh, h)
                 for c in 0..<ow {
-                    var best = r * s * g.width + c * s
+                    let w0 = c * sw - left
+                    let ws = Swift.max(w0, 0), we = Swift.min(w0 + kw, w)
+                    var best = hs * w + ws
                     var bestValue = src[best]
-                    for i in 0..<k {
-                        let rowStart = (r * s + i) * g.width + c * s
-                        for j in 0..<k where src[rowStart + j] > bestValue {
+                    for i in hs..<he {
+                        let rowStart = i * w
+                        for j in ws..<we where src[rowStart + j] > bestValue {
                             bestValue = src[rowStart + j]
                             best = rowStart + j
                         }
@@ -74,42 +80,56 @@ extension NetworkScalar {
         }
     }
 
+    /// The divisor of the window starting at `(h0, w0)` (padded coordinates shifted by the
+    /// top/left padding, so `h0` may be negative) and its clipped row and column ranges.
+    @inlinable @inline(__always)
+    static func averagePoolWindow(_ g: PoolingGeometry, h0: Int, w0: Int, countIncludesPadding: Bool) -> (divisor: Self, rows: Range<Int>, columns: Range<Int>) {
+        let hePadded = Swift.min(h0 + g.kernelHeight, g.height + g.padding.bottom)
+        let wePadded = Swift.min(w0 + g.kernelWidth, g.width + g.padding.right)
+        let hs = Swift.max(h0, 0), he = Swift.min(hePadded, g.height)
+        let ws = Swift.max(w0, 0), we = Swift.min(wePadded, g.width)
+        let count = countIncludesPadding ? (hePadded - h0) * (wePadded - w0) : (he - hs) * (we - ws)
+        return (Self(count), hs..<he, ws..<we)
+    }
+
     @inlinable
-    public static func averagePoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, planes: Int, geometry g: PoolingGeometry) {
-        let oh = g.outputHeight, ow = g.outputWidth, k = g.kernel, s = g.stride
-        let inPlane = g.height * g.width, outPlane = oh * ow
-        let scale = 1 / Self(k * k)
+    public static func averagePoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, planes: Int, geometry g: PoolingGeometry, countIncludesPadding: Bool) {
+        let oh = g.outputHeight, ow = g.outputWidth, sh = g.strideHeight, sw = g.strideWidth
+        let top = g.padding.top, left = g.padding.left, w = g.width
+        let inPlane = g.height * w, outPlane = oh * ow
         for plane in 0..<planes {
             let src = x + plane * inPlane
             let dst = y + plane * outPlane
             for r in 0..<oh {
                 for c in 0..<ow {
+                    let window = averagePoolWindow(g, h0: r * sh - top, w0: c * sw - left, countIncludesPadding: countIncludesPadding)
                     var sum: Self = 0
-                    for i in 0..<k {
-                        let rowStart = (r * s + i) * g.width + c * s
-                        for j in 0..<k { sum += src[rowStart + j] }
+                    for i in window.rows {
+                        let row = src + i * w
+                        for j in window.columns { sum += row[j] }
                     }
-                    dst[r * ow + c] = sum * scale
+                    dst[r * ow + c] = sum / window.divisor
                 }
             }
         }
     }
 
     @inlinable
-    public static func averagePoolBackward(_ g: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry) {
-        let oh = geometry.outputHeight, ow = geometry.outputWidth, k = geometry.kernel, s = geometry.stride
-        let inPlane = geometry.height * geometry.width, outPlane = oh * ow
-        let scale = 1 / Self(k * k)
+    public static func averagePoolBackward(_ g: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry, countIncludesPadding: Bool) {
+        let oh = geometry.outputHeight, ow = geometry.outputWidth, sh = geometry.strideHeight, sw = geometry.strideWidth
+        let top = geometry.padding.top, left = geometry.padding.left, w = geometry.width
+        let inPlane = geometry.height * w, outPlane = oh * ow
         dx.update(repeating: 0, count: planes * inPlane)
         for plane in 0..<planes {
             let src = g + plane * outPlane
             let dst = dx + plane * inPlane
             for r in 0..<oh {
                 for c in 0..<ow {
-                    let v = src[r * ow + c] * scale
-                    for i in 0..<k {
-                        let rowStart = (r * s + i) * geometry.width + c * s
-                        for j in 0..<k { dst[rowStart + j] += v }
+                    let window = averagePoolWindow(geometry, h0: r * sh - top, w0: c * sw - left, countIncludesPadding: countIncludesPadding)
+                    let v = src[r * ow + c] / window.divisor
+                    for i in window.rows {
+                        let row = dst + i * w
+                        for j in window.columns { row[j] += v }
                     }
                 }
             }

@@ -3,10 +3,25 @@ import DMLNumerics
 /// Layers applied in order, `y = f_L(… f_2(f_1(x)))`; backward runs them in reverse.
 ///
 /// Each layer has a name (its index by default); parameter, buffer and counter names are
-/// `"<layer name>.<name>"`, e.g. `"block1.conv.weight"`, so nested `Sequential`s compose.
+/// `"<layer name>.<name>"`, e.g. `"block1.conv.weight"`, so nested `Sequential`s compose
+/// (PyTorch's `nn.Sequential` and named `nn.Module` children give the same names).
+///
+/// Backward stops early when nothing before a layer needs a gradient: with
+/// `computesInputGradient` false, the layers before the first one with a trainable parameter
+/// (a frozen prefix, `isFrozen`) get no backward pass at all, and `∂L/∂input` is returned as
+/// zeros. Each child's `computesInputGradient` is set before its backward pass: true when this
+/// container's input gradient is needed or a trainable layer comes before the child.
 public final class Sequential<Scalar: NetworkScalar>: Layer {
     /// The named layers, in order.
     public private(set) var layers: [(name: String, layer: any Layer<Scalar>)]
+
+    /// Whether `backward` must return `∂L/∂input` (true by default; false for a whole network
+    /// whose input is data).
+    public var computesInputGradient = true
+
+    private var inputShape = TensorShape.vector(0)
+    private var inputBatch = 0
+    private var zeroGradient = Matrix<Scalar>.empty
 
     /// A container of `layers` named `"0"`, `"1"`, ….
     public init(_ layers: [any Layer<Scalar>]) {
@@ -24,12 +39,17 @@ public final class Sequential<Scalar: NetworkScalar>: Layer {
     public func append(_ layer: any Layer<Scalar>, name: String? = nil) {
         let name = name ?? String(layers.count)
         precondition(!layers.contains { $0.name == name }, "Sequential already has a layer named \(name)")
+        precondition(!name.isEmpty, "Sequential layer names must be non-empty")
         layers.append((name, layer))
     }
 
     /// The layer named `name`, if any.
     public subscript(name: String) -> (any Layer<Scalar>)? {
         layers.first { $0.name == name }?.layer
+    }
+
+    public func visitChildren(_ visit: (String, any Layer<Scalar>) -> Void) {
+        for (name, layer) in layers { visit(name, layer) }
     }
 
     public func outputShape(for input: TensorShape) throws -> TensorShape {
@@ -43,32 +63,30 @@ public final class Sequential<Scalar: NetworkScalar>: Layer {
     }
 
     public func forward(_ input: Tensor<Scalar>, training: Bool) -> Tensor<Scalar> {
+        inputShape = input.shape
+        inputBatch = input.batch
         var x = input
         for entry in layers { x = entry.layer.forward(x, training: training) }
         return x
     }
 
     public func backward(_ outputGradient: Tensor<Scalar>) -> Tensor<Scalar> {
+        // The first layer that must run backward: 0 when our input gradient is needed, else the
+        // first layer with a trainable parameter (none: no backward at all).
+        let first = computesInputGradient ? 0 : (layers.firstIndex { $0.layer.hasTrainableParameters } ?? layers.count)
         var g = outputGradient
-        for entry in layers.reversed() { g = entry.layer.backward(g) }
-        return g
-    }
-
-    public func visitParameters(_ visit: (String, inout Matrix<Scalar>, inout Matrix<Scalar>) -> Void) {
-        for (prefix, layer) in layers {
-            layer.visitParameters { name, value, gradient in visit(prefix + "." + name, &value, &gradient) }
+        var index = layers.count - 1
+        while index >= first {
+            let layer = layers[index].layer
+            layer.computesInputGradient = index > first || computesInputGradient
+            g = layer.backward(g)
+            index -= 1
         }
-    }
-
-    public func visitBuffers(_ visit: (String, inout Matrix<Scalar>) -> Void) {
-        for (prefix, layer) in layers {
-            layer.visitBuffers { name, value in visit(prefix + "." + name, &value) }
+        if first == 0 && !layers.isEmpty { return g }
+        if layers.isEmpty { return outputGradient }
+        if zeroGradient.rows != inputBatch || zeroGradient.columns != inputShape.count {
+            zeroGradient = .zeros(rows: inputBatch, columns: inputShape.count)
         }
-    }
-
-    public func visitCounters(_ visit: (String, inout Int) -> Void) {
-        for (prefix, layer) in layers {
-            layer.visitCounters { name, value in visit(prefix + "." + name, &value) }
-        }
+        return Tensor(zeroGradient, shape: inputShape)
     }
 }

@@ -119,10 +119,18 @@ public struct NPYArray: Sendable, Equatable {
 
     // MARK: Reading
 
+    /// The largest dimension accepted (2³¹ − 1): larger ones only come from damaged or hostile
+    /// headers, and a zero elsewhere in the shape must not let them through to an allocation.
+    public static let maximumDimension = Int(Int32.max)
+
     /// Reads the `.npy` file at `path`.
     public static func read(from path: String) throws -> NPYArray {
-        guard FileManager.default.fileExists(atPath: path) else {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw NPYError(source: path, reason: "no such file")
+        }
+        guard !isDirectory.boolValue else {
+            throw NPYError(source: path, reason: "is a directory, expected a .npy file")
         }
         let data: Data
         do {
@@ -174,9 +182,13 @@ public struct NPYArray: Sendable, Equatable {
         if fields.fortranOrder && fields.shape.count > 1 {
             throw fail("Fortran-order arrays are not supported; save with C order (numpy.ascontiguousarray)")
         }
-        let count = fields.shape.reduce(1, *)
-        let expected = count * dtype.size
         let available = bytes.count - dataStart
+        // Every size comes from the file: multiply with overflow checks, and allocate only once
+        // the data are known to fill the rest of the file exactly (the file size is the bound).
+        guard let count = NPYHeader.elementCount(fields.shape, elementSize: dtype.size) else {
+            throw fail("shape \(fields.shape) of \(dtype.name) is impossibly large (a dimension above \(NPYArray.maximumDimension), or a size that overflows 64 bits); the header is damaged")
+        }
+        let expected = count * dtype.size
         guard available >= expected else {
             throw fail("truncated data: shape \(fields.shape) of \(dtype.name) needs \(expected) bytes, the file has \(available)")
         }
@@ -299,6 +311,21 @@ struct NPYHeader {
     var descr: String
     var fortranOrder: Bool
     var shape: [Int]
+
+    /// The element count `∏ shape`, computed with overflow checks, when every dimension is at
+    /// most `NPYArray.maximumDimension` and `count · elementSize` fits in `Int`; `nil` otherwise.
+    /// (The caller then requires the bytes to be in the file before allocating anything.)
+    static func elementCount(_ shape: [Int], elementSize: Int) -> Int? {
+        var count = 1
+        for n in shape {
+            guard n >= 0, n <= NPYArray.maximumDimension else { return nil }
+            let (product, overflow) = count.multipliedReportingOverflow(by: n)
+            if overflow { return nil }
+            count = product
+        }
+        let (_, overflow) = count.multipliedReportingOverflow(by: elementSize)
+        return overflow ? nil : count
+    }
 
     /// Parses `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }` in any key order.
     static func parse(_ text: String, source: String) throws -> NPYHeader {

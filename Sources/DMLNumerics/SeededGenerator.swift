@@ -11,14 +11,17 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
     /// A generator whose whole state is derived from `seed`.
     public init(seed: UInt64) {
         var sm = seed
-        func splitMix() -> UInt64 {
-            sm &+= 0x9E37_79B9_7F4A_7C15
-            var z = sm
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
+        s0 = Self.splitMix64(&sm); s1 = Self.splitMix64(&sm); s2 = Self.splitMix64(&sm); s3 = Self.splitMix64(&sm)
+    }
+
+    /// One step of SplitMix64 (Vigna): `state += 0x9E3779B97F4A7C15`, then the output
+    /// `z ← (z ⊕ z≫30)·0xBF58476D1CE4E5B9`, `z ← (z ⊕ z≫27)·0x94D049BB133111EB`, `z ⊕ z≫31`.
+    static func splitMix64(_ state: inout UInt64) -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     /// A generator for an independent sub-stream `stream` of `seed` (for example one per

@@ -6,21 +6,29 @@ import DMLNetworks
 ///
 /// One binary file, written atomically (temporary file, then rename):
 ///
-///     "DMLCKPT1"                       8 bytes, magic and format version
-///     UInt64 little-endian             length n of the metadata
+///     "DMLCKPT2"                       8 bytes, magic and format version
+///     UInt64 little-endian             length n of the metadata (at most 64 MiB)
 ///     n bytes of JSON                  `CheckpointMetadata` (iteration, sampler, best metric, …)
+///     UInt32 little-endian             CRC-32 (IEEE) of the 16 + n bytes before it
 ///     TensorArchive bytes              model parameters and buffers under "model.",
-///                                      optimizer moments under "optimizer."
+///                                      optimizer moments under "optimizer." (own CRC-32)
 ///
-/// A file that is not a checkpoint, is truncated, or belongs to another model is rejected with
-/// an error naming the file.
+/// Every byte is covered by a checksum, so a damaged or edited file is rejected before any of
+/// it is used. Version 1 files (`"DMLCKPT1"`, the same without the metadata CRC) are still
+/// read; their metadata is only checked for consistency (as every checkpoint's is): the
+/// configuration must pass `TrainingConfiguration.validate()`, the input shape must be three
+/// positive sizes and the counters must be in range. A file that is not a checkpoint, is
+/// truncated, or belongs to another model is rejected with an error naming the file.
 public struct Checkpoint: Sendable {
     /// The scalar state that is not a tensor.
     public var metadata: CheckpointMetadata
     /// Model and optimizer tensors.
     public var tensors: TensorArchive<Float>
 
-    static let magic = Data("DMLCKPT1".utf8)
+    static let magic = Data("DMLCKPT2".utf8)
+    static let versionOneMagic = Data("DMLCKPT1".utf8)
+    /// The largest metadata block accepted.
+    static let maximumMetadataLength: UInt64 = 64 << 20
 
     /// A checkpoint of the given state.
     public init(metadata: CheckpointMetadata, tensors: TensorArchive<Float>) {
@@ -35,6 +43,8 @@ public struct Checkpoint: Sendable {
         var length = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
         out.append(json)
+        var crc = CRC32.checksum(out).littleEndian
+        withUnsafeBytes(of: &crc) { out.append(contentsOf: $0) }
         out.append(tensors.encoded())
         return out
     }
@@ -46,6 +56,13 @@ public struct Checkpoint: Sendable {
 
     /// Reads the checkpoint at `path`.
     public init(contentsOf path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw TrainingError.invalidCheckpoint(file: path, reason: "no such file")
+        }
+        guard !isDirectory.boolValue else {
+            throw TrainingError.invalidCheckpoint(file: path, reason: "is a directory, expected a checkpoint file (checkpoints/best.ckpt or last.ckpt)")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TrainingError.invalidCheckpoint(file: path, reason: "cannot read the file")
         }
@@ -54,25 +71,47 @@ public struct Checkpoint: Sendable {
 
     /// Parses checkpoint bytes; `source` names the file in errors.
     public init(decoding data: Data, source: String) throws {
+        func fail(_ reason: String) -> TrainingError { .invalidCheckpoint(file: source, reason: reason) }
         let bytes = [UInt8](data)
-        guard bytes.count >= 16, Data(bytes[0..<8]) == Checkpoint.magic else {
-            throw TrainingError.invalidCheckpoint(file: source, reason: "not a SwiftMetricLearning checkpoint (bad magic bytes)")
+        guard bytes.count >= 16 else { throw fail("not a SwiftMetricLearning checkpoint (only \(bytes.count) bytes)") }
+        let head = Data(bytes[0..<8])
+        let checksummed: Bool
+        if head == Checkpoint.magic {
+            checksummed = true
+        } else if head == Checkpoint.versionOneMagic {
+            checksummed = false
+        } else {
+            throw fail("not a SwiftMetricLearning checkpoint (bad magic bytes)")
         }
         var length: UInt64 = 0
         for k in 0..<8 { length |= UInt64(bytes[8 + k]) << (8 * UInt64(k)) }
-        guard length <= UInt64(bytes.count - 16) else {
-            throw TrainingError.invalidCheckpoint(file: source, reason: "truncated: the metadata needs \(length) bytes, \(bytes.count - 16) remain")
+        let trailer = checksummed ? 4 : 0
+        guard length <= Checkpoint.maximumMetadataLength, length + UInt64(trailer) <= UInt64(bytes.count - 16) else {
+            throw fail("truncated or corrupt: the metadata announces \(length) bytes, \(bytes.count - 16) remain")
         }
         let end = 16 + Int(length)
+        if checksummed {
+            var stored: UInt32 = 0
+            for k in 0..<4 { stored |= UInt32(bytes[end + k]) << (8 * UInt32(k)) }
+            let actual = CRC32.checksum(bytes[0..<end])
+            guard stored == actual else {
+                throw fail(String(format: "corrupt metadata: CRC-32 %08x, the file says %08x (the file was damaged or edited)", actual, stored))
+            }
+        }
         do {
             metadata = try JSONDecoder().decode(CheckpointMetadata.self, from: Data(bytes[16..<end]))
         } catch {
-            throw TrainingError.invalidCheckpoint(file: source, reason: "corrupt metadata (\(error))")
+            throw fail("corrupt metadata (\(error))")
         }
         do {
-            tensors = try TensorArchive<Float>(decoding: Data(bytes[end...]), source: source)
+            try metadata.validate()
         } catch {
-            throw TrainingError.invalidCheckpoint(file: source, reason: "\(error)")
+            throw fail("inconsistent metadata: \(error)")
+        }
+        do {
+            tensors = try TensorArchive<Float>(decoding: Data(bytes[(end + trailer)...]), source: source)
+        } catch {
+            throw fail("\(error)")
         }
     }
 }
@@ -91,6 +130,34 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     public var configuration: TrainingConfiguration
     /// The per-sample input shape the model was built for, `[C, H, W]`.
     public var inputShape: [Int]
+    /// The logging window in progress (absent in older checkpoints: an empty window).
+    public var window: TrainingWindow?
+    /// The collapse detector's state (absent in older checkpoints: a fresh detector).
+    public var collapse: CollapseDetector?
+
+    /// Checks what decoding cannot: a valid configuration, a `[C, H, W]` input shape of
+    /// positive sizes whose product fits the network limits, and counters in range.
+    public func validate() throws {
+        try configuration.validate()
+        let limit = NPYArray.maximumDimension
+        guard inputShape.count == 3, inputShape.allSatisfy({ (1...limit).contains($0) }) else {
+            throw TrainingError.invalidOption(name: "inputShape", value: "\(inputShape)", expected: "[channels, height, width], each 1...\(limit)")
+        }
+        let (area, o1) = inputShape[1].multipliedReportingOverflow(by: inputShape[2])
+        let (count, o2) = area.multipliedReportingOverflow(by: inputShape[0])
+        guard !o1, !o2, count <= EmbeddingNetwork.maximumParameterCount else {
+            throw TrainingError.invalidOption(name: "inputShape", value: "\(inputShape)", expected: "at most \(EmbeddingNetwork.maximumParameterCount) values per sample")
+        }
+        guard iteration >= 0, bestIteration >= 0, bestIteration <= iteration else {
+            throw TrainingError.invalidOption(name: "iteration", value: "\(iteration) (best \(bestIteration))",
+                                              expected: "0 ≤ bestIteration ≤ iteration")
+        }
+        guard sampler.classesPerBatch == configuration.classesPerBatch, sampler.samplesPerClass == configuration.samplesPerClass,
+              sampler.isWellFormed else {
+            throw TrainingError.invalidOption(name: "sampler", value: "\(sampler.classesPerBatch)×\(sampler.samplesPerClass)",
+                                              expected: "the configuration's batch layout and queues of its own classes")
+        }
+    }
 
     /// Metadata of a checkpoint.
     public init(iteration: Int, sampler: ClassBalancedSampler, bestMetric: Double, bestIteration: Int,

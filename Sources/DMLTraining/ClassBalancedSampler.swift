@@ -88,6 +88,30 @@ public struct ClassBalancedSampler: Sendable, Codable, Equatable {
         return picked
     }
 
+    /// Whether the state is one `init` and `nextBatch` can produce: at least `C` classes of at
+    /// least `K` non-negative sample indices each, class and sample queues that only hold
+    /// those classes and samples. A decoded (possibly edited) sampler that is not well formed
+    /// would loop or index out of range, so checkpoints check it.
+    public var isWellFormed: Bool {
+        guard classesPerBatch >= 1, samplesPerClass >= 1, members.count >= classesPerBatch,
+              classLabels.count == members.count, sampleQueues.count == members.count,
+              classQueue.allSatisfy({ (0..<members.count).contains($0) }) else { return false }
+        for (c, m) in members.enumerated() {
+            guard m.count >= samplesPerClass, m.allSatisfy({ $0 >= 0 }), Set(m).count == m.count else { return false }
+            let allowed = Set(m)
+            guard sampleQueues[c].allSatisfy({ allowed.contains($0) }) else { return false }
+        }
+        return true
+    }
+
+    /// Whether `other` draws from the same classes and samples (its queues and generator may
+    /// be at another point of the stream): how a resumed run checks that a checkpoint's
+    /// sampler belongs to the training split it is given.
+    public func drawsFromSameItems(as other: ClassBalancedSampler) -> Bool {
+        classesPerBatch == other.classesPerBatch && samplesPerClass == other.samplesPerClass
+            && members == other.members && classLabels == other.classLabels
+    }
+
     /// The number of eligible classes (those with at least `K` samples).
     public var eligibleClassCount: Int { members.count }
 }

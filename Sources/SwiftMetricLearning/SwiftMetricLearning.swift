@@ -4,6 +4,7 @@
 @_exported import DMLWeights
 @_exported import DMLDistributed
 @_exported import DMLNetworks
+@_exported import DMLBackbones
 @_exported import DMLEvaluation
 @_exported import DMLData
 @_exported import DMLTraining

@@ -118,7 +118,12 @@ import MetricLearning
         ["--loss", "triplet", "--margin", "abc"],
     ])
     func badOptionsAreRejectedAtParsing(arguments: [String]) {
-        #expect(throws: (any Error).self) { try LossCommand.parse(["--embeddings", "X", "--labels", "y"] + arguments) }
+        let error = #expect(throws: (any Error).self) { try LossCommand.parse(["--embeddings", "X", "--labels", "y"] + arguments) }
+        // The message names the offending option (or value): the last option given, or its bad value.
+        let message = error.map { LossCommand.message(for: $0) } ?? ""
+        let culprit = arguments.count == 2 || ["fancy", "easy", "abc"].contains(arguments.last!)
+            ? arguments.last! : String(arguments.last(where: { $0.hasPrefix("--") })!.dropFirst(2))
+        #expect(message.contains(culprit), "\(arguments): \(message)")
     }
 
     @Test func badInputFailsWithAClearMessageAndWritesNothing() throws {

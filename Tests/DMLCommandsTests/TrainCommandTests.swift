@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import ArgumentParser
 import DMLNumerics
 @testable import DMLCommands
+import DMLTraining
 
 @Suite struct TrainCommandTests {
     /// A tiny `.npy` feature dataset: 12 classes × 6 items of dimension 8.
@@ -38,7 +40,11 @@ import DMLNumerics
         let fromFile = try TrainCommand.parse(["--config", root + "/c.json", "--iterations", "3"]).resolvedConfiguration()
         #expect(fromFile.iterations == 3 && fromFile.optimizer.learningRate == 0.5)
         try AtomicFile.write(#"{"iteratons": 9}"#, to: root + "/bad.json")
-        #expect(throws: (any Error).self) { try TrainCommand.parse(["--config", root + "/bad.json"]).resolvedConfiguration() }
-        #expect(throws: (any Error).self) { try TrainCommand.parse(["--mining", "plain", "--synthesis", "ee"]).resolvedConfiguration() }
+        let typo = #expect(throws: TrainingError.self) { try TrainCommand.parse(["--config", root + "/bad.json"]).resolvedConfiguration() }
+        #expect(typo.map { "\($0)" }?.contains("unknown key \"iteratons\"") == true)
+        let synthesis = #expect(throws: ValidationError.self) {
+            try TrainCommand.parse(["--mining", "plain", "--synthesis", "ee"]).resolvedConfiguration()
+        }
+        #expect(synthesis?.message == "--synthesis ee needs --mining hnpm (synthetic points are used through hard negative pair mining)")
     }
 }

@@ -159,8 +159,10 @@ struct DatasetLayoutTests {
         #expect(throws: DataError.self) { try IDXFile(data: Data([0, 0, 8, 1, 0, 0, 0, 5, 1]), source: "short.idx") }
     }
 
-    @Test func debianFashionMNISTIfInstalled() throws {
-        guard FileManager.default.fileExists(atPath: IDXDataset.debianFashionMNIST + "/t10k-labels-idx1-ubyte.gz") else { return }
+    @Test("Debian's Fashion-MNIST loads with the default split (skipped when dataset-fashion-mnist is not installed)",
+          .enabled(if: FileManager.default.fileExists(atPath: IDXDataset.debianFashionMNIST + "/t10k-labels-idx1-ubyte.gz"),
+                   "dataset-fashion-mnist is not installed"))
+    func debianFashionMNISTIfInstalled() throws {
         let data = try DatasetSpec(name: "fashion-mnist").load()
         #expect(data.train.count == 30_000 && data.test.count == 5_000)
         #expect(data.train.classes.map(\.originalID) == [0, 1, 2, 3, 4])

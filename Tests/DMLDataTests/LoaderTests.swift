@@ -60,14 +60,22 @@ struct LoaderTests {
         let e = #expect(throws: DataError.self) { try loader.next() }
         #expect(e?.file.hasSuffix("img2.png") == true)
         #expect(try loader.next()?.indices == [4])
+        let started = Date()
         let endless = BatchLoader(split: split, mode: .test, seed: 0, indices: RepeatingIndices(), workers: 2, prefetch: 3)
-        #expect(try endless.next() != nil)
+        #expect(try endless.next()?.indices == [0, 1, 3])
         endless.stop()
         // After stop, next() hands out at most the batches already made, then nil, without blocking.
         var delivered = 0
-        while try endless.next() != nil { delivered += 1; if delivered > 3 { break } }
+        while let batch = try endless.next() {
+            #expect(batch.indices == [0, 1, 3])
+            delivered += 1
+            if delivered > 3 { break }
+        }
         #expect(delivered <= 3)
-        #expect(endless.waitingSeconds >= 0)
+        // The time spent waiting for batches is part of the time this test took.
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(endless.waitingSeconds.isFinite && endless.waitingSeconds >= 0 && endless.waitingSeconds <= elapsed,
+                "waited \(endless.waitingSeconds) s of \(elapsed) s")
     }
 }
 

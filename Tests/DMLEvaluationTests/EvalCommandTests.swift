@@ -61,10 +61,17 @@ struct EvalCommandTests {
         try NPYArray(Matrix<Float>([[0, .nan]])).write(to: nan)
         let nonFinite = try EvalCommand.parse(["--embeddings", nan, "--labels", short])
         #expect(throws: EvaluationError.nonFinite(name: "embeddings", row: 0, column: 1)) { try nonFinite.execute() }
-        #expect(throws: (any Error).self) { try EvalCommand.parse(["--embeddings", e, "--labels", short, "--k", "1,,2"]) }
-        #expect(throws: (any Error).self) { try EvalCommand.parse(["--embeddings", e, "--labels", short, "--metric", "manhattan"]) }
-        #expect(throws: (any Error).self) { try EvalCommand.parse(["--embeddings", e, "--labels", short, "--query-embeddings", e]) }
-        #expect(throws: (any Error).self) { try EvalCommand.parse(["--embeddings", "/nonexistent.npy", "--labels", short]).execute() }
+        // Parsing errors are ArgumentParser's own types: check that the message names the culprit.
+        for (arguments, culprit) in [(["--k", "1,,2"], "1,,2"), (["--metric", "manhattan"], "manhattan"),
+                                     (["--query-embeddings", e], "--query-labels"), (["--threads", "99999999999"], "--threads"),
+                                     (["--threads", "0"], "--threads"), (["--clusters", "0"], "--clusters")] {
+            let error = #expect(throws: (any Error).self) { try EvalCommand.parse(["--embeddings", e, "--labels", short] + arguments) }
+            let message = error.map { EvalCommand.message(for: $0) } ?? ""
+            #expect(message.contains(culprit), "\(arguments): \(message)")
+        }
+        #expect(throws: NPYError(source: "/nonexistent.npy", reason: "no such file")) {
+            try EvalCommand.parse(["--embeddings", "/nonexistent.npy", "--labels", short]).execute()
+        }
     }
 
     @Test("dml bench eval parses its options and rejects bad ones")
@@ -73,7 +80,10 @@ struct EvalCommandTests {
         #expect(bench.sizes.values == [300] && bench.clusters.values == [5] && bench.k.values == [1, 10])
         #expect(!bench.searchOnly)
         #expect(try BenchEvalCommand.parse(["--search-only"]).searchOnly)
-        #expect(throws: (any Error).self) { try BenchEvalCommand.parse(["--sizes", "10", "--k", "100"]) }
-        #expect(throws: (any Error).self) { try DMLCommand.parseAsRoot(["bench", "eval", "--threads", "0"]) }
+        for arguments in [["bench", "eval", "--sizes", "10", "--k", "100"], ["bench", "eval", "--threads", "0"]] {
+            let error = #expect(throws: (any Error).self) { try DMLCommand.parseAsRoot(arguments) }
+            let message = error.map { DMLCommand.message(for: $0) } ?? ""
+            #expect(message.contains(arguments.last(where: { $0.hasPrefix("--") })!), "\(arguments): \(message)")
+        }
     }
 }

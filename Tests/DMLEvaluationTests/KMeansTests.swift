@@ -48,7 +48,7 @@ struct KMeansTests {
         // Costs 1, 0, 1, 0: points 0 and 2 tie as farthest → point 0 moves to cluster 2.
         let x = Matrix<Double>([[0], [1], [2], [10]])
         var centres = Matrix<Double>([[1], [10], [50]])
-        let reseeded = KMeans.update(x, assignments: [0, 0, 0, 1], costs: [1, 0, 1, 0], centres: &centres)
+        let reseeded = KMeans.update(x, assignments: [0, 0, 0, 1], costs: [1, 0, 1, 0], centres: &centres, pool: ThreadPool(threads: 2))
         #expect(reseeded == 1)
         #expect(centres == Matrix<Double>([[1.5], [10], [0]]))
     }
@@ -57,7 +57,7 @@ struct KMeansTests {
     func seedingDistribution(batch: Int) {
         let values: [Double] = [0, 1, 3, 7, 15]
         let x = Matrix<Double>(values.map { [$0] })
-        let blocks = SquaredDistanceBlocks(points: x, blockSize: 2, threads: 1)
+        let blocks = SquaredDistanceBlocks(points: x, blockSize: 2, pool: ThreadPool(threads: 1))
         let seeding = KMeansPlusPlusSeeding(points: x, distances: blocks, batch: batch)
         let runs = 20_000
         var counts = [[Int]: Int]()
@@ -80,6 +80,57 @@ struct KMeansTests {
             }
         }
         #expect(counts.keys.allSatisfy { Set($0).count == 3 })
+    }
+
+    @Test("Greedy seeding uses scikit-learn's 2 + ⌊ln K⌋ candidates, and plain k-means++ beyond the work limit")
+    func greedyCandidateCounts() {
+        let counts = [1, 2, 3, 7, 8, 20, 21, 100, 11_316].map { GreedyKMeansPlusPlusSeeding<Double>.defaultCandidates(clusters: $0) }
+        #expect(counts == [2, 2, 3, 3, 4, 4, 5, 6, 11])  // e ≈ 2.718, e² ≈ 7.39, e³ ≈ 20.09, e⁴ ≈ 54.6, e⁹ ≈ 8103
+        let automatic = KMeansOptions()
+        #expect(automatic.candidates(clusters: 10, points: 10_000, dimension: 784) == 4)
+        #expect(automatic.candidates(clusters: 11_316, points: 60_502, dimension: 512) == 1)
+        #expect(KMeansOptions(seedingCandidates: 7).candidates(clusters: 11_316, points: 60_502, dimension: 512) == 7)
+    }
+
+    @Test("Greedy seeding keeps the candidate that lowers the potential most")
+    func greedyKeepsTheBestCandidate() {
+        // Points 0, 1, 2 and 100, 101: after a first centre among 0…2, any candidate among 100, 101 leaves a
+        // potential below 6, any other one above 10⁴; candidates are drawn ∝ D², so with 20 of them one of
+        // the far group is (all but surely) drawn and kept.
+        let x = Matrix<Double>([[0], [1], [2], [100], [101]])
+        let blocks = SquaredDistanceBlocks(points: x, blockSize: 2, pool: ThreadPool(threads: 1))
+        let greedy = GreedyKMeansPlusPlusSeeding(points: x, distances: blocks, candidates: 20)
+        for seed in UInt64(0)..<20 {
+            var generator = SeededGenerator(seed: seed)
+            let centres = greedy.chooseCentres(clusters: 2, generator: &generator)
+            #expect(Set(centres).count == 2)
+            if centres[0] < 3 { #expect(centres[1] >= 3, "seed \(seed): \(centres)") }
+            var again = SeededGenerator(seed: seed)
+            #expect(greedy.chooseCentres(clusters: 2, generator: &again) == centres)
+        }
+        // Three groups, three centres: the greedy choice always ends with one centre per group.
+        let y = Matrix<Double>([[0], [0.5], [50], [50.5], [100], [100.5]])
+        let seeding = GreedyKMeansPlusPlusSeeding(points: y, distances: SquaredDistanceBlocks(points: y, blockSize: 4, pool: ThreadPool(threads: 1)),
+                                                  candidates: 8)
+        for seed in UInt64(0)..<20 {
+            var generator = SeededGenerator(seed: seed)
+            #expect(Set(seeding.chooseCentres(clusters: 3, generator: &generator).map { $0 / 2 }) == [0, 1, 2])
+        }
+    }
+
+    @Test("Greedy seeding reaches a lower median objective than plain k-means++ on overlapping blobs")
+    func greedyBeatsPlainSeeding() throws {
+        var rng = SeededGenerator(seed: 21)
+        let centres: Matrix<Double> = rng.normalMatrix(rows: 30, columns: 4, std: 3)
+        let x = Matrix<Double>(rows: 600, columns: 4) { i, j in centres[i % 30, j] + rng.nextNormal() * 0.8 }
+        func median(_ candidates: Int) throws -> Double {
+            let objectives = try (UInt64(0)..<9).map { seed in
+                try KMeans.run(x, clusters: 30, options: KMeansOptions(seed: seed, seedingCandidates: candidates)).objective
+            }.sorted()
+            return objectives[4]
+        }
+        let plain = try median(1), greedy = try median(0)
+        #expect(greedy < plain, "greedy \(greedy), plain \(plain)")
     }
 
     @Test("Duplicates: centres stay distinct points; K = N gives zero objective")

@@ -67,7 +67,7 @@ import DMLNumerics
         let x = Tensor(rng.normalMatrix(rows: 5, columns: 64, as: Float.self), shape: shape)
         _ = trained.forward(x, training: true)  // moves the batch-norm running statistics
         let state = trained.exportState(prefix: "model.")
-        #expect(state.tensors["model.block1.bn.runningMean"] != Matrix(rows: 1, columns: 4))
+        #expect(state.tensors["model.block1.bn.running_mean"] != Matrix(rows: 1, columns: 4))
         #expect(state.tensors.keys.contains("model.embedding.weight"))
 
         let fresh: Sequential<Float> = ModelPresets.convolutional(input: shape, widths: [4, 8], embeddingDimension: 6, seed: 99)
@@ -105,5 +105,39 @@ import DMLNumerics
                                                            dropout: 0.5, seed: 3)
         try resumed.importState(state)
         #expect(resumed.forward(x, training: true) == next)
+    }
+}
+
+/// Checkpoints written before the PyTorch buffer names still load.
+@Suite struct LegacyCheckpointTests {
+    /// `Tests/Fixtures/networks/legacy-small-cnn.dmlstate`: written by the code before the
+    /// batch-norm buffers were renamed (`runningMean`, `runningVariance`): the state of
+    /// `ModelPresets.convolutional(input: 1×6×6, widths: [2, 3], embeddingDimension: 4, seed: 1)`
+    /// after one training forward pass, under `model.`, plus `check.input` and the evaluation
+    /// output `check.output` of that model.
+    static var fixturePath: String {
+        let here = URL(fileURLWithPath: #filePath)
+        return here.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/networks/legacy-small-cnn.dmlstate").path
+    }
+
+    @Test func anArchiveWithTheOldBufferNamesLoads() throws {
+        let archive = try TensorArchive<Float>(contentsOf: Self.fixturePath)
+        #expect(archive.tensors["model.block1.bn.runningMean"] != nil)
+        #expect(archive.tensors["model.block1.bn.running_mean"] == nil)
+        let shape = TensorShape(channels: 1, height: 6, width: 6)
+        let model: Sequential<Float> = ModelPresets.convolutional(input: shape, widths: [2, 3], embeddingDimension: 4, seed: 77)
+        try model.importState(archive.entries(withPrefix: "model."))
+        let bn = try #require(model["block1.bn"] as? BatchNorm<Float>)
+        #expect(bn.runningMean == archive.tensors["model.block1.bn.runningMean"])
+        #expect(bn.runningVariance == archive.tensors["model.block1.bn.runningVariance"])
+        let x = Tensor(try #require(archive.tensors["check.input"]), shape: shape)
+        #expect(model.forward(x, training: false).values == archive.tensors["check.output"])
+        // Written again, the state uses the new names and loads into a fresh model too.
+        let state = model.exportState()
+        #expect(state.tensors["block1.bn.running_var"] == archive.tensors["model.block1.bn.runningVariance"])
+        let again: Sequential<Float> = ModelPresets.convolutional(input: shape, widths: [2, 3], embeddingDimension: 4, seed: 78)
+        try again.importState(state)
+        #expect(again.forward(x, training: false).values == archive.tensors["check.output"])
     }
 }

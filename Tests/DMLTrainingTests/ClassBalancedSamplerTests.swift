@@ -1,10 +1,26 @@
+import Foundation
 import Testing
 import DMLTestSupport
 @testable import DMLTraining
 
 @Suite struct ClassBalancedSamplerTests {
-    /// 10 classes of uneven sizes (3 to 12 samples), interleaved.
-    let labels: [Int] = (0..<75).map { $0 % 10 }.filter { _ in true } + [0, 0, 1, 1, 1]
+    /// 10 classes of uneven sizes, class `c` with `c + 1` samples (1 to 10), interleaved:
+    /// `[0, 1, 2, …, 9, 1, 2, …, 9, 2, …]`.
+    let labels: [Int] = (0..<10).flatMap { round in (round..<10).map { $0 } }
+
+    @Test func classesWithFewerThanKSamplesAreNeverDrawn() throws {
+        #expect(labels.count == 55 && (0..<10).allSatisfy { c in labels.filter { $0 == c }.count == c + 1 })
+        var sampler = try ClassBalancedSampler(labels: labels, classesPerBatch: 4, samplesPerClass: 3, seed: 1)
+        // Classes 0 and 1 (1 and 2 samples) cannot give 3 samples: 8 classes remain.
+        #expect(sampler.eligibleClassCount == 8)
+        var seen = Set<Int>()
+        for _ in 0..<100 { for i in sampler.nextBatch() { seen.insert(labels[i]) } }
+        #expect(seen == Set(2..<10))
+        // With K = 9 only classes 8 and 9 qualify, too few for C = 3.
+        #expect(throws: TrainingError.notEnoughClasses(needed: 3, samplesPerClass: 9, available: 2)) {
+            try ClassBalancedSampler(labels: labels, classesPerBatch: 3, samplesPerClass: 9, seed: 1)
+        }
+    }
 
     @Test func batchesAreClassMajorWithDistinctClassesAndSamples() throws {
         var sampler = try ClassBalancedSampler(labels: labels, classesPerBatch: 4, samplesPerClass: 3, seed: 1)
@@ -27,9 +43,15 @@ import DMLTestSupport
         let first = (0..<5).map { _ in a.nextBatch() }
         #expect(first == (0..<5).map { _ in b.nextBatch() })
         #expect(first != (0..<5).map { _ in c.nextBatch() })
-        // A snapshot taken mid-stream continues exactly like the original.
-        var snapshot = a
-        #expect((0..<5).map { _ in a.nextBatch() } == (0..<5).map { _ in snapshot.nextBatch() })
+        // A state encoded mid-stream (as a checkpoint stores it) and decoded continues exactly
+        // like the original, and differs from a fresh sampler's continuation.
+        var decoded = try JSONDecoder().decode(ClassBalancedSampler.self, from: JSONEncoder().encode(a))
+        #expect(decoded == a && decoded.isWellFormed)
+        var fresh = try ClassBalancedSampler(labels: labels, classesPerBatch: 3, samplesPerClass: 2, seed: 9)
+        let next = (0..<5).map { _ in a.nextBatch() }
+        #expect(next == (0..<5).map { _ in decoded.nextBatch() })
+        #expect(next != (0..<5).map { _ in fresh.nextBatch() })
+        #expect(decoded.drawsFromSameItems(as: fresh))
     }
 
     @Test func everySampleIsVisitedEvenly() throws {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import DMLNumerics
 import DMLTestSupport
@@ -27,11 +28,22 @@ import DMLTestSupport
     }
 
     @Test func largeDistancesDoNotOverflow() throws {
-        // exp(α − D) underflows for D ~ 1e3 without the max shift; J is then ≈ D_ij − D_neg + α + log 4.
-        let x = Matrix<Float>([[0], [1], [1000], [1001]])
+        // Points 0, 3000 (class 0) and 1500, 4500 (class 1): every exp(α − D) is exp(−1499) or
+        // smaller, 0 in Float without the max shift (which would make J = −∞ and the loss 0).
+        // Each positive pair (D = 3000) has three negatives at 1500 and one at 4500, so
+        // J = 3000 + (1 − 1500) + log(3 + e⁻³⁰⁰⁰) = 1501 + log 3 for both pairs, L = J² / 2, and
+        // ∂L/∂x₀ = (J / 2)(−1 + 1/3) + (J / 2)(1/3) = −J / 6 (the softmax weights are 1/3).
+        let x = Matrix<Float>([[0], [3000], [1500], [4500]])
         let out = try LiftedStructuredLoss().loss(x, labels: [0, 0, 1, 1])
-        #expect(out.value.isFinite)
-        #expect(out.gradient.isFinite)
+        let j: Double = 1501 + Foundation.log(3.0)
+        let value = Double(out.value), expected: Double = j * j / 2
+        #expect(abs(value - expected) <= 1e-5 * expected, "\(out.value)")
+        let g0 = Double(out.gradient[0, 0])
+        #expect(abs(g0 + j / 6) <= 1e-4 * j, "\(out.gradient)")
+        // Translating every point leaves L unchanged, so the gradients sum to zero.
+        var total = 0.0
+        for i in 0..<4 { total += Double(out.gradient[i, 0]) }
+        #expect(abs(total) <= 1e-4 * j, "\(out.gradient)")
     }
 
     @Test func permutingTheBatchPermutesTheGradient() throws {

@@ -16,7 +16,11 @@ import DMLTestSupport
         for seed in UInt64(1)...3 {
             let (x, labels) = BatchFactory.batch(classes: 3, perClass: perClass, dimension: 4, seed: seed,
                                                  spread: 0.6, normalized: normalized)
-            let analytic = try mode.evaluate(loss, x, labels: labels, pairing: pairing).gradient
+            let output = try mode.evaluate(loss, x, labels: labels, pairing: pairing)
+            let analytic = output.gradient
+            // A zero loss with a zero gradient would match finite differences trivially.
+            #expect(output.value > 1e-3 && analytic.elements.contains { abs($0) > 1e-6 },
+                    "\(mode) seed \(seed): loss \(output.value), the check needs a non-zero loss and gradient")
             let f = { (y: Matrix<Double>) in try! mode.evaluate(loss, y, labels: labels, pairing: pairing).value }
             errors.append(FiniteDifference.check(f, analytic: analytic, at: x))
         }

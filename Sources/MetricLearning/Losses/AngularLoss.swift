@@ -11,6 +11,10 @@ import DMLNumerics
 ///   synthetic) that maximizes `(x_a + x_p)·x_n` (ties: lowest index). The synthetic fraction is
 ///   the share of these hardest points that are synthetic.
 ///
+/// **Memory.** With memory points, `n` also runs over the memory points of other classes
+/// (plain), and the hardest point `n_c` of a class is chosen among its batch, synthetic and
+/// memory points (HNPM; memory-only classes included; ties: lowest column, batch first).
+///
 /// Similarities are dot products of the embeddings as given. The gradient is exact, through
 /// `∂L/∂G` and one GEMM, then `AugmentedBatch.backward` in HNPM mode.
 public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
@@ -27,12 +31,14 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(exported: true, where T == Double)
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
-        let geometry = PairwiseDistances(embeddings)
-        var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * labels.count)
+        try memory?.requireDimension(embeddings.columns)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings)
+        let columnLabels = MemoryPairs(labels: labels, memory: memory).columnLabels
+        var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * columnLabels.count)
         for pair in pairs {
-            for (n, label) in labels.enumerated() where label != pair.label { negatives.append(n) }
+            for (n, label) in columnLabels.enumerated() where label != pair.label { negatives.append(n) }
             negatives.closeList()
         }
         let (value, w) = terms(gram: geometry.gram, pairs: pairs, negatives: negatives)
@@ -45,12 +51,13 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
-        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
     ) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
-        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis)
+        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis, memory: memory)
         let gram = augmented.geometry.gram
-        let (negatives, syntheticShare) = Self.hardestPoints(gram: gram, batch: augmented.batch, pairs: pairs)
+        let (negatives, syntheticShare) = Self.hardestPoints(gram: gram, batch: augmented.batch, pairs: pairs,
+                                                             columnLabels: augmented.columnLabels)
         let (value, w) = terms(gram: gram, pairs: pairs, negatives: negatives)
         return augmented.output(value: value, gramGradient: w, syntheticFraction: syntheticShare)
     }
@@ -58,11 +65,13 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// For every pair `(a, p)` and class `c ≠ y_a`, `n_c = argmax_{n ∈ class c} G_an + G_pn`
     /// (lowest index on ties), by one segmented reduction of rows `a` and `p` of `G`; and the share
     /// of synthetic points among them.
+    /// `gram` is `A × R` with the label of every column in `columnLabels` (columns past the
+    /// augmented set are memory points, never synthetic).
     static func hardestPoints<T: BLASScalar>(
-        gram: Matrix<T>, batch: AugmentedBatch<T>, pairs: [PositivePair]
+        gram: Matrix<T>, batch: AugmentedBatch<T>, pairs: [PositivePair], columnLabels: [Int]
     ) -> (IndexLists, Double) {
-        let n = gram.rows
-        let columns = ClassColumns(labels: batch.labels)
+        let n = gram.columns
+        let columns = ClassColumns(labels: columnLabels)
         let classCount = columns.count
         var lists = IndexLists(reservingLists: pairs.count, values: pairs.count * classCount)
         var best = [T](repeating: 0, count: classCount)
@@ -89,7 +98,7 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
                             }
                             for c in 0..<classCount where c != own {
                                 lists.append(pa[c])
-                                if batch.isSynthetic[pa[c]] { synthetic += 1 }
+                                if pa[c] < batch.points.rows && batch.isSynthetic[pa[c]] { synthetic += 1 }
                             }
                             lists.closeList()
                         }
@@ -113,11 +122,11 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// `1/|P| Σ_r log(1 + Σ_{n ∈ negatives_r} exp(4t²(G_an + G_pn) − 2(1+t²) G_ap))` and its
     /// gradient with respect to `G`.
     private func terms<T: BLASScalar>(gram: Matrix<T>, pairs: [PositivePair], negatives: IndexLists) -> (T, Matrix<T>) {
-        let n = gram.rows
+        let n = gram.columns
         let tangent = Double.tan(degrees * .pi / 180)
         let negativeWeight = T(4 * tangent * tangent), positiveWeight = T(2 * (1 + tangent * tangent))
         let scale = 1 / T(pairs.count)
-        var w = Matrix<T>(rows: n, columns: n)
+        var w = Matrix<T>(rows: gram.rows, columns: n)
         var logits = [T](repeating: 0, count: Swift.max(1, negatives.longest))
         var value: T = 0
         gram.withUnsafeBufferPointer { pg in

@@ -6,17 +6,29 @@ import DMLNumerics
 struct AugmentedSimilarities<T: BLASScalar> {
     /// The originals and the synthetic points.
     let batch: AugmentedBatch<T>
-    /// `G` (and the distances) of `batch.points`.
-    let geometry: PairwiseDistances<T>
+    /// `G` (and the distances) of `batch.points` against themselves and the memory:
+    /// `A × (A + N)`.
+    let geometry: ReferenceGeometry<T>
+    /// The labels of the memory columns.
+    let memoryLabels: [Int]
 
-    /// Augments `embeddings` with `synthesis` and measures the augmented set.
-    init(_ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis) throws {
+    /// Augments `embeddings` with `synthesis` and measures the augmented set against itself and
+    /// `memory` (only batch pairs synthesize points; memory points are constant references).
+    init(_ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>? = nil) throws {
+        try memory?.requireDimension(embeddings.columns)
         batch = try synthesis.augment(embeddings, labels: labels)
-        geometry = PairwiseDistances(batch.points)
+        geometry = ReferenceGeometry(batch.points, memory: memory?.embeddings)
+        memoryLabels = memory?.labels ?? []
     }
 
-    /// `N`, the number of points (the side of `G`).
-    var size: Int { batch.points.rows }
+    /// The number of columns of `G` (augmented points, then memory points): its row stride.
+    var size: Int { geometry.columns }
+
+    /// The label of every column: the augmented set's, then the memory's.
+    var columnLabels: [Int] { memoryLabels.isEmpty ? batch.labels : batch.labels + memoryLabels }
+
+    /// A zero `A × (A + N)` weight matrix.
+    func makeWeights() -> Matrix<T> { Matrix(rows: batch.points.rows, columns: geometry.columns) }
 
     /// The hardest pairs `(p, n)` of `hard` as flat indices `p·N + n` into `G`: one list per row of
     /// `hard`, one entry per negative class in ascending class order.

@@ -10,23 +10,25 @@ import DMLNumerics
 /// closest pair between all points of class a and all points of class b — so the negative mean
 /// is exactly the spec's mean over unordered class pairs `{a, b}`. With K > 2 the rule
 /// generalizes to one term per (positive pair, negative class), like every other HNPM loss.
+/// With memory, C counts the classes of the batch and the memory together (see
+/// `HardNegativeMiningLoss`), and `d⁻` is mined over both.
 extension ContrastiveLoss: HardNegativeMiningLoss {
     /// `L(X)` and `∂L/∂X` of the HNPM form with the synthetic points of `synthesis`
     /// (`NoSynthesis()` mines the originals alone).
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
-        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
     ) throws -> LossOutput<T> {
         try validateOptions()
-        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis)
+        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis, memory: memory)
         let n = mined.size, classCount = mined.hardest.classes.count
         let m = T(margin)
         let positiveWeight = 1 / T(mined.pairs.count)
         let negativeCount = mined.pairs.count * (classCount - 1)
         let negativeWeight = 1 / T(negativeCount)
         var positiveSum = 0.0, negativeSum = 0.0
-        var weights = Matrix<T>(rows: n, columns: n)  // ∂L/∂D² over the augmented set
+        var weights = mined.makeWeights()  // ∂L/∂D² over the augmented set (and the memory)
         mined.geometry.distances.withUnsafeBufferPointer { pd in
             mined.hardest.value.withUnsafeBufferPointer { hv in
                 weights.withUnsafeMutableBufferPointer { pw in

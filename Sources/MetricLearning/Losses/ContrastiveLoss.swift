@@ -9,6 +9,10 @@ import DMLNumerics
 /// `∂L/∂D²_ij = 1/|P|` on positive pairs and `∂L/∂D_ij = −2 [m − D_ij]_+ / |N|` on negative
 /// ones, passed on as `∂L/∂D²_ij = −[m − D_ij]_+ / (D_ij |N|)`.
 ///
+/// **Memory.** With memory points `m_k`, P and N also hold every (batch row i, memory row k)
+/// pair with `y_i = y_k` (resp. `≠`), with `D_ik = ‖x_i − m_k‖`; the means run over the enlarged
+/// sets, `|P| = |P_batch| + #{(i, k): y_i = y_k}` and likewise `|N|`.
+///
 /// The hard-negative-pair-mining form is in `ContrastiveLoss+HardNegativeMining.swift`.
 public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
     /// The margin `m` beyond which a negative pair costs nothing [1].
@@ -28,21 +32,25 @@ public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
     /// has no positive pair or a single class.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
-    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
         try validateOptions()
         let statistics = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
+        try memory?.requireDimension(embeddings.columns)
+        let extra = MemoryPairs(labels: labels, memory: memory)
+        let positivePairCount = statistics.positivePairCount + extra.positivePairCount
+        let negativePairCount = statistics.negativePairCount + extra.negativePairCount
 
-        let geometry = PairwiseDistances(embeddings)
-        let n = geometry.count
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings)
+        let b = geometry.rows, n = geometry.columns
         let m = T(margin)
-        let positiveWeight = 1 / T(statistics.positivePairCount)
-        let negativeWeight = 1 / T(statistics.negativePairCount)
+        let positiveWeight = 1 / T(positivePairCount)
+        let negativeWeight = 1 / T(negativePairCount)
         var positiveSum = 0.0, negativeSum = 0.0
-        var weights = Matrix<T>(rows: n, columns: n)  // ∂L/∂D²_ij, upper triangle
+        var weights = Matrix<T>(rows: b, columns: n)  // ∂L/∂D²_ij, upper triangle and memory block
         geometry.distances.withUnsafeBufferPointer { pd in
             weights.withUnsafeMutableBufferPointer { pw in
-                labels.withUnsafeBufferPointer { y in
-                    for i in 0..<n {
+                extra.columnLabels.withUnsafeBufferPointer { y in
+                    for i in 0..<b {
                         var rowPositive: T = 0, rowNegative: T = 0
                         for j in (i + 1)..<max(n, i + 1) {
                             let d = pd[i * n + j]
@@ -61,7 +69,7 @@ public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
                 }
             }
         }
-        let value = T(positiveSum / Double(statistics.positivePairCount) + negativeSum / Double(statistics.negativePairCount))
+        let value = T(positiveSum / Double(positivePairCount) + negativeSum / Double(negativePairCount))
         return LossOutput(value: value, gradient: geometry.backward(squared: weights))
     }
 }

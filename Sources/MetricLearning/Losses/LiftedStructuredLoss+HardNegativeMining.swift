@@ -14,16 +14,16 @@ extension LiftedStructuredLoss: HardNegativeMiningLoss {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
-        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
     ) throws -> LossOutput<T> {
         try validateOptions()
-        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis)
+        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis, memory: memory)
         let n = mined.size, classCount = mined.hardest.classes.count
         let hardest = mined.hardest
         let alpha = T(margin)
         let pairWeight = 1 / T(mined.pairs.count)
         var total = 0.0
-        var weights = Matrix<T>(rows: n, columns: n)  // ∂L/∂D² over the augmented set
+        var weights = mined.makeWeights()  // ∂L/∂D² over the augmented set (and the memory)
         mined.geometry.distances.withUnsafeBufferPointer { pd in
             hardest.value.withUnsafeBufferPointer { hv in
                 weights.withUnsafeMutableBufferPointer { pw in

@@ -16,6 +16,13 @@ import DMLNumerics
 /// (every factor ≤ 1, so nothing overflows), passed on as `∂L/∂D² = ∂L/∂D / (2D)`; then one
 /// GEMM through `PairwiseDistances.backward`.
 ///
+/// **Memory.** With memory points, the negatives `k` of a batch row i also run over the memory
+/// points of other classes, and P also holds every (batch row i, memory row k) pair with
+/// `y_i = y_k`, scored with the batch member's negatives only (a memory point is a reference,
+/// not an anchor: its own negative sum would need memory–memory distances and carries no
+/// gradient): `J_ik = log Σ_{l: y_l≠y_i} exp(α − D_il) + D_ik`. `L = 1/(2|P|) Σ [J]_+²` over the
+/// enlarged P.
+///
 /// The hard-negative-pair-mining form is in `LiftedStructuredLoss+HardNegativeMining.swift`.
 public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
     /// The margin `α` [1].
@@ -35,26 +42,29 @@ public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
     /// has no positive pair or a single class.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
-    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
         try validateOptions()
         let statistics = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
+        try memory?.requireDimension(embeddings.columns)
+        let extra = MemoryPairs(labels: labels, memory: memory)
+        let positivePairCount = statistics.positivePairCount + extra.positivePairCount
 
-        let geometry = PairwiseDistances(embeddings)
-        let n = geometry.count
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings)
+        let b = geometry.rows, n = geometry.columns
         let alpha = T(margin)
-        let pairWeight = 1 / T(statistics.positivePairCount)
+        let pairWeight = 1 / T(positivePairCount)
         // scaled[i, k] = exp(α − D_ik − μ_i) / (2 D_ik) for the negatives k of i (0 elsewhere):
         // the factor that turns the negative's share of J into ∂/∂D²_ik.
-        var scaled = Matrix<T>(rows: n, columns: n)
-        var rowTerms = [T](repeating: 0, count: 3 * n)  // μ_i, log s_i, Σ_j (J⁺_ij/|P|) e^{μ_i − log(s_i+s_j)}
-        var weights = Matrix<T>(rows: n, columns: n)     // ∂L/∂D²
+        var scaled = Matrix<T>(rows: b, columns: n)
+        var rowTerms = [T](repeating: 0, count: 3 * b)  // μ_i, log s_i, Σ_j (J⁺_ij/|P|) e^{μ_i − log(s_i+s_j)}
+        var weights = Matrix<T>(rows: b, columns: n)     // ∂L/∂D²
         var total = 0.0
         geometry.distances.withUnsafeBufferPointer { pd in
-            labels.withUnsafeBufferPointer { y in
+            extra.columnLabels.withUnsafeBufferPointer { y in
                 rowTerms.withUnsafeMutableBufferPointer { terms in
-                    let shift = terms.baseAddress!, logSum = shift + n, negativeScale = shift + 2 * n
+                    let shift = terms.baseAddress!, logSum = shift + b, negativeScale = shift + 2 * b
                     scaled.withUnsafeMutableBufferPointer { pe in
-                        for i in 0..<n {
+                        for i in 0..<b {
                             let row = pd.baseAddress! + i * n, out = pe.baseAddress! + i * n
                             let yi = y[i]
                             var nearest = T.infinity
@@ -70,8 +80,8 @@ public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
                         }
                     }
                     weights.withUnsafeMutableBufferPointer { pw in
-                        for i in 0..<n {
-                            for j in (i + 1)..<max(n, i + 1) where y[j] == y[i] {
+                        for i in 0..<b {
+                            for j in (i + 1)..<max(b, i + 1) where y[j] == y[i] {
                                 let big = max(logSum[i], logSum[j]), small = min(logSum[i], logSum[j])
                                 let logPair = big + T.log(onePlus: T.exp(small - big))
                                 let dij = pd[i * n + j]
@@ -83,9 +93,19 @@ public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
                                 negativeScale[i] += dJ * T.exp(shift[i] - logPair)
                                 negativeScale[j] += dJ * T.exp(shift[j] - logPair)
                             }
+                            // (batch row, memory row) positives: J_ik = log s_i + D_ik.
+                            for k in b..<n where y[k] == y[i] {
+                                let dik = pd[i * n + k]
+                                let J = logSum[i] + dik
+                                guard J > 0 else { continue }
+                                total += Double(J * J)
+                                let dJ = J * pairWeight
+                                pw[i * n + k] += dJ * DistanceGradient.squaredPerDistance(dik)
+                                negativeScale[i] += dJ * T.exp(shift[i] - logSum[i])
+                            }
                         }
                         scaled.withUnsafeBufferPointer { pe in
-                            for i in 0..<n where negativeScale[i] != 0 {
+                            for i in 0..<b where negativeScale[i] != 0 {
                                 let s = negativeScale[i]
                                 let out = pw.baseAddress! + i * n, e = pe.baseAddress! + i * n
                                 for k in 0..<n { out[k] -= s * e[k] }
@@ -95,7 +115,7 @@ public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
                 }
             }
         }
-        let value = T(total / Double(2 * statistics.positivePairCount))
+        let value = T(total / Double(2 * positivePairCount))
         return LossOutput(value: value, gradient: geometry.backward(squared: weights))
     }
 }

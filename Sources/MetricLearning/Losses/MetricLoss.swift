@@ -10,5 +10,18 @@ import DMLNumerics
 public protocol MetricLoss: Sendable {
     /// `L(X)` and `∂L/∂X` for the embeddings `X` (B × d, one row per sample) with labels `y`
     /// (`labels.count == B`).
-    func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T>
+    ///
+    /// With `memory` (a cross-batch memory, `CrossBatchMemory.points`), the memory points join
+    /// the loss's sums as extra reference points: anchors stay batch rows, every (batch, memory)
+    /// pair enters the sums a (batch, batch) pair would, memory–memory pairs do not (they are
+    /// constants), and no gradient reaches a memory point. Each loss documents its exact rule.
+    /// `nil` or an empty memory gives exactly the plain loss.
+    func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T>
+}
+
+extension MetricLoss {
+    /// `L(X)` and `∂L/∂X` without memory: `loss(embeddings, labels: labels, memory: nil)`.
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+        try loss(embeddings, labels: labels, memory: nil)
+    }
 }

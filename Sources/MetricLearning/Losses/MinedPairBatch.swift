@@ -11,11 +11,16 @@ import DMLNumerics
 /// `g_ij` of §5; with K > 2 it is the union of the groups of both members — an anchor in several
 /// groups uses the union of its groups. `hardest` holds `d⁻(s_ij, c)` for every pair (row, in
 /// the order of `pairs`) and every class `c` (column).
+///
+/// **Memory.** With memory points, the geometry is `A × (A + N)` (`ReferenceGeometry`) and
+/// "class c" in `d⁻(s_ij, c)` also holds the memory points of class c (classes present only in
+/// the memory are negative classes too); the positive terms stay the batch pairs. Weight
+/// matrices are `A × (A + N)` (`makeWeights`), indexed `row · columns + column`.
 struct MinedPairBatch<T: BLASScalar> {
     /// The originals and the synthetic points.
     let batch: AugmentedBatch<T>
-    /// `G`, `D²`, `D` of `batch.points`.
-    let geometry: PairwiseDistances<T>
+    /// `G`, `D²`, `D` of `batch.points` against themselves and the memory.
+    let geometry: ReferenceGeometry<T>
     /// Every unordered positive pair of the originals, ascending.
     let pairs: [PositivePair]
     /// `d⁻(s_ij, c)`, one row per pair of `pairs`, with the arg-min pairs.
@@ -23,12 +28,14 @@ struct MinedPairBatch<T: BLASScalar> {
 
     /// Validates the batch (one finite embedding per label, a positive pair, two classes),
     /// augments it with `synthesis`, and mines the hardest negative pair of every pair and class.
-    init(_ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis) throws {
+    init(_ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>? = nil) throws {
         _ = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
+        try memory?.requireDimension(embeddings.columns)
         batch = try Self.augment(embeddings, labels: labels, with: synthesis)
-        geometry = PairwiseDistances(batch.points)
+        geometry = ReferenceGeometry(batch.points, memory: memory?.embeddings)
         pairs = PositivePairs.make(labels: labels, rule: .all)
-        hardest = HardNegativePairMiner.hardestByDistance(geometry, batch: batch, sets: .pairs(pairs, in: batch))
+        hardest = HardNegativePairMiner.hardestByDistance(geometry, batch: batch, memoryLabels: memory?.labels ?? [],
+                                                          sets: .pairs(pairs, in: batch))
     }
 
     /// `synthesis.augment` called on the concrete plug-in type, so that the `Float`/`Double`
@@ -42,8 +49,12 @@ struct MinedPairBatch<T: BLASScalar> {
         }
     }
 
-    /// The number of points of the augmented set (the side of the weight matrices).
-    var size: Int { batch.points.rows }
+    /// The number of columns of the geometry (augmented points, then memory points): the row
+    /// stride of every matrix the losses index.
+    var size: Int { geometry.columns }
+
+    /// A zero `A × (A + N)` weight matrix.
+    func makeWeights() -> Matrix<T> { Matrix(rows: batch.points.rows, columns: geometry.columns) }
 
     /// The loss `value` with `∂L/∂X` from `∂L/∂D²` (`squared`) over the augmented set, carried
     /// through the synthesis, and the share of mined pairs that involve a synthetic point (`nil`

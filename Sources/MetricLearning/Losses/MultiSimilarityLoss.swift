@@ -17,6 +17,11 @@ import DMLNumerics
 ///   the group of `i`'s pair — with K > 2 the union of the groups containing `i`, and `{i}` alone
 ///   for a sample in no pair (`MiningSets.anchors`).
 ///
+/// **Memory.** With memory points, the anchors stay the `B` batch rows; in the plain form `P_i`
+/// and `N_i` also hold the memory points of `i`'s class and of other classes (the miner's
+/// extremes run over them too); in HNPM the positive part stays over the batch positives of `i`
+/// and the maxima `s⁺(g_i, c)` also range over the memory points of class c.
+///
 /// The gradient is exact, through `∂L/∂G` and one GEMM, then `AugmentedBatch.backward` in HNPM mode.
 public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// `α`, the scale of the positive part (> 0).
@@ -44,19 +49,22 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(exported: true, where T == Double)
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
         let statistics = try validate(embeddings, labels: labels)
-        let geometry = PairwiseDistances(embeddings)
-        let b = embeddings.rows
+        try memory?.requireDimension(embeddings.columns)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings)
+        let extra = MemoryPairs(labels: labels, memory: memory)
+        let labels = extra.columnLabels
+        let b = embeddings.rows, r = geometry.columns
         let margin = T(epsilon)
-        var positives = IndexLists(reservingLists: b, values: 2 * statistics.positivePairCount)
+        var positives = IndexLists(reservingLists: b, values: 2 * (statistics.positivePairCount + extra.positivePairCount))
         var negatives = IndexLists(reservingLists: b)  // as many as the miner keeps
         geometry.gram.withUnsafeBufferPointer { pg in
             for i in 0..<b {
-                let row = pg.baseAddress! + i * b
+                let row = pg.baseAddress! + i * r
                 var hardestPositive = T.infinity, hardestNegative = -T.infinity
                 if mining {
-                    for j in 0..<b where j != i {
+                    for j in 0..<r where j != i {
                         if labels[j] == labels[i] {
                             hardestPositive = Swift.min(hardestPositive, row[j])
                         } else {
@@ -64,11 +72,11 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
                         }
                     }
                 }
-                for j in 0..<b where j != i {
+                for j in 0..<r where j != i {
                     if labels[j] == labels[i] {
-                        if !mining || row[j] - margin < hardestNegative { positives.append(i * b + j) }
+                        if !mining || row[j] - margin < hardestNegative { positives.append(i * r + j) }
                     } else {
-                        if !mining || row[j] + margin > hardestPositive { negatives.append(i * b + j) }
+                        if !mining || row[j] + margin > hardestPositive { negatives.append(i * r + j) }
                     }
                 }
                 positives.closeList()
@@ -85,12 +93,13 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
-        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
     ) throws -> LossOutput<T> {
         let statistics = try validate(embeddings, labels: labels)
-        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis)
+        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis, memory: memory)
         let b = embeddings.rows, n = augmented.size
         let hard = HardNegativePairMiner.hardestBySimilarity(augmented.geometry, batch: augmented.batch,
+                                                             memoryLabels: augmented.memoryLabels,
                                                              sets: .anchors(Array(0..<b), in: augmented.batch))
         var positives = IndexLists(reservingLists: b, values: 2 * statistics.positivePairCount)
         for i in 0..<b {
@@ -118,10 +127,9 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// (entries `e` are flat indices into `G`) and its gradient with respect to `G`:
     /// `−w_e / B` for a positive entry, `+w_e / B` for a negative one, `w` the soft-max weights.
     private func terms<T: BLASScalar>(gram: Matrix<T>, anchors b: Int, positives: IndexLists, negatives: IndexLists) -> (T, Matrix<T>) {
-        let n = gram.rows
         let a = T(alpha), bt = T(beta), l = T(lambda)
         let scale = 1 / T(b)
-        var w = Matrix<T>(rows: n, columns: n)
+        var w = Matrix<T>(rows: gram.rows, columns: gram.columns)
         var logits = [T](repeating: 0, count: Swift.max(1, positives.longest, negatives.longest))
         var value: T = 0
         gram.withUnsafeBufferPointer { pg in

@@ -11,6 +11,11 @@ import DMLNumerics
 ///   with `s⁺(g_ij, c) = max_{p ∈ g_ij, n ∈ class c} x_p·x_n` over originals and synthetic points
 ///   (`MiningSets.pairs`: the pair's group; with K > 2 the union of the groups containing `i` or `j`).
 ///
+/// **Memory.** With memory points `m_k`, each pair's sum also runs over the memory points of
+/// other classes, which play the part of other pairs' positives: plain
+/// `Σ_{k: y_k ≠ y_i} exp(s_ik⁺ − s_ii⁺) + Σ_{m: y_m ≠ y_i} exp(x_i·m − s_ii⁺)`; in HNPM the
+/// maxima `s⁺(g_ij, c)` also range over the memory points of class c (and memory-only classes).
+///
 /// The penalty `λ · mean‖x‖²` runs over the `2|P|` paired samples (originals only). Similarities
 /// are dot products of the embeddings as given (no normalization inside the loss). The gradient
 /// is exact, through `∂L/∂G` and one GEMM (`PairwiseDistances.backward(gram:)`), then
@@ -29,13 +34,16 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(exported: true, where T == Double)
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
-        let geometry = PairwiseDistances(embeddings)
-        let b = embeddings.rows
-        var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * pairs.count)
+        try memory?.requireDimension(embeddings.columns)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings)
+        let b = embeddings.rows, r = geometry.columns
+        let memoryLabels = memory?.labels ?? []
+        var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * (pairs.count + memoryLabels.count))
         for pair in pairs {
-            for other in pairs where other.label != pair.label { negatives.append(pair.first * b + other.second) }
+            for other in pairs where other.label != pair.label { negatives.append(pair.first * r + other.second) }
+            for (k, label) in memoryLabels.enumerated() where label != pair.label { negatives.append(pair.first * r + b + k) }
             negatives.closeList()
         }
         let (value, w) = terms(gram: geometry.gram, pairs: pairs, negatives: negatives)
@@ -48,11 +56,12 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
-        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
     ) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
-        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis)
+        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis, memory: memory)
         let hard = HardNegativePairMiner.hardestBySimilarity(augmented.geometry, batch: augmented.batch,
+                                                             memoryLabels: augmented.memoryLabels,
                                                              sets: .pairs(pairs, in: augmented.batch))
         let (value, w) = terms(gram: augmented.geometry.gram, pairs: pairs, negatives: augmented.chosenPairEntries(hard))
         return augmented.output(value: value, gramGradient: w, syntheticFraction: hard.syntheticFraction)
@@ -65,10 +74,11 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
     }
 
     /// `1/|P| Σ_r log(1 + Σ_{e ∈ negatives_r} exp(G_e − G_{i_r j_r})) + λ/(2|P|) Σ_{paired s} G_ss`
-    /// (entries `e` are flat indices into `G`) and its gradient with respect to `G`.
+    /// (entries `e` are flat indices into `G`, `A × R`, row stride `R`) and its gradient with
+    /// respect to `G`.
     private func terms<T: BLASScalar>(gram: Matrix<T>, pairs: [PositivePair], negatives: IndexLists) -> (T, Matrix<T>) {
-        let n = gram.rows
-        var w = Matrix<T>(rows: n, columns: n)
+        let n = gram.columns
+        var w = Matrix<T>(rows: gram.rows, columns: n)
         var logits = [T](repeating: 0, count: Swift.max(1, negatives.longest))
         let scale = 1 / T(pairs.count)
         let penalty = T(l2Penalty) / T(2 * pairs.count)

@@ -15,14 +15,14 @@ extension TripletLoss: HardNegativeMiningLoss {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
-        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
     ) throws -> LossOutput<T> {
         try validateOptions()
-        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis)
+        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis, memory: memory)
         let n = mined.size, classCount = mined.hardest.classes.count
         let hardest = mined.hardest
         let m = T(margin)
-        var tally = TripletTally<T>(size: n)
+        var tally = TripletTally<T>(rows: mined.batch.points.rows, columns: n)
         (squared ? mined.geometry.squared : mined.geometry.distances).withUnsafeBufferPointer { pm in
             hardest.value.withUnsafeBufferPointer { hv in
                 for (s, pair) in mined.pairs.enumerated() {

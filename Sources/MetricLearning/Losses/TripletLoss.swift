@@ -16,6 +16,11 @@ import DMLNumerics
 /// Gradient (one GEMM through `PairwiseDistances.backward`): each active triplet adds
 /// `1/N` to `∂L/∂M_ap` and `−1/N` to `∂L/∂M_an`.
 ///
+/// **Memory.** With memory points, anchors stay the batch rows; the positives of an anchor are
+/// its batch positives and the memory points of its class, its negatives the batch and memory
+/// points of other classes (in that order; ties of `hardest` go to the lowest column, batch
+/// before memory). `M_am` is the distance (or squared distance) to memory point `m`.
+///
 /// The hard-negative-pair-mining form is in `TripletLoss+HardNegativeMining.swift`.
 public struct TripletLoss: MetricLoss, Codable, Equatable, Sendable {
     /// The margin `m` [0.2].
@@ -45,17 +50,19 @@ public struct TripletLoss: MetricLoss, Codable, Equatable, Sendable {
     /// has no positive pair or a single class.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
-    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
         try validateOptions()
         _ = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
+        try memory?.requireDimension(embeddings.columns)
 
-        let geometry = PairwiseDistances(embeddings)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings)
         let metric = squared ? geometry.squared : geometry.distances
-        let classes = ClassMembers(labels)
-        var tally = TripletTally<T>(size: geometry.count)
+        let columnLabels = MemoryPairs(labels: labels, memory: memory).columnLabels
+        let classes = ClassMembers(columnLabels)
+        var tally = TripletTally<T>(rows: geometry.rows, columns: geometry.columns)
         metric.withUnsafeBufferPointer { pm in
-            labels.withUnsafeBufferPointer { y in
-                for a in 0..<geometry.count {
+            columnLabels.withUnsafeBufferPointer { y in
+                for a in 0..<geometry.rows {
                     accumulate(anchor: a, metric: pm, labels: y, classes: classes, into: &tally)
                 }
             }
@@ -64,7 +71,8 @@ public struct TripletLoss: MetricLoss, Codable, Equatable, Sendable {
         return LossOutput(value: value, gradient: geometry.backward(squared: weights))
     }
 
-    /// Adds the selected triplets of anchor `a` to `tally`.
+    /// Adds the selected triplets of anchor `a` to `tally` (`y`: the label of every column,
+    /// the row stride of `pm`).
     private func accumulate<T: BLASScalar>(
         anchor a: Int, metric pm: UnsafeBufferPointer<T>, labels y: UnsafeBufferPointer<Int>,
         classes: ClassMembers, into tally: inout TripletTally<T>

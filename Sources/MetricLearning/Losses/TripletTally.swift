@@ -17,6 +17,11 @@ struct TripletTally<T: BLASScalar> {
         weights = Matrix(rows: size, columns: size)
     }
 
+    /// An empty tally over `rows` points against `columns` reference columns (points, then memory).
+    init(rows: Int, columns: Int) {
+        weights = Matrix(rows: rows, columns: columns)
+    }
+
     /// Records the selected triplet `(a, p, n)` with loss `M_ap − M_an + m` before the hinge.
     /// `a`/`p` and `a`/`n` index the entries `M_ap`, `M_an` (any rows of the point set).
     @inline(__always)

@@ -9,7 +9,22 @@ public protocol HardNegativeMiningLoss: MetricLoss {
     /// HNPM on the originals alone). The gradient is with respect to the originals, carried
     /// through the synthesis unless it detaches; `syntheticFraction` is the share of mined
     /// pairs involving a synthetic point (`nil` when nothing was synthesized).
+    ///
+    /// With `memory`, "the points of class c" in `d⁻(g, c)` (`s⁺(g, c)`) are its originals,
+    /// its synthetic points and its memory points; a class present only in the memory is a
+    /// negative class too. The groups, the positive terms and the synthesis stay those of the
+    /// batch (memory pairs synthesize nothing), and no gradient reaches a memory point. `nil`
+    /// or an empty memory gives exactly the HNPM loss without memory.
     func hardNegativeLoss<T: BLASScalar>(
-        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
     ) throws -> LossOutput<T>
+}
+
+extension HardNegativeMiningLoss {
+    /// The HNPM loss without memory: `hardNegativeLoss(embeddings, labels:, synthesis:, memory: nil)`.
+    public func hardNegativeLoss<T: BLASScalar>(
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
+    ) throws -> LossOutput<T> {
+        try hardNegativeLoss(embeddings, labels: labels, synthesis: synthesis, memory: nil)
+    }
 }

@@ -40,13 +40,18 @@ public enum HardNegativePairMiner {
         hardest(geometry.gram, sign: -1, batch: batch, sets: sets ?? .groups(of: batch))
     }
 
-    /// The two segmented reductions, minimizing `sign · M_pn`.
+    /// The two segmented reductions, minimizing `sign · M_pn`, over `matrix` (`A × R`: the `A`
+    /// points of `batch` against the `R` reference columns of `columnLabels`, the points
+    /// themselves then any memory points; `nil` labels: `R = A`, the batch's own labels).
+    /// Memory columns count as originals of their class (never synthetic).
     static func hardest<T: BLASScalar>(
-        _ matrix: Matrix<T>, sign: T, batch: AugmentedBatch<T>, sets: MiningSets
+        _ matrix: Matrix<T>, sign: T, batch: AugmentedBatch<T>, sets: MiningSets, columnLabels: [Int]? = nil
     ) -> HardNegativePairs<T> {
         let n = batch.points.rows
-        precondition(matrix.rows == n && matrix.columns == n, "the geometry must be that of the augmented set")
-        let columns = ClassColumns(labels: batch.labels)
+        let labels = columnLabels ?? batch.labels
+        let r = labels.count
+        precondition(matrix.rows == n && matrix.columns == r, "the geometry must be that of the augmented set")
+        let columns = ClassColumns(labels: labels)
         let classCount = columns.count
         // 1. Per point × class.
         var pointBest = [T](repeating: .infinity, count: n * classCount)
@@ -57,10 +62,10 @@ public enum HardNegativePairMiner {
                     pointArg.withUnsafeMutableBufferPointer { pa in
                         for p in 0..<n {
                             let own = col[p]
-                            let row = pm.baseAddress! + p * n
+                            let row = pm.baseAddress! + p * r
                             let best = pb.baseAddress! + p * classCount, arg = pa.baseAddress! + p * classCount
                             best[own] = -.infinity  // nothing beats it: the own class is never chosen
-                            for q in 0..<n {
+                            for q in 0..<r {
                                 let c = col[q]
                                 let v = sign * row[q]
                                 if v < best[c] {
@@ -108,7 +113,32 @@ public enum HardNegativePairMiner {
                 }
             }
         }
+        let isSynthetic = r == n ? batch.isSynthetic : batch.isSynthetic + repeatElement(false, count: r - n)
         return HardNegativePairs(classes: columns.classes, value: value, groupPoint: groupPoint,
-                                 classPoint: classPoint, ownColumn: ownColumn, isSynthetic: batch.isSynthetic)
+                                 classPoint: classPoint, ownColumn: ownColumn, isSynthetic: isSynthetic)
+    }
+
+    /// `d⁻(s, c)` over a batch and a memory: `min_{p ∈ s, n ∈ class c} D_pn`, where "class c"
+    /// is its batch originals, its synthetic points and its memory points (`geometry` is that
+    /// of `batch.points` against themselves and the memory; the group members `p` are always
+    /// points of the batch). Without memory it equals `hardestByDistance`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func hardestByDistance<T: BLASScalar>(
+        _ geometry: ReferenceGeometry<T>, batch: AugmentedBatch<T>, memoryLabels: [Int], sets: MiningSets
+    ) -> HardNegativePairs<T> {
+        hardest(geometry.distances, sign: 1, batch: batch, sets: sets,
+                columnLabels: memoryLabels.isEmpty ? nil : batch.labels + memoryLabels)
+    }
+
+    /// `s⁺(s, c) = max_{p ∈ s, n ∈ class c} G_pn` over a batch and a memory (see
+    /// `hardestByDistance(_:batch:memoryLabels:sets:)`).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func hardestBySimilarity<T: BLASScalar>(
+        _ geometry: ReferenceGeometry<T>, batch: AugmentedBatch<T>, memoryLabels: [Int], sets: MiningSets
+    ) -> HardNegativePairs<T> {
+        hardest(geometry.gram, sign: -1, batch: batch, sets: sets,
+                columnLabels: memoryLabels.isEmpty ? nil : batch.labels + memoryLabels)
     }
 }

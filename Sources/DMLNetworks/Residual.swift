@@ -1,0 +1,116 @@
+import DMLNumerics
+
+/// A residual block `y = f(body(x) + shortcut(x))`: the shortcut is the identity when nil
+/// (an MBConv block's `x + block(x)`, a ResNet block without downsampling) or a layer (ResNet's
+/// `downsample`, a strided 1×1 convolution and batch norm); `f` is an optional activation
+/// (ResNet's final ReLU; none for MBConv).
+///
+/// Names: the body's layers are named at the block's level and the shortcut under
+/// `shortcutName`, as torchvision's `BasicBlock` / `Bottleneck` (`conv1`, `bn1`, …,
+/// `downsample.0`, `downsample.1`) and the EfficientNet reference's `MBConvBlock`
+/// (`_expand_conv`, `_bn0`, `_depthwise_conv`, …), so the block's parameters are
+/// `conv1.weight`, `downsample.0.weight`, … under whatever name its container gives it.
+///
+/// Backward: `g' = g · f'(y)`; `∂L/∂x = body.backward(g') + shortcut.backward(g')` (`+ g'` for
+/// the identity).
+public final class Residual<Scalar: NetworkScalar>: Layer {
+    /// The main branch.
+    public let body: Sequential<Scalar>
+    /// The shortcut branch, or nil for the identity.
+    public let shortcut: (any Layer<Scalar>)?
+    /// The name of the shortcut among the block's children.
+    public let shortcutName: String
+    /// The activation applied to the sum, or nil.
+    public let activation: ActivationFunction?
+    /// Whether `backward` must return `∂L/∂x` (set by the parent container).
+    public var computesInputGradient = true
+
+    private var inputShape = TensorShape.vector(0)
+    private var sum = Matrix<Scalar>.empty
+    private var output = Matrix<Scalar>.empty
+    private var sumGradient = Matrix<Scalar>.empty
+    private var inputGradient = Matrix<Scalar>.empty
+
+    /// A residual block; the shortcut's name must differ from the body's layer names.
+    public init(_ body: Sequential<Scalar>, shortcut: (any Layer<Scalar>)? = nil, shortcutName: String = "downsample",
+                activation: ActivationFunction? = nil) {
+        precondition(shortcut == nil || body[shortcutName] == nil, "Residual: the body already has a layer named \(shortcutName)")
+        self.body = body
+        self.shortcut = shortcut
+        self.shortcutName = shortcutName
+        self.activation = activation
+    }
+
+    /// A residual block over named body layers.
+    public convenience init(named layers: [(String, any Layer<Scalar>)], shortcut: (any Layer<Scalar>)? = nil,
+                            shortcutName: String = "downsample", activation: ActivationFunction? = nil) {
+        self.init(Sequential(named: layers), shortcut: shortcut, shortcutName: shortcutName, activation: activation)
+    }
+
+    public func visitChildren(_ visit: (String, any Layer<Scalar>) -> Void) {
+        body.visitChildren(visit)
+        if let shortcut { visit(shortcutName, shortcut) }
+    }
+
+    public func outputShape(for input: TensorShape) throws -> TensorShape {
+        let main = try body.outputShape(for: input)
+        let skip: TensorShape
+        do { skip = try shortcut?.outputShape(for: input) ?? input } catch let error as NetworkShapeError {
+            throw NetworkShapeError(layer: "Residual \(shortcutName) (\(error.layer))", reason: error.reason)
+        }
+        guard main == skip else {
+            throw NetworkShapeError(layer: "Residual", reason: "the body gives \(main) but the shortcut \(skip) for input \(input)")
+        }
+        return main
+    }
+
+    public func forward(_ x: Tensor<Scalar>, training: Bool) -> Tensor<Scalar> {
+        inputShape = x.shape
+        let main = body.forward(x, training: training)
+        let skip = shortcut?.forward(x, training: training) ?? x
+        precondition(main.shape == skip.shape && main.batch == skip.batch,
+                     "Residual: the body gives \(main.shape) but the shortcut \(skip.shape)")
+        let n = main.values.count
+        let rows = main.values.rows, columns = main.values.columns
+        output.reshapeForReuse(rows: rows, columns: columns)
+        if let activation {
+            sum.reshapeForReuse(rows: rows, columns: columns)
+            main.values.withUnsafeBufferPointer { a in
+                withPointers(skip.values, &sum) { b, y in Scalar.add(a.baseAddress!, b, into: y, count: n) }
+            }
+            Activation<Scalar>.apply(activation, sum, into: &output)
+        } else {
+            main.values.withUnsafeBufferPointer { a in
+                withPointers(skip.values, &output) { b, y in Scalar.add(a.baseAddress!, b, into: y, count: n) }
+            }
+        }
+        return Tensor(output, shape: main.shape)
+    }
+
+    public func backward(_ g: Tensor<Scalar>) -> Tensor<Scalar> {
+        precondition(g.values.rows == output.rows && g.values.columns == output.columns, "Residual.backward: gradient shape differs from the output")
+        var upstream = g
+        if let activation {
+            sumGradient.reshapeForReuse(rows: output.rows, columns: output.columns)
+            Activation<Scalar>.differentiate(activation, g.values, output: output, into: &sumGradient)
+            upstream = Tensor(sumGradient, shape: g.shape)
+        }
+        body.computesInputGradient = computesInputGradient
+        let main = body.backward(upstream)
+        let skip: Tensor<Scalar>
+        if let shortcut {
+            guard computesInputGradient || shortcut.hasTrainableParameters else { return main }
+            shortcut.computesInputGradient = computesInputGradient
+            skip = shortcut.backward(upstream)
+        } else {
+            skip = upstream
+        }
+        guard computesInputGradient else { return main }
+        let n = main.values.count
+        inputGradient.reshapeForReuse(rows: main.values.rows, columns: main.values.columns)
+        main.values.withUnsafeBufferPointer { a in
+            withPointers(skip.values, &inputGradient) { b, y in Scalar.add(a.baseAddress!, b, into: y, count: n) }
+        }
+        return Tensor(inputGradient, shape: inputShape)
+    }
+}
