@@ -61,21 +61,43 @@ public struct DataParallelStep {
 
     /// `∂L/∂θ ← Σ_r ∂L/∂θ|_r` for every parameter of `model`, in one all-reduce of all the
     /// gradients packed into one buffer (in `visitParameters` order, which every rank shares).
+    /// Frozen parameters take no part (their gradients are not computed).
     public func allReduceGradients(of model: some Layer<Float>) throws {
         guard isDistributed else { return }
         var total = 0
-        model.visitParameters { _, _, gradient in total += gradient.count }
+        model.visitTrainableParameters { _, _, gradient in total += gradient.count }
         var packed = [Float]()
         packed.reserveCapacity(total)
-        model.visitParameters { _, _, gradient in packed.append(contentsOf: gradient.elements) }
+        model.visitTrainableParameters { _, _, gradient in packed.append(contentsOf: gradient.elements) }
         try communicator.allReduceSum(&packed)
         var offset = 0
-        model.visitParameters { _, _, gradient in
+        model.visitTrainableParameters { _, _, gradient in
             let n = gradient.count
             gradient.withUnsafeMutableBufferPointer { g in
                 packed.withUnsafeBufferPointer { p in
                     g.baseAddress!.update(from: p.baseAddress! + offset, count: n)
                 }
+            }
+            offset += n
+        }
+    }
+
+    /// `b ← (1/N) Σ_r b^(r)` for every buffer of `model` (batch-norm running statistics), in one
+    /// all-reduce: with local batch normalization each rank's running statistics follow its own
+    /// rows, and averaging them after every step keeps the ranks' models identical (every rank
+    /// then embeds its shard of the held-out split with the same network).
+    public func averageBuffers(of model: some Layer<Float>) throws {
+        guard isDistributed else { return }
+        var packed = [Float]()
+        model.visitBuffers { _, value in packed.append(contentsOf: value.elements) }
+        guard !packed.isEmpty else { return }
+        try communicator.allReduceSum(&packed)
+        let scale = 1 / Float(communicator.size)
+        var offset = 0
+        model.visitBuffers { _, value in
+            let n = value.count
+            value.withUnsafeMutableBufferPointer { b in
+                for i in 0..<n { b[i] = packed[offset + i] * scale }
             }
             offset += n
         }

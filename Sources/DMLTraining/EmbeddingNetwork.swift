@@ -150,24 +150,33 @@ public enum EmbeddingNetwork {
         return total
     }
 
-    /// The embeddings of every item of `split` (test-mode augmentation, inference mode), in
-    /// item order, computed `batchSize` items at a time.
-    public static func embed(_ split: any DatasetSplit, with model: any Layer<Float>, batchSize: Int = 256) throws -> Matrix<Float> {
+    /// The embeddings of the items `items` of `split` (every item by default; test-mode
+    /// augmentation, inference mode), in item order, computed `batchSize` items at a time.
+    public static func embed(_ split: any DatasetSplit, with model: any Layer<Float>, batchSize: Int = 256,
+                             items: Range<Int>? = nil) throws -> Matrix<Float> {
         let shape = TensorShape(channels: split.sampleShape.channels, height: split.sampleShape.height,
                                 width: split.sampleShape.width)
+        let range = items ?? 0..<split.count
+        guard range.lowerBound >= 0, range.upperBound <= split.count else {
+            throw TrainingError.invalidOption(name: "items", value: "\(range)", expected: "a range inside 0..<\(split.count)")
+        }
         var out: Matrix<Float>? = nil
-        var start = 0
-        while start < split.count {
-            let indices = Array(start..<min(start + batchSize, split.count))
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let indices = Array(start..<min(start + batchSize, range.upperBound))
             let x = try split.batch(indices, mode: .test)
             let y = model.forward(Tensor(x, shape: shape), training: false).values
-            if out == nil { out = Matrix(rows: split.count, columns: y.columns) }
+            if out == nil { out = Matrix(rows: range.count, columns: y.columns) }
+            let offset = (start - range.lowerBound) * y.columns
             out!.withUnsafeMutableBufferPointer { dst in
                 y.withUnsafeBufferPointer { src in
-                    for k in 0..<src.count { dst[start * y.columns + k] = src[k] }
+                    for k in 0..<src.count { dst[offset + k] = src[k] }
                 }
             }
             start += batchSize
+        }
+        if out == nil, range.isEmpty, let dimension = try? model.outputShape(for: shape).count {
+            return Matrix(rows: 0, columns: dimension)
         }
         return out ?? Matrix(rows: 0, columns: 0)
     }

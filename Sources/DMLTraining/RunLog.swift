@@ -16,6 +16,9 @@ public enum RunLogRecord: Sendable, Equatable {
     /// The held-out metrics of the raw inputs (`RawInputBaseline`), logged once before
     /// iteration 0: `{"event": "baseline", "iteration": 0, metrics…, "elapsed_seconds"}`.
     case baseline(metrics: [String: Double], elapsedSeconds: Double)
+    /// The start of a run, its first record: `{"event": "start", "iteration": 0, "processes": N}`,
+    /// with `N` the processes (MPI ranks) training it, 1 for a plain run.
+    case start(processes: Int)
 
     /// The record with its wall-clock fields (`images_per_second`, `elapsed_seconds`) set to 0:
     /// what a resumed run's log must equal, record for record, in an uninterrupted run's.
@@ -37,7 +40,7 @@ public enum RunLogRecord: Sendable, Equatable {
         case .step(let s): s.iteration
         case .evaluation(let iteration, _, _): iteration
         case .collapse(let c): c.iteration
-        case .baseline: 0
+        case .baseline, .start: 0
         }
     }
 
@@ -64,6 +67,8 @@ public enum RunLogRecord: Sendable, Equatable {
                 "criterion": .string(c.criterion), "spread": .number(c.spread), "initial_spread": .number(c.initialSpread),
                 "loss": .number(c.loss), "collapse_loss": .number(c.collapseLoss),
             ]
+        case let .start(processes):
+            object = ["event": .string("start"), "iteration": .integer(0), "processes": .integer(processes)]
         case let .baseline(metrics, elapsed):
             object = ["event": .string("baseline"), "iteration": .integer(0), "elapsed_seconds": .number(elapsed)]
             for (k, v) in metrics { object[k] = .number(v) }
@@ -82,6 +87,8 @@ public enum RunLogRecord: Sendable, Equatable {
         func integer(_ key: String) -> Int { number(key).flatMap { abs($0) < 9e15 ? Int($0) : nil } ?? 0 }
         let iteration = integer("iteration")
         switch event {
+        case "start":
+            return .start(processes: integer("processes"))
         case "step":
             return .step(TrainingStepRecord(
                 iteration: iteration, epoch: number("epoch") ?? 0, loss: number("loss") ?? .nan,

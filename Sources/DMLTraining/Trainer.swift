@@ -4,6 +4,7 @@ import DMLNetworks
 import DMLData
 import DMLEvaluation
 import MetricLearning
+import DMLDistributed
 
 /// Trains an embedding network on the training classes of a dataset and evaluates it on the
 /// held-out classes, writing the run directory of docs/RUN_DIRECTORY.md.
@@ -41,6 +42,11 @@ public final class Trainer {
     /// The run's compute threads (`configuration.threads`), created once: the layers, the
     /// optimizer and the held-out evaluation split their work over it.
     public let pool: ThreadPool
+    /// The processes training this run together (one, or the ranks of an MPI job); rank 0
+    /// writes every file of the run directory.
+    public let communicator: any Communicator
+    /// The data-parallel step over `communicator` (the identity with one process).
+    private let parallel: DataParallelStep
 
     /// Where the run's files go.
     public var directory: String { configuration.output }
@@ -61,10 +67,23 @@ public final class Trainer {
     /// state of its `last` checkpoint (the configurations must match except `output`,
     /// `iterations` — which may not fall below the iterations done — and `collapse.stop`), or
     /// starts from iteration 0 when it has no checkpoint yet.
-    public init(configuration: TrainingConfiguration, dataset: Dataset, start: RunStart = .fresh) throws {
+    ///
+    /// With a `communicator` of several ranks (`mpirun -np N dml train`), every rank builds the
+    /// same trainer: the configurations must be identical (checked), the global batch
+    /// `classesPerBatch × samplesPerClass` divisible by `N`, and the run directory visible to
+    /// every rank at the same path (one machine, or a shared file system); only rank 0 takes the
+    /// lock and writes files. See `DataParallelStep` and docs/distributed.md.
+    public init(configuration: TrainingConfiguration, dataset: Dataset, start: RunStart = .fresh,
+                communicator: any Communicator = SingleProcessCommunicator()) throws {
         try configuration.validate()
         self.configuration = configuration
         self.dataset = dataset
+        self.communicator = communicator
+        parallel = try DataParallelStep(communicator: communicator,
+                                        globalBatch: configuration.classesPerBatch * configuration.samplesPerClass)
+        if communicator.size > 1 {
+            try communicator.requireIdentical([UInt8](try JSONConfiguration.encode(configuration)), what: "the training configuration")
+        }
         let shape = dataset.train.sampleShape
         inputShape = TensorShape(channels: shape.channels, height: shape.height, width: shape.width)
         // On resume the checkpoint supplies every weight; the pretrained file is not read.
@@ -78,9 +97,11 @@ public final class Trainer {
         sampler = try ClassBalancedSampler(labels: dataset.train.labels, classesPerBatch: configuration.classesPerBatch,
                                            samplesPerClass: configuration.samplesPerClass, seed: configuration.seed)
         log = RunLog(path: configuration.output + "/log.jsonl")
-        lock = try RunDirectoryLock(directory: configuration.output)
         let runDirectory = RunFiles(configuration.output)
-        runDirectory.removeStaleTemporaries()
+        if communicator.isRoot {
+            lock = try RunDirectoryLock(directory: configuration.output)
+            runDirectory.removeStaleTemporaries()
+        }
         let existing = runDirectory.existingRunFiles()
         switch start {
         case .fresh:
@@ -114,6 +135,7 @@ public final class Trainer {
         // Thread counts are a property of the machine, not of the run: a run may resume with others.
         expected.threads = current.threads
         expected.loaderThreads = current.loaderThreads
+        expected.processes = current.processes
         guard expected == current else {
             let a = (try? JSONSerialization.jsonObject(with: JSONConfiguration.encode(expected))) as? [String: Any] ?? [:]
             let b = (try? JSONSerialization.jsonObject(with: JSONConfiguration.encode(current))) as? [String: Any] ?? [:]
@@ -184,9 +206,9 @@ public final class Trainer {
     }
 
     private func runScoped(progress: Bool, interruptAfterCheckpoint: Int?) throws -> EvaluationResult {
-        if lock?.isHeld != true { lock = try RunDirectoryLock(directory: directory) }
+        if communicator.isRoot && lock?.isHeld != true { lock = try RunDirectoryLock(directory: directory) }
         defer { lock?.release() }
-        var bar = ProgressBar(total: configuration.iterations, enabled: progress)
+        var bar = ProgressBar(total: configuration.iterations, enabled: progress && communicator.isRoot)
         if iteration > 0 { bar.message("resuming at iteration \(iteration) from \(lastCheckpointPath)") }
         if let detected = collapse.detected { bar.warning = "collapsed since it \(detected.began)" }
         let start = Date()
@@ -197,6 +219,7 @@ public final class Trainer {
         // The raw inputs' score is the reference every embedding must beat; the untrained
         // network's is where the curves start from.
         if iteration == 0 {
+            log.append(.start(processes: communicator.size))
             if configuration.evaluation.rawInputBaseline {
                 let raw = try evaluateRawInputs()
                 bar.message("raw inputs (baseline): " + Trainer.summary(raw))
@@ -205,23 +228,27 @@ public final class Trainer {
             bar.message("iteration 0 (untrained): " + Trainer.summary(baseline))
         }
         // The run can start: replace the old run's files, then write this run's configuration.
-        if replacesOldRun {
+        if replacesOldRun && communicator.isRoot {
             try RunFiles(directory).removeRun()
             replacesOldRun = false
         }
-        if resumed && iteration < configuration.iterations {
+        if resumed && iteration < configuration.iterations && communicator.isRoot {
             // A finished run being extended is unfinished again until its new metrics.json.
             for name in ["metrics.json", "report.html"] { try? FileManager.default.removeItem(atPath: directory + "/" + name) }
         }
-        try AtomicFile.createDirectory(directory + "/checkpoints")
-        try AtomicFile.write(JSONConfiguration.encode(configuration), to: directory + "/config.json")
-        try log.flush()
+        if communicator.isRoot {
+            try AtomicFile.createDirectory(directory + "/checkpoints")
+            var recorded = configuration
+            recorded.processes = communicator.size
+            try AtomicFile.write(JSONConfiguration.encode(recorded), to: directory + "/config.json")
+        }
+        try flushLog()
         // Background threads prepare the coming batches from a copy of the sampler; the
         // trainer's own sampler advances in step with them, so checkpoints hold its exact state.
         let loaderThreads = configuration.effectiveLoaderThreads
         let loader = loaderThreads > 0 && iteration < configuration.iterations
             ? BatchLoader(split: dataset.train, mode: .train, seed: configuration.seed, indices: sampler,
-                          workers: loaderThreads, prefetch: 4, firstIteration: iteration)
+                          workers: loaderThreads, prefetch: 4, firstIteration: iteration, rows: parallel.rows)
             : nil
         defer { loader?.stop() }
         while iteration < configuration.iterations {
@@ -234,7 +261,10 @@ public final class Trainer {
                 }
                 x = loaded.samples
             } else {
-                x = try dataset.train.batch(indices, mode: .train, seed: configuration.seed, iteration: t)
+                // This rank's rows, each augmented as at its position in the whole batch.
+                let rows = parallel.rows
+                x = try dataset.train.batch(Array(indices[rows]), mode: .train, seed: configuration.seed, iteration: t,
+                                            firstPosition: rows.lowerBound)
             }
             let labels = dataset.train.labels(of: indices)
             let outcome = try step(x, labels: labels, learningRate: learningRate(at: t), iteration: t + 1)
@@ -270,7 +300,7 @@ public final class Trainer {
                 window = TrainingWindow()
                 windowStart = Date()
                 windowImages = 0
-                try log.flush()
+                try flushLog()
                 if let detected, configuration.collapse.stop { throw CollapseError(record: detected) }
             }
             if iteration % configuration.evalEvery == 0 || iteration == configuration.iterations {
@@ -303,9 +333,14 @@ public final class Trainer {
 
     /// One optimizer step on batch `x` (iteration `iteration`, 1-based), guarded by the
     /// `DivergenceGuard`; returns the loss, the synthetic fraction and the embeddings' spread.
+    ///
+    /// `x` holds this rank's rows of the batch (all of it with one process) and `labels` the
+    /// labels of the whole batch: the embeddings are gathered, so the loss, the mining, the
+    /// synthesis and every check below see the global batch, identically on every rank.
     func step(_ x: Matrix<Float>, labels: [Int], learningRate: Double, iteration: Int) throws -> StepOutcome {
         let input = Tensor(x, shape: inputShape)
-        let embeddings = model.forward(input, training: true)
+        let local = model.forward(input, training: true)
+        let embeddings = Tensor(try parallel.gatherEmbeddings(local.values), shape: local.shape)
         do {
             try DivergenceGuard.checkEmbeddings(embeddings.values, iteration: iteration, optimizer: configuration.optimizer)
         } catch var error as DivergenceError {
@@ -316,7 +351,9 @@ public final class Trainer {
         let output: LossOutput<Float> = try configuration.loss.evaluate(embeddings.values, labels: labels)
         try DivergenceGuard.checkLoss(Double(output.value), iteration: iteration, optimizer: configuration.optimizer)
         model.zeroGradients()
-        _ = model.backward(Tensor(output.gradient, shape: embeddings.shape))
+        _ = model.backward(Tensor(parallel.localRows(of: output.gradient), shape: embeddings.shape))
+        try parallel.allReduceGradients(of: model)
+        try parallel.averageBuffers(of: model)
         optimizer.learningRate = learningRate
         optimizer.step(model)
         try DivergenceGuard.checkModel(model, iteration: iteration, optimizer: configuration.optimizer)
@@ -328,17 +365,33 @@ public final class Trainer {
 
     // MARK: Evaluation and outputs
 
+    /// Writes `log.jsonl` (rank 0 only; the other ranks keep the same records in memory).
+    private func flushLog() throws {
+        if communicator.isRoot { try log.flush() }
+    }
+
+    /// The held-out embeddings: each rank embeds its shard of the split (`Communicator.shard`)
+    /// and the shards are gathered in rank order, so every rank holds the whole matrix.
+    private func embedHeldOut() throws -> Matrix<Float> {
+        guard communicator.size > 1 else { return try EmbeddingNetwork.embed(dataset.test, with: model) }
+        let shard = communicator.shard(ofCount: dataset.test.count)
+        let local = try EmbeddingNetwork.embed(dataset.test, with: model, items: shard)
+        let dimension = try model.outputShape(for: inputShape).count
+        let all = try communicator.allGatherVariable(local.elements)
+        return Matrix(rows: dataset.test.count, columns: dimension, elements: all)
+    }
+
     /// Embeds the held-out split and scores it; logs an `eval` record (unless `record` is
     /// false) and writes the log (unless `flush` is false).
     func evaluateHeldOut(elapsed: Double, record: Bool = true, flush: Bool = true) throws -> EvaluationResult {
-        let embeddings = try EmbeddingNetwork.embed(dataset.test, with: model)
+        let embeddings = try embedHeldOut()
         let settings = configuration.evaluation
         var options = EvaluationOptions(metric: settings.metric, recallKs: settings.recallKs,
                                         clustering: settings.clustering)
         options.seed = configuration.seed
         let result = try evaluate(embeddings: embeddings, labels: dataset.test.labels, options: options, pool: pool)
         if record { log.append(.evaluation(iteration: iteration, metrics: Trainer.metrics(of: result), elapsedSeconds: elapsed)) }
-        if flush { try log.flush() }
+        if flush { try flushLog() }
         lastEvaluation = result
         return result
     }
@@ -387,7 +440,8 @@ public final class Trainer {
     /// Writes the test embeddings, labels, thumbnails and class names, then `metrics.json` — last, because
     /// its presence marks the run as finished.
     func writeFinalOutputs(_ result: EvaluationResult) throws {
-        let embeddings = try EmbeddingNetwork.embed(dataset.test, with: model)
+        let embeddings = try embedHeldOut()
+        guard communicator.isRoot else { return }
         try NPYArray(embeddings).write(to: directory + "/embeddings/test_embeddings.npy")
         try NPYArray(labels: dataset.test.labels).write(to: directory + "/embeddings/test_labels.npy")
         if let thumbnails = try dataset.test.thumbnails(size: 32) {
@@ -419,6 +473,11 @@ public final class Trainer {
     /// instant leaves them consistent: `last` never names a best iteration whose `best` file
     /// is not on disk, and a resume from the older `last` rewrites the same `best`.
     private func saveCheckpoints(recallAt1: Double) throws {
+        guard communicator.isRoot else {
+            // Every rank keeps the same best-so-far, so a rank that becomes the writer agrees.
+            if recallAt1 > bestMetric { (bestMetric, bestIteration) = (recallAt1, iteration) }
+            return
+        }
         if recallAt1 > bestMetric {
             bestMetric = recallAt1
             bestIteration = iteration

@@ -39,6 +39,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// same budget: `effectiveLoaderThreads = min(loaderThreads, threads − 1)`, so with
     /// `threads = 1` batches are prepared on the training thread and one thread does all the work.
     public var loaderThreads = 1
+    /// The processes (MPI ranks) that trained the run, recorded in `config.json` by `dml train`
+    /// (1 for a plain run). Not a setting: the launcher decides it (`mpirun -np N`), and a run may
+    /// resume with another number of processes (the global batch, and so the run, is the same).
+    public var processes = 1
 
     /// The loader threads a run starts: `min(loaderThreads, threads − 1)` (0: batches are
     /// prepared on the training thread). Loader threads block while the prefetch queue is full,
@@ -75,6 +79,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try check(logEvery >= 1, "logEvery", logEvery, "at least 1")
         try check(evalEvery >= 1, "evalEvery", evalEvery, "at least 1")
         try check((1...limits.threads).contains(threads), "threads", threads, "1...\(limits.threads)")
+        try check(processes >= 1, "processes", processes, "at least 1")
         try check((0...limits.threads).contains(loaderThreads), "loaderThreads", loaderThreads,
                   "0 (load on the training thread) ... \(limits.threads)")
         try check(dataset.imageSize == 0 || (limits.minimumImageSize...limits.maximumImageSize).contains(dataset.imageSize),
