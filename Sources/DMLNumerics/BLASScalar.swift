@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CBLAS
 import RealModule
 
@@ -149,8 +152,14 @@ extension Double: BLASScalar {
     }
 }
 
-/// The number of threads OpenBLAS uses, an explicit setting (one thread is often faster on a
-/// loaded two-core machine).
+/// The number of threads OpenBLAS uses: a process-wide setting of the BLAS library, so the
+/// library never changes it on its own. Callers set it explicitly: a command for its whole run
+/// (`set`), or a region of code that must run BLAS single-threaded (`with(1) { … }`, restoring
+/// the previous value afterwards).
+///
+/// The rule dml follows: BLAS is single-threaded inside `ThreadPool` workers (each worker's GEMM
+/// runs on that worker, so the threads are not oversubscribed), and multi-threaded only where one
+/// large GEMM on the calling thread is the whole job.
 public enum BLASThreads {
     /// Sets the OpenBLAS thread count for every later BLAS call in this process.
     public static func set(_ count: Int) {
@@ -159,4 +168,40 @@ public enum BLASThreads {
 
     /// The OpenBLAS thread count now in force.
     public static var current: Int { Int(openblas_get_num_threads()) }
+
+    /// Runs `body` with OpenBLAS at `count` threads and restores the previous count afterwards
+    /// (also when `body` throws). The count is one setting for the whole process: scopes opened
+    /// on several threads at once restore each other's values in an arbitrary order.
+    public static func with<Result>(_ count: Int, _ body: () throws -> Result) rethrows -> Result {
+        try scoped(max(1, count), current: { current }, set: { set($0) }, body)
+    }
+
+    /// `with`'s logic over any setting: set `value` if it differs, run `body`, restore.
+    static func scoped<Result>(_ value: Int, current: () -> Int, set: (Int) -> Void,
+                               _ body: () throws -> Result) rethrows -> Result {
+        let previous = current()
+        if previous != value { set(value) }
+        defer { if current() != previous { set(previous) } }
+        return try body()
+    }
+}
+
+/// The machine's thread budget: the default of every `--threads` option.
+public enum ThreadBudget {
+    /// The cores this process may run on: the CPUs of its affinity mask (`sched_getaffinity`),
+    /// or `sysconf(_SC_NPROCESSORS_ONLN)` where the mask is unavailable; at least 1.
+    public static var availableCores: Int {
+        #if os(Linux)
+        // `sched_getaffinity` is not exported by Swift's Glibc module: look it up at run time.
+        if let symbol = dlsym(nil, "sched_getaffinity") {
+            typealias GetAffinity = @convention(c) (Int32, Int, UnsafeMutableRawPointer) -> Int32
+            let getAffinity = unsafeBitCast(symbol, to: GetAffinity.self)
+            var mask = [UInt64](repeating: 0, count: 16)  // 1024 CPUs, glibc's cpu_set_t
+            let status = mask.withUnsafeMutableBytes { getAffinity(0, $0.count, $0.baseAddress!) }
+            let count = mask.reduce(0) { $0 + $1.nonzeroBitCount }
+            if status == 0, count > 0 { return count }
+        }
+        #endif
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
 }

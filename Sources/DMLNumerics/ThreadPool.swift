@@ -1,0 +1,267 @@
+import Foundation
+
+/// A fixed set of compute threads, created once by the caller (a training run, a command) and
+/// passed explicitly to the code that uses it. There is no global pool.
+///
+/// `threadCount` threads take part in every parallel region: the calling thread is worker 0 and
+/// `threadCount − 1` background threads are workers `1..<threadCount`. Idle workers block on a
+/// condition variable (they do not spin), so a pool costs nothing while the caller runs serial
+/// code or BLAS.
+///
+/// Work is split **statically**: `parallelFor(count:)` gives worker `w` the contiguous range
+/// `ThreadPool.chunk(w, of: parts, count:)`, so a given thread count always splits a given range
+/// the same way, and every result that is written to disjoint ranges, or reduced in chunk order
+/// (`reduce`), is identical run after run. `forEachBlock(count:blockSize:)` splits into blocks
+/// whose size does not depend on the thread count; a per-block result combined in block order is
+/// then identical at every thread count.
+///
+/// Contract of the bodies: they may run on several threads at once and must write only state
+/// owned by their range (or their worker's scratch, `WorkerScratch`). BLAS called from a body
+/// runs on that worker: keep OpenBLAS single-threaded around such regions
+/// (`BLASThreads.with(1) { … }`) so the machine is not oversubscribed. The pool is used by one
+/// caller at a time; a parallel region started from inside another one (or from a second thread
+/// while one is running) runs its chunks one after another on the calling thread, with the same
+/// chunks, so results do not change.
+public final class ThreadPool: @unchecked Sendable {
+    /// The number of threads in a parallel region, the caller included (`≥ 1`).
+    public let threadCount: Int
+    private let state: PoolState
+
+    /// A pool of `threads` compute threads (the caller and `threads − 1` background threads).
+    public init(threads: Int) {
+        precondition(threads >= 1, "a thread pool needs at least one thread, got \(threads)")
+        threadCount = threads
+        state = PoolState(workers: threads - 1)
+    }
+
+    deinit { state.stop() }
+
+    /// The `index`-th of `parts` balanced contiguous chunks of `0..<count`: the first
+    /// `count mod parts` chunks have `⌈count/parts⌉` elements, the others `⌊count/parts⌋`.
+    public static func chunk(_ index: Int, of parts: Int, count: Int) -> Range<Int> {
+        let base = count / parts, extra = count % parts
+        let start = index * base + Swift.min(index, extra)
+        return start..<(start + base + (index < extra ? 1 : 0))
+    }
+
+    /// The number of chunks `parallelFor` uses: `min(threadCount, ⌈count / minimumChunk⌉)`,
+    /// at least 1.
+    public func chunkCount(count: Int, minimumChunk: Int = 1) -> Int {
+        guard count > 0 else { return 1 }
+        let grain = Swift.max(1, minimumChunk)
+        return Swift.max(1, Swift.min(threadCount, (count + grain - 1) / grain))
+    }
+
+    /// Runs `body(range, worker)` for the `chunkCount(count:minimumChunk:)` balanced contiguous
+    /// chunks of `0..<count`, chunk `w` on worker `w`, and returns when all are done. Chunks are
+    /// never smaller than `minimumChunk` (except when `count` is), so small loops stay on the
+    /// calling thread. Nothing runs when `count ≤ 0`.
+    public func parallelFor(count: Int, minimumChunk: Int = 1, _ body: (_ range: Range<Int>, _ worker: Int) -> Void) {
+        guard count > 0 else { return }
+        let parts = chunkCount(count: count, minimumChunk: minimumChunk)
+        if parts == 1 {
+            body(0..<count, 0)
+            return
+        }
+        run(workers: parts) { w in body(Self.chunk(w, of: parts, count: count), w) }
+    }
+
+    /// Splits `0..<count` into `⌈count / blockSize⌉` blocks of `blockSize` (the last may be
+    /// shorter), which do not depend on the thread count, deals them out to the workers in
+    /// contiguous runs (`chunk`), and calls `body(block, range, worker)` for every block; each
+    /// worker visits its blocks in increasing order.
+    public func forEachBlock(count: Int, blockSize: Int,
+                             _ body: (_ block: Int, _ range: Range<Int>, _ worker: Int) -> Void) {
+        guard count > 0 else { return }
+        precondition(blockSize >= 1, "blockSize must be positive, got \(blockSize)")
+        let blocks = (count + blockSize - 1) / blockSize
+        parallelFor(count: blocks) { blockRange, worker in
+            for b in blockRange {
+                body(b, (b * blockSize)..<Swift.min(count, (b + 1) * blockSize), worker)
+            }
+        }
+    }
+
+    /// A fixed-order reduction: `partial(range)` for each of the `⌈count / blockSize⌉` blocks of
+    /// `forEachBlock` (computed in parallel), then `combine` applied left to right in block
+    /// order, starting from `initial`. Because the blocks and the order do not depend on the
+    /// thread count, neither does the result (for any `combine`, associative or not).
+    public func reduce<Result>(count: Int, blockSize: Int, initial: Result,
+                               _ partial: (_ range: Range<Int>) -> Result,
+                               combine: (Result, Result) -> Result) -> Result {
+        guard count > 0 else { return initial }
+        let blocks = (count + Swift.max(1, blockSize) - 1) / Swift.max(1, blockSize)
+        var partials = [Result?](repeating: nil, count: blocks)
+        partials.withUnsafeMutableBufferPointer { slots in
+            let out = SendablePointer(slots.baseAddress!)
+            forEachBlock(count: count, blockSize: blockSize) { block, range, _ in
+                out.pointer[block] = partial(range)
+            }
+        }
+        var total = initial
+        for p in partials { total = combine(total, p!) }
+        return total
+    }
+
+    /// Runs `body(w)` for `w` in `0..<workers` (`workers ≤ threadCount`), `w = 0` on the calling
+    /// thread, and waits for all of them.
+    public func run(workers: Int, _ body: (_ worker: Int) -> Void) {
+        let workers = Swift.min(workers, threadCount)
+        guard workers > 1, state.begin() else {
+            for w in 0..<Swift.max(workers, 1) { body(w) }
+            return
+        }
+        withoutActuallyEscaping(body) { escapable in
+            state.dispatch(Job(body: escapable), helpers: workers - 1)
+            escapable(0)
+            state.waitForHelpers()
+        }
+    }
+}
+
+/// A pointer handed to the workers of a `ThreadPool` region, which write disjoint parts of it.
+public struct SendablePointer<Pointee>: @unchecked Sendable {
+    /// The address.
+    public let pointer: UnsafeMutablePointer<Pointee>
+    /// Wraps `pointer`.
+    public init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
+}
+
+/// Scratch memory of each worker of a pool: `buffer(worker, count)` returns at least `count`
+/// elements owned by that worker, grown on demand and kept between calls (so a layer that keeps
+/// one allocates only in its first step). Worker `w` may only ask for buffer `w`; contents are
+/// stale between calls.
+public final class WorkerScratch<Element>: @unchecked Sendable {
+    private var buffers: [UnsafeMutablePointer<Element>?]
+    private var capacities: [Int]
+
+    /// Empty buffers for `workers` workers (use the pool's `threadCount`).
+    public init(workers: Int) {
+        buffers = Array(repeating: nil, count: Swift.max(1, workers))
+        capacities = Array(repeating: 0, count: Swift.max(1, workers))
+    }
+
+    deinit {
+        for buffer in buffers { buffer?.deallocate() }
+    }
+
+    /// The number of workers this scratch serves.
+    public var workers: Int { buffers.count }
+
+    /// At least `count` elements of worker `worker`'s buffer (uninitialized or stale for
+    /// trivial element types such as `Float`, `Double`, `Int`).
+    public func buffer(_ worker: Int, count: Int) -> UnsafeMutablePointer<Element> {
+        if capacities[worker] < count || buffers[worker] == nil {
+            buffers[worker]?.deallocate()
+            let capacity = Swift.max(count, 1)
+            buffers[worker] = UnsafeMutablePointer<Element>.allocate(capacity: capacity)
+            capacities[worker] = capacity
+        }
+        return buffers[worker]!
+    }
+}
+
+/// A body of a parallel region, valid only while `ThreadPool.run` is on the stack.
+private struct Job: @unchecked Sendable {
+    let body: (Int) -> Void
+}
+
+/// The shared state of a pool and its background threads (kept apart from `ThreadPool` so the
+/// threads do not keep the pool alive).
+private final class PoolState: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var job: Job?
+    private var generation = 0
+    private var helpersWanted = 0
+    private var claimed = 0
+    private var finished = 0
+    private var active = false
+    private var stopping = false
+    private var threads: [Thread] = []
+
+    init(workers: Int) {
+        for index in 0..<workers {
+            let thread = Thread { [self] in self.workerLoop(index: index + 1) }
+            thread.name = "dml-pool-\(index + 1)"
+            thread.stackSize = 8 << 20
+            threads.append(thread)
+            thread.start()
+        }
+    }
+
+    /// Marks a region as running; false when one already is (the caller then runs serially).
+    func begin() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if active || stopping || threads.isEmpty { return false }
+        active = true
+        return true
+    }
+
+    func dispatch(_ job: Job, helpers: Int) {
+        condition.lock()
+        self.job = job
+        helpersWanted = helpers
+        claimed = 0
+        finished = 0
+        generation += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func waitForHelpers() {
+        condition.lock()
+        while finished < helpersWanted { condition.wait() }
+        job = nil
+        active = false
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func workerLoop(index: Int) {
+        var seen = 0
+        condition.lock()
+        while true {
+            while !stopping && (generation == seen || claimed >= helpersWanted) {
+                if generation != seen { seen = generation }  // a region that needs fewer helpers
+                condition.wait()
+            }
+            if stopping { break }
+            seen = generation
+            claimed += 1
+            let worker = claimed  // 1...helpersWanted, in the order helpers wake up
+            var body = job
+            condition.unlock()
+            body!.body(worker)
+            body = nil
+            condition.lock()
+            finished += 1
+            if finished == helpersWanted { condition.broadcast() }
+        }
+        condition.unlock()
+    }
+}
+
+extension ThreadPool {
+    /// `destination[i] += Σ_w partials.buffer(w)[i]` for `i < count`, the per-worker partial sums
+    /// (for example of a parameter gradient) added in worker order `0, 1, …, workers − 1`, so the
+    /// result is identical run after run at a fixed thread count. The elements are split over
+    /// the pool (each element's sum keeps that order).
+    public func accumulate<T: BLASScalar>(partials: WorkerScratch<T>, workers: Int, count: Int,
+                                          into destination: UnsafeMutablePointer<T>) {
+        guard count > 0, workers > 0 else { return }
+        let out = SendablePointer(destination)
+        let sources = (0..<workers).map { SendablePointer(partials.buffer($0, count: count)) }
+        parallelFor(count: count, minimumChunk: 1 << 14) { range, _ in
+            for source in sources {
+                for i in range { out.pointer[i] += source.pointer[i] }
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import Testing
+@testable import DMLNumerics
+
+/// The pool's contract: static contiguous chunks that cover every index once, worker numbers,
+/// fixed-order reductions, serial nested regions, scratch per worker, scoped BLAS threads.
+@Suite struct ThreadPoolTests {
+    @Test("Balanced chunks cover 0..<count exactly once, in order, sizes differing by at most one")
+    func chunksPartition() {
+        for count in [0, 1, 2, 7, 64, 1000, 1001] {
+            for parts in 1...9 {
+                var next = 0
+                var sizes = [Int]()
+                for index in 0..<parts {
+                    let range = ThreadPool.chunk(index, of: parts, count: count)
+                    #expect(range.lowerBound == next)
+                    next = range.upperBound
+                    sizes.append(range.count)
+                }
+                #expect(next == count)
+                #expect(sizes.max()! - sizes.min()! <= 1)
+                #expect(sizes == sizes.sorted(by: >))  // the longer chunks come first
+            }
+        }
+    }
+
+    @Test("parallelFor visits every index exactly once, chunk w on worker w", arguments: [1, 2, 3, 5])
+    func parallelForCoverage(threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        for count in [1, 2, 3, 17, 4096, 10_007] {
+            for grain in [1, 64, 5000] {
+                var visits = [Int](repeating: 0, count: count)
+                var workerOf = [Int](repeating: -1, count: count)
+                let parts = pool.chunkCount(count: count, minimumChunk: grain)
+                #expect(parts == max(1, min(threads, (count + grain - 1) / grain)))
+                visits.withUnsafeMutableBufferPointer { v in
+                    workerOf.withUnsafeMutableBufferPointer { w in
+                        let visited = SendablePointer(v.baseAddress!), owner = SendablePointer(w.baseAddress!)
+                        pool.parallelFor(count: count, minimumChunk: grain) { range, worker in
+                            for i in range {
+                                visited.pointer[i] += 1
+                                owner.pointer[i] = worker
+                            }
+                        }
+                    }
+                }
+                #expect(visits.allSatisfy { $0 == 1 })
+                for w in 0..<parts {
+                    #expect(ThreadPool.chunk(w, of: parts, count: count).allSatisfy { workerOf[$0] == w })
+                }
+            }
+        }
+    }
+
+    @Test("Blocks do not depend on the thread count and each is visited once")
+    func blocksAreThreadCountFree() {
+        var reference: [Range<Int>]? = nil
+        for threads in [1, 2, 4] {
+            let pool = ThreadPool(threads: threads)
+            var blocks = [Range<Int>](repeating: 0..<0, count: 11)
+            var visits = [Int](repeating: 0, count: 11)
+            blocks.withUnsafeMutableBufferPointer { b in
+                visits.withUnsafeMutableBufferPointer { v in
+                    let out = SendablePointer(b.baseAddress!), seen = SendablePointer(v.baseAddress!)
+                    pool.forEachBlock(count: 1_003, blockSize: 100) { block, range, worker in
+                        #expect(worker < threads)
+                        out.pointer[block] = range
+                        seen.pointer[block] += 1
+                    }
+                }
+            }
+            #expect(visits == [Int](repeating: 1, count: 11))
+            #expect(blocks.last == 1_000..<1_003)
+            if let reference { #expect(blocks == reference) } else { reference = blocks }
+        }
+    }
+
+    @Test("reduce combines the block partials in block order at every thread count")
+    func reductionOrder() {
+        // A non-associative combine (list concatenation) shows the order directly.
+        for threads in [1, 2, 3, 7] {
+            let pool = ThreadPool(threads: threads)
+            let order = pool.reduce(count: 95, blockSize: 10, initial: [Int]()) { range in [range.lowerBound / 10] } combine: { $0 + $1 }
+            #expect(order == Array(0..<10))
+        }
+        // Float sums whose value depends on the order: identical at every thread count, and equal
+        // to the sequential sum of the block sums in block order.
+        var generator = SeededGenerator(seed: 5)
+        let values = (0..<50_000).map { _ in Float(generator.nextNormal()) * Float(1 << Int(generator.nextInt(below: 20))) }
+        var expected: Float = 0
+        for start in stride(from: 0, to: values.count, by: 1000) {
+            var block: Float = 0
+            for i in start..<min(values.count, start + 1000) { block += values[i] }
+            expected += block
+        }
+        for threads in [1, 2, 3, 8] {
+            let pool = ThreadPool(threads: threads)
+            for _ in 0..<5 {
+                let sum = pool.reduce(count: values.count, blockSize: 1000, initial: Float(0)) { range in
+                    var s: Float = 0
+                    for i in range { s += values[i] }
+                    return s
+                } combine: { $0 + $1 }
+                #expect(sum.bitPattern == expected.bitPattern)
+            }
+        }
+    }
+
+    @Test("A region started inside a region runs serially with the same chunks")
+    func nestedRegionsRunSerially() {
+        let pool = ThreadPool(threads: 3)
+        var visits = [Int](repeating: 0, count: 300)
+        visits.withUnsafeMutableBufferPointer { v in
+            let seen = SendablePointer(v.baseAddress!)
+            pool.parallelFor(count: 3) { outer, _ in
+                for o in outer {
+                    pool.parallelFor(count: 100) { inner, _ in
+                        for i in inner { seen.pointer[o * 100 + i] += 1 }
+                    }
+                }
+            }
+        }
+        #expect(visits.allSatisfy { $0 == 1 })
+    }
+
+    @Test("Thousands of short regions complete (no lost wake-ups) and use every worker")
+    func manyShortRegions() {
+        let pool = ThreadPool(threads: 4)
+        var total = 0
+        for round in 0..<3_000 {
+            var slots = [Int](repeating: 0, count: 4)
+            slots.withUnsafeMutableBufferPointer { s in
+                let out = SendablePointer(s.baseAddress!)
+                pool.run(workers: 1 + round % 4) { worker in out.pointer[worker] = worker + 1 }
+            }
+            #expect(slots.prefix(1 + round % 4) == ArraySlice((1...(1 + round % 4)).map { $0 }))
+            total += slots.reduce(0, +)
+        }
+        #expect(total > 0)
+    }
+
+    @Test("Worker scratch keeps one growing buffer per worker")
+    func scratchPerWorker() {
+        let scratch = WorkerScratch<Float>(workers: 2)
+        let a = scratch.buffer(0, count: 10)
+        let b = scratch.buffer(1, count: 10)
+        #expect(a != b)
+        #expect(scratch.buffer(0, count: 5) == a)  // reused when large enough
+        a[9] = 3
+        #expect(scratch.buffer(0, count: 10)[9] == 3)
+        #expect(scratch.workers == 2)
+    }
+
+    @Test("BLASThreads.with sets the count for its body and restores the previous one, also on throw")
+    func scopedBLASThreads() {
+        // The logic on a private setting (OpenBLAS's own is process-wide, and tests run in parallel).
+        struct Failure: Error {}
+        var setting = 4, calls = [Int]()
+        let inside = BLASThreads.scoped(1, current: { setting }, set: { setting = $0; calls.append($0) }) { setting }
+        #expect(inside == 1 && setting == 4 && calls == [1, 4])
+        calls = []
+        #expect(throws: Failure.self) {
+            try BLASThreads.scoped(2, current: { setting }, set: { setting = $0; calls.append($0) }) { throw Failure() }
+        }
+        #expect(setting == 4 && calls == [2, 4])
+        calls = []
+        BLASThreads.scoped(4, current: { setting }, set: { setting = $0; calls.append($0) }) {}
+        #expect(calls.isEmpty)  // no change, no call
+        #expect(BLASThreads.with(1) { 7 } == 7)
+        #expect(ThreadBudget.availableCores >= 1)
+    }
+}
+
+@Suite struct ThreadPoolAccumulateTests {
+    @Test("Per-worker partials are added in worker order, the same at every split of the elements")
+    func accumulateInWorkerOrder() {
+        let count = 40_000, workers = 3
+        let scratch = WorkerScratch<Float>(workers: workers)
+        var generator = SeededGenerator(seed: 1)
+        for w in 0..<workers {
+            let p = scratch.buffer(w, count: count)
+            for i in 0..<count { p[i] = Float(generator.nextNormal()) * (w == 1 ? 1e7 : 1) }
+        }
+        var expected = [Float](repeating: 0.5, count: count)
+        for i in 0..<count {
+            for w in 0..<workers { expected[i] += scratch.buffer(w, count: count)[i] }
+        }
+        for threads in [1, 2, 4] {
+            var out = [Float](repeating: 0.5, count: count)
+            out.withUnsafeMutableBufferPointer { o in
+                ThreadPool(threads: threads).accumulate(partials: scratch, workers: workers, count: count, into: o.baseAddress!)
+            }
+            #expect(out.map(\.bitPattern) == expected.map(\.bitPattern))
+        }
+    }
+}
