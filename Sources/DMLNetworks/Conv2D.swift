@@ -232,8 +232,9 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         guard targets.count > 1 else { return }
         let count = weight.count, destination = targets[0]
         let body: (Range<Int>) -> Void = { range in
+            let d = destination.pointer + range.lowerBound
             for source in targets.dropFirst() {
-                for i in range { destination.pointer[i] += source.pointer[i] }
+                Scalar.accumulate(source.pointer + range.lowerBound, into: d, count: range.count)
             }
         }
         if let pool { pool.parallelFor(count: count, minimumChunk: 1 << 14) { range, _ in body(range) } } else { body(0..<count) }
