@@ -4,6 +4,10 @@ import Glibc
 
 /// Process-wide tuning of glibc's allocator for numeric work.
 ///
+/// A process setting, so only commands apply it, once, before any work (`dml train`,
+/// `dml experiment`, `dml bench losses` unless `--no-allocator-tuning`); the library never calls
+/// it. docs/networks.md (Threads and process settings) lists every process setting dml makes.
+///
 /// By default glibc serves every block above 128 KiB with `mmap` and unmaps it on `free`, so each
 /// B×B or B×d matrix a loss allocates (256 KiB at B = 256 in Float) is zero-filled page by page
 /// through page faults and unmapped again on every call — a third of an HNPM loss at B = 128.

@@ -13,7 +13,9 @@ struct BenchEvalCommand: ParsableCommand {
             For each size N: one blocked GEMM pass (N × N × d) as the yardstick, then a full \
             leave-one-out evaluation (Recall@K, MAP@R, k-means with K = number of classes, NMI, F1), \
             then k-means with each extra K (--search-only skips k-means). Quick run: --sizes 2000 --clusters 50. Set \
-            OPENBLAS_CORETYPE=SkylakeX in the environment on Sapphire Rapids machines.
+            OPENBLAS_CORETYPE=SkylakeX in the environment on Sapphire Rapids machines. With --faiss, \
+            benchmarks/faiss_reference.py (Debian package python3-faiss) then searches the same embeddings \
+            with faiss.IndexFlatL2, k = max K + 1, leave-one-out, on the same number of threads.
             """
     )
 
@@ -29,8 +31,8 @@ struct BenchEvalCommand: ParsableCommand {
     @Option(help: "Recall@K cut-offs, comma-separated.")
     var k: IntegerList = IntegerList(EvaluationOptions.onlineProductsRecallKs)
 
-    @Option(help: "Threads for BLAS and for the per-query selection.")
-    var threads: Int = 2
+    @Option(help: "Compute threads (default: the machine's cores): the pool that runs the GEMM tiles (single-threaded BLAS) and the selection; faiss's OpenMP threads with --faiss.")
+    var threads: Int = ThreadBudget.availableCores
 
     @Option(help: "k-means iteration cap.")
     var kmeansIterations: Int = KMeansOptions().maxIterations
@@ -40,6 +42,18 @@ struct BenchEvalCommand: ParsableCommand {
 
     @Flag(help: "Time only the search (no k-means, so --clusters is ignored).")
     var searchOnly = false
+
+    @Option(help: "Queries per GEMM tile of one worker.")
+    var tileRows: Int = NeighbourSearchOptions().tileRows
+
+    @Option(help: "References per GEMM tile.")
+    var referenceBlock: Int = NeighbourSearchOptions().referenceBlockSize
+
+    @Option(help: "Queries per block (cut into tiles).")
+    var queryBlock: Int = NeighbourSearchOptions().queryBlockSize
+
+    @Flag(help: "Also time faiss.IndexFlatL2 on the same embeddings (benchmarks/faiss_reference.py, needs /usr/bin/python3 with faiss).")
+    var faiss = false
 
     func validate() throws {
         guard dimension >= 1 else { throw ValidationError("--dimension must be positive, got \(dimension)") }
@@ -51,19 +65,48 @@ struct BenchEvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLASThreads.set(threads)
-        let configuration = EvaluationBenchmark.Configuration(
+        var configuration = EvaluationBenchmark.Configuration(
             sizes: sizes.values, dimension: dimension, extraClusterCounts: clusters.values, recallKs: k.values,
             seed: seed, threads: threads, kMeansIterations: kmeansIterations, clustering: !searchOnly)
-        print("BLAS threads \(BLASThreads.current), selection threads \(threads), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
-        print("| stage | N | d | K | seconds | one GEMM pass (s) | ratio | iterations | peak RSS (MiB) | metrics |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        configuration.search = NeighbourSearchOptions(queryBlockSize: queryBlock, referenceBlockSize: referenceBlock, tileRows: tileRows)
+        print("compute threads \(threads) (BLAS single-threaded inside them), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
+        print("| stage | N | d | K | seconds | one GEMM pass (s) | ratio | iterations | peak RSS (MiB) | CPU s (all threads) | metrics |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
         try EvaluationBenchmark.run(configuration) { row in
             func cell(_ value: Double?, _ digits: Int) -> String { value.map { String(format: "%.\(digits)f", $0) } ?? "" }
             print("| \(row.stage) | \(row.items) | \(row.dimension) | \(row.clusters.map(String.init) ?? "") | "
                   + "\(cell(row.seconds, 2)) | \(cell(row.gemmSeconds, 2)) | \(cell(row.gemmRatio, 2)) | "
-                  + "\(row.iterations.map(String.init) ?? "") | \(cell(row.peakResidentMiB, 0)) | \(row.metrics) |")
+                  + "\(row.iterations.map(String.init) ?? "") | \(cell(row.peakResidentMiB, 0)) | \(cell(row.cpuSeconds, 2)) | \(row.metrics) |")
             fflush(nil)
+        }
+        if faiss { try runFaiss(configuration) }
+    }
+
+    /// Writes each size's synthetic embeddings to a temporary .npy file and runs
+    /// benchmarks/faiss_reference.py on them.
+    func runFaiss(_ configuration: EvaluationBenchmark.Configuration) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dml-bench-faiss-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for n in configuration.sizes {
+            let classes = Swift.max(1, Int((Double(n) / configuration.itemsPerClass).rounded()))
+            let data = ClusteredEmbeddings(count: n, classes: classes, dimension: configuration.dimension,
+                                           spread: configuration.spread, seed: configuration.seed)
+            let embeddings = directory + "/embeddings.npy", labels = directory + "/labels.npy"
+            try NPYArray(data.embeddings).write(to: embeddings)
+            try NPYArray(labels: data.labels).write(to: labels)
+            let largest = configuration.recallKs.max() ?? 1
+            let systemPython = "/usr/bin/python3"
+            let process = Process()
+            let useSystem = FileManager.default.fileExists(atPath: systemPython)
+            process.executableURL = URL(fileURLWithPath: useSystem ? systemPython : "/usr/bin/env")
+            process.arguments = (useSystem ? [] : ["python3"])
+                + ["benchmarks/faiss_reference.py", embeddings, labels, "--k", "\(largest)", "--threads", "\(threads)"]
+            try process.run()
+            process.waitUntilExit()
+            if process.terminationStatus != 0 {
+                throw ValidationError("benchmarks/faiss_reference.py failed (exit \(process.terminationStatus)); is python3-faiss installed?")
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import DMLNumerics
 import DMLNetworks
+import DMLTraining
 
 /// `dml bench train`: training throughput of the default Fashion-MNIST network.
 public struct BenchTrainCommand: ParsableCommand {
@@ -18,16 +19,64 @@ public struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Timed iterations.") var iterations = 20
     @Option(help: "Untimed warm-up iterations.") var warmup = 3
     @Option(help: "Embedding dimension of the model.") var embeddingSize = 512
-    @Option(help: "OpenBLAS threads.") var threads = 1
+    @Option(help: "Compute threads (default: the machine's cores): the pool the layers and Adam run on; also PyTorch's torch.set_num_threads with --torch.")
+    var threads = ThreadBudget.availableCores
+    @Option(help: "OpenBLAS threads of the GEMMs a layer runs on the calling thread (default 1, as dml train). Set for this command only.")
+    var blasThreads = 1
+    @Flag(help: "Time every layer's forward and backward pass and print where a step's time goes.") var profile = false
+    @Flag(name: .customLong("guard-cost"), help: "Also time the trainer's per-step divergence guard and collapse spread: runs without and with them alternately (A B A B) and prints the ratio.")
+    var guardCost = false
     @Flag(help: "Also run benchmarks/torch_reference.py (needs python3 with torch) with the same settings.") var torch = false
 
     public init() {}
 
+    /// Seconds per step without (A) and with (B) `DivergenceGuard` + `CollapseDetector.relativeSpread`,
+    /// alternating A B A B, and the cost of B as a share of A.
+    func printGuardCost() {
+        let optimizer = OptimizerConfiguration()
+        var plain = [Double](), guarded = [Double]()
+        var failures = 0
+        var checkSeconds = 0.0, checks = 0
+        for _ in 0..<2 {
+            plain.append(TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
+                                               embeddingDimension: embeddingSize, threads: threads).secondsPerIteration)
+            guarded.append(TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
+                                                 embeddingDimension: embeddingSize, threads: threads) { model, embeddings in
+                let start = ContinuousClock.now
+                defer {
+                    let elapsed = ContinuousClock.now - start
+                    checkSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                    checks += 1
+                }
+                do {
+                    try DivergenceGuard.checkEmbeddings(embeddings, iteration: 1, optimizer: optimizer)
+                    try DivergenceGuard.checkModel(model, iteration: 1, optimizer: optimizer)
+                } catch { failures += 1 }
+                _ = CollapseDetector.relativeSpread(embeddings)
+            }.secondsPerIteration)
+        }
+        let a = plain.reduce(0, +) / 2, b = guarded.reduce(0, +) / 2
+        let runs = zip(plain, guarded).map { String(format: "%.2f/%.2f ms", $0 * 1e3, $1 * 1e3) }.joined(separator: ", ")
+        print(String(format: "divergence guard + collapse spread: %.2f ms per step without, %.2f ms with (%+.1f %%", a * 1e3, b * 1e3, 100 * (b / a - 1))
+              + "; A/B runs \(runs))" + (failures > 0 ? "; the guard fired \(failures) times" : ""))
+        let perCheck = checkSeconds / Double(max(checks, 1))
+        print(String(format: "the checks alone: %.3f ms per step, %.2f %% of a step without them", perCheck * 1e3, 100 * perCheck / a))
+    }
+
+    public func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
+    }
+
     public func run() throws {
-        BLASThreads.set(threads)
-        let result = TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
-                                           embeddingDimension: embeddingSize)
-        print("SwiftMetricLearning: \(result)")
+        let blas = blasThreads
+        let result = BLASThreads.with(blas) {
+            TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
+                                  embeddingDimension: embeddingSize, threads: threads, profile: profile)
+        }
+        print("SwiftMetricLearning: \(result) (OpenBLAS threads \(blas), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)"))")
+        if let profile = result.profile { print(Self.table(profile)) }
+        if guardCost { BLASThreads.with(blas) { printGuardCost() } }
         guard torch else { return }
         // Debian's python3-torch installs into the system interpreter, which another python3 on
         // PATH (a virtual environment, pyenv) may hide.
@@ -42,5 +91,22 @@ public struct BenchTrainCommand: ParsableCommand {
         if process.terminationStatus != 0 {
             throw ValidationError("benchmarks/torch_reference.py failed (exit \(process.terminationStatus)); is python3-torch installed?")
         }
+    }
+
+    /// The profile as two Markdown tables: per layer, then per category.
+    static func table(_ profile: TrainingProfile) -> String {
+        func ms(_ s: Double) -> String { String(format: "%.2f", s * 1000) }
+        func share(_ s: Double) -> String { String(format: "%.1f %%", 100 * s / max(profile.step, 1e-12)) }
+        var lines = ["", "| layer | kind | forward ms | backward ms | GEMM ms | other ms (category) | share of step |",
+                     "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+        for layer in profile.layers {
+            let total = layer.forward + layer.backward
+            lines.append("| \(layer.name) | \(layer.kind) | \(ms(layer.forward)) | \(ms(layer.backward)) | \(ms(layer.gemm)) | "
+                         + "\(ms(total - layer.gemm)) (\(layer.category)) | \(share(total)) |")
+        }
+        lines += ["", "| part of the step | ms | share |", "| --- | ---: | ---: |"]
+        for (name, seconds) in profile.categories { lines.append("| \(name) | \(ms(seconds)) | \(share(seconds)) |") }
+        lines.append("| step | \(ms(profile.step)) | 100 % |")
+        return lines.joined(separator: "\n")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import DMLNumerics
+import DMLNetworks
 import DMLTraining
 import DMLData
 
@@ -31,8 +32,12 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .customLong("labels-out"), help: "Output .npy file of labels (int64); default: OUT with _labels before .npy.")
     var labelsOut: String?
 
+    @Option(name: .long, help: "Compute threads (default: the machine's cores): the layers' pool (OpenBLAS single-threaded, as in dml train).")
+    var threads: Int = ThreadBudget.availableCores
+
     /// Refuses an output path that is a folder, and the same path for both outputs.
     func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if out == resolvedLabelsPath {
             throw ValidationError("--labels-out must differ from --out (\(out))")
         }
@@ -59,7 +64,8 @@ struct EmbedCommand: ParsableCommand {
                 file: checkpoint,
                 reason: "the model was trained on \(kind(isImageData, inputShape)) (dataset \(saved.dataset.name)), but the \(split.rawValue) split of \(data.name)\(data.root.isEmpty ? "" : " at \(data.root)") has \(kind(chosen.isImageData, chosen.sampleShape)); embed data of the shape the model was trained on")
         }
-        let embeddings = try EmbeddingNetwork.embed(chosen, with: model)
+        model.use(pool: ThreadPool(threads: threads))
+        let embeddings = try BLASThreads.with(1) { try EmbeddingNetwork.embed(chosen, with: model) }
         let labelsPath = resolvedLabelsPath
         try AtomicFile.writeAll([(NPYArray(embeddings).encoded(), out), (NPYArray(labels: chosen.labels).encoded(), labelsPath)])
         let json = try JSONSerialization.data(withJSONObject: ["embeddings": out, "labels": labelsPath, "rows": embeddings.rows,

@@ -57,13 +57,14 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Candidates per centre of the greedy k-means++ seeding (0: scikit-learn's 2 + ⌊ln K⌋; 1: plain k-means++).")
     var kmeansCandidates: Int = 0
 
-    @Option(help: "Threads for BLAS and for the per-query selection.")
-    var threads: Int = 2
+    @Option(help: "Compute threads (default: the machine's cores). Each runs GEMM tiles (single-threaded BLAS) and their top-K selection; the results do not depend on it.")
+    var threads: Int = ThreadBudget.availableCores
 
     @Option(help: "Queries per GEMM block of the neighbour search.")
     var blockSize: Int = NeighbourSearchOptions().queryBlockSize
 
     func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard (queryEmbeddings == nil) == (queryLabels == nil) else {
             throw ValidationError("--query-embeddings and --query-labels must be given together")
         }
@@ -102,7 +103,7 @@ struct EvalCommand: ParsableCommand {
 
     /// Reads the inputs, evaluates, writes `--clusters-out` and returns the JSON text to print.
     func execute() throws -> String {
-        BLASThreads.set(threads)
+        let pool = ThreadPool(threads: threads)
         let references = try NPYArray.read(from: embeddings).matrix(as: Float.self, source: embeddings)
         let referenceLabels = try NPYArray.read(from: labels).labels(source: labels)
         let result: EvaluationResult
@@ -110,9 +111,9 @@ struct EvalCommand: ParsableCommand {
             let queries = try NPYArray.read(from: queryEmbeddings).matrix(as: Float.self, source: queryEmbeddings)
             let labels = try NPYArray.read(from: queryLabels).labels(source: queryLabels)
             result = try evaluate(queries: queries, queryLabels: labels, references: references,
-                                  referenceLabels: referenceLabels, options: options)
+                                  referenceLabels: referenceLabels, options: options, pool: pool)
         } else {
-            result = try evaluate(embeddings: references, labels: referenceLabels, options: options)
+            result = try evaluate(embeddings: references, labels: referenceLabels, options: options, pool: pool)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -27,6 +27,9 @@ struct ExperimentCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress display inside each run.")
     var quiet = false
 
+    @Option(name: .long, help: "Compute threads of every run (default: the grid's base, else the machine's cores); runs one after another.")
+    var threads: Int?
+
     func run() throws {
         let grid = try GridConfig(contentsOf: config)
         AllocatorTuning.keepLargeBlocksInTheHeap()
@@ -37,6 +40,7 @@ struct ExperimentCommand: ParsableCommand {
             var configuration = try JSONConfiguration.decode(TrainingConfiguration.self, from: json,
                                                              over: TrainingConfiguration(), source: config)
             configuration.output = directory
+            if let threads { configuration.threads = threads }
             let data: Dataset
             if let cached = datasets[configuration.dataset] {
                 data = cached
@@ -44,7 +48,9 @@ struct ExperimentCommand: ParsableCommand {
                 data = try configuration.dataset.load()
                 datasets[configuration.dataset] = data
             }
-            try Trainer(configuration: configuration, dataset: data).run(progress: !quiet)
+            // An interrupted run continues from its last checkpoint; one that never reached
+            // a checkpoint starts again.
+            try Trainer(configuration: configuration, dataset: data, start: .resume).run(progress: !quiet)
             _ = try RunReport.write(runDirectory: directory)
         }, progress: { event in
             let line: String

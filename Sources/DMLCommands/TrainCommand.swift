@@ -71,17 +71,23 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of initialization, sampling, augmentation and dropout.")
     var seed: UInt64?
 
-    @Option(name: .long, help: "OpenBLAS threads.")
+    @Option(name: .long, help: "Compute threads (default: the machine's cores): the run's pool (layers, optimizer, evaluation); OpenBLAS runs single-threaded.")
     var threads: Int?
 
-    @Option(name: .customLong("loader-threads"), help: "Background threads preparing batches.")
+    @Option(name: .customLong("loader-threads"), help: "Background threads preparing batches (default 1), taken from the --threads budget: min(this, threads - 1); with --threads 1 batches load on the training thread.")
     var loaderThreads: Int?
 
     @Option(name: [.short, .long], help: "The run directory.")
     var output: String?
 
-    @Flag(name: .long, help: "Continue the run in the output directory from its last checkpoint.")
+    @Flag(name: .long, help: "Continue the run in the output directory from its last checkpoint (settings not given come from the run).")
     var resume = false
+
+    @Flag(name: .long, help: "Replace the run in the output directory (only its run files are removed, once the new run can start).")
+    var overwrite = false
+
+    @Flag(name: .customLong("stop-on-collapse"), help: "Stop with an error when the embeddings collapse (otherwise a warning in the progress line, the log and the report).")
+    var stopOnCollapse = false
 
     @Flag(name: .long, help: "No progress display.")
     var quiet = false
@@ -90,8 +96,23 @@ struct TrainCommand: ParsableCommand {
     var noReport = false
 
     /// The configuration: defaults, then the file, then the options.
+    /// With `--resume`, the run's own configuration (from its last checkpoint or
+    /// `config.json`) replaces the defaults, so only what changes needs repeating.
     func resolvedConfiguration() throws -> TrainingConfiguration {
         var c = TrainingConfiguration()
+        guard !(resume && overwrite) else {
+            throw TrainingError.invalidOption(name: "--resume/--overwrite", value: "both", expected: "at most one of them")
+        }
+        if resume {
+            var directory = output
+            if directory == nil, let config { directory = try JSONConfiguration.read(TrainingConfiguration.self, from: config, over: c).output }
+            let path = directory ?? c.output
+            try RunFiles.validateOutput(path)
+            if let saved = try Trainer.savedConfiguration(in: path) {
+                c = saved
+                c.output = path
+            }
+        }
         if let config { c = try JSONConfiguration.read(TrainingConfiguration.self, from: config, over: c) }
         if let dataset { c.dataset.name = dataset }
         if let dataRoot { c.dataset.root = dataRoot }
@@ -113,12 +134,18 @@ struct TrainCommand: ParsableCommand {
         if let threads { c.threads = threads }
         if let loaderThreads { c.loaderThreads = loaderThreads }
         if let output { c.output = output }
+        if stopOnCollapse { c.collapse.stop = true }
         try c.validate()
         return c
     }
 
     func run() throws {
         let configuration = try resolvedConfiguration()
+        // Fail before loading data when the directory cannot be used.
+        if !resume && !overwrite {
+            let existing = RunFiles(configuration.output).existingRunFiles()
+            if !existing.isEmpty { throw RunDirectoryError.holdsAnotherRun(directory: configuration.output, files: existing) }
+        }
         AllocatorTuning.keepLargeBlocksInTheHeap()
         if !quiet { FileHandle.standardError.write(Data("loading \(configuration.dataset.name)…\n".utf8)) }
         let data = try configuration.dataset.load()
@@ -130,9 +157,11 @@ struct TrainCommand: ParsableCommand {
 
                 """.utf8))
         }
-        let trainer = try Trainer(configuration: configuration, dataset: data, resume: resume)
+        let trainer = try Trainer(configuration: configuration, dataset: data,
+                                  start: resume ? .resume : overwrite ? .overwrite : .fresh)
         let result = try trainer.run(progress: !quiet)
         var summary: [String: Any] = Trainer.metrics(of: result)
+        if let baseline = trainer.baselineMetrics { summary["baseline"] = baseline }
         summary["run_directory"] = configuration.output
         if !noReport {
             let path = configuration.output + "/report.html"

@@ -8,9 +8,14 @@ public enum Inflate {
         data.count >= 2 && data[data.startIndex] == 0x1F && data[data.startIndex + 1] == 0x8B
     }
 
+    /// The default bound on the decompressed size: 4 GiB, far above any dataset file this library
+    /// reads, and below what would exhaust the memory of an ordinary machine.
+    public static let defaultMaximumSize = 1 << 32
+
     /// The decompressed bytes of a gzip file or zlib stream (detected from the header). A damaged
-    /// or truncated stream is a `DataError` naming `source`.
-    public static func decompress(_ data: Data, source: String) throws -> Data {
+    /// or truncated stream, or one that decompresses to more than `maximumSize` bytes (a
+    /// "zip bomb"), is a `DataError` naming `source`.
+    public static func decompress(_ data: Data, source: String, maximumSize: Int = defaultMaximumSize) throws -> Data {
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw DataError(file: source, "cannot start zlib")
@@ -24,17 +29,26 @@ public enum Inflate {
             guard let base = input.baseAddress, input.count > 0 else {
                 throw DataError(file: source, "empty compressed data")
             }
+            // zlib counts input in 32-bit units: feed inputs over 4 GiB in pieces.
+            var consumed = 0
             stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
-            stream.avail_in = uInt(input.count)
             repeat {
+                if stream.avail_in == 0 && consumed < input.count {
+                    let piece = min(input.count - consumed, Int(UInt32.max))
+                    stream.avail_in = uInt(piece)
+                    consumed += piece
+                }
                 status = buffer.withUnsafeMutableBufferPointer { out in
                     stream.next_out = out.baseAddress
                     stream.avail_out = uInt(chunk)
                     return inflate(&stream, Z_NO_FLUSH)
                 }
                 let produced = chunk - Int(stream.avail_out)
+                guard produced <= maximumSize - output.count else {
+                    throw DataError(file: source, "compressed data decompress to more than \(maximumSize) bytes")
+                }
                 output.append(contentsOf: buffer[0..<produced])
-                if status == Z_BUF_ERROR && stream.avail_in == 0 { break }
+                if status == Z_BUF_ERROR && stream.avail_in == 0 && consumed == input.count { break }
                 guard status == Z_OK || status == Z_STREAM_END else {
                     let reason = stream.msg.map { String(cString: $0) } ?? "error \(status)"
                     throw DataError(file: source, "corrupt compressed data (zlib: \(reason))")

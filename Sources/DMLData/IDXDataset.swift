@@ -21,18 +21,49 @@ public enum IDXDataset {
             throw DataError(file: root, "no such directory: install the Debian package dataset-fashion-mnist (sudo apt-get install dataset-fashion-mnist) or pass --data-root with a folder of the four IDX files")
         }
         try requireDirectory(root, what: "the four IDX files (train-images-idx3-ubyte.gz, …)")
-        let trainImages = try images(root, "train-images-idx3-ubyte")
-        let trainLabels = try labels(root, "train-labels-idx1-ubyte", count: trainImages.count)
-        let testImages = try images(root, "t10k-images-idx3-ubyte")
-        let testLabels = try labels(root, "t10k-labels-idx1-ubyte", count: testImages.count)
-        let (trainIDs, testIDs) = try trainClasses.partition(trainLabels.values + testLabels.values, source: root)
-        func split(_ data: (pixels: IDXFile, file: String, count: Int), _ labels: (values: [Int], file: String), keep: Set<Int>) throws -> TensorSplit {
+        func part(_ stem: String) throws -> Part {
+            let file = try locate(root, stem)
+            return Part(idx: try IDXFile.read(file), source: file)
+        }
+        return try dataset(trainImages: part("train-images-idx3-ubyte"), trainLabels: part("train-labels-idx1-ubyte"),
+                           testImages: part("t10k-images-idx3-ubyte"), testLabels: part("t10k-labels-idx1-ubyte"),
+                           trainClasses: trainClasses, classNames: classNames, name: name)
+    }
+
+    /// One parsed IDX file and the path that names it in errors.
+    public struct Part: Sendable {
+        /// The parsed file.
+        public let idx: IDXFile
+        /// Its path (or any name for errors).
+        public let source: String
+
+        /// A parsed file named `source`.
+        public init(idx: IDXFile, source: String) {
+            self.idx = idx
+            self.source = source
+        }
+    }
+
+    /// The dataset of four parsed IDX files: images N×H×W with H, W ≥ 1 and the same H×W in
+    /// both files, labels of shape [N] beside them. Anything else is a `DataError` naming the file.
+    public static func dataset(trainImages: Part, trainLabels: Part, testImages: Part, testLabels: Part,
+                               trainClasses: ClassSplit = .range(0...4), classNames: [String] = fashionMNISTClassNames,
+                               name: String = "fashion-mnist") throws -> Dataset {
+        try checkImages(trainImages)
+        try checkImages(testImages)
+        guard testImages.idx.shape[1...] == trainImages.idx.shape[1...] else {
+            throw DataError(file: testImages.source, "images of \(testImages.idx.shape[1])×\(testImages.idx.shape[2]) pixels, expected the training images' \(trainImages.idx.shape[1])×\(trainImages.idx.shape[2])")
+        }
+        let trainLabels = try labels(trainLabels, count: trainImages.idx.shape[0])
+        let testLabels = try labels(testLabels, count: testImages.idx.shape[0])
+        let (trainIDs, testIDs) = try trainClasses.partition(trainLabels.values + testLabels.values, source: trainLabels.file)
+        func split(_ data: Part, _ labels: (values: [Int], file: String), keep: Set<Int>) throws -> TensorSplit {
             let rows = labels.values.indices.filter { keep.contains(labels.values[$0]) }
-            let h = data.pixels.shape[1], w = data.pixels.shape[2], n = h * w
+            let h = data.idx.shape[1], w = data.idx.shape[2], n = h * w
             let remap = ClassRemapping(ids: rows.map { labels.values[$0] }, name: { $0 < classNames.count ? classNames[$0] : String($0) })
             var features = Matrix<Float>(rows: rows.count, columns: n)
             features.withUnsafeMutableBufferPointer { dst in
-                data.pixels.values.withUnsafeBufferPointer { src in
+                data.idx.values.withUnsafeBufferPointer { src in
                     for (r, item) in rows.enumerated() {
                         for k in 0..<n { dst[r * n + k] = Float(src[item * n + k]) / 255 }
                     }
@@ -40,7 +71,7 @@ public enum IDXDataset {
             }
             return try TensorSplit(features: features, labels: rows.map { remap.label(of: labels.values[$0]) },
                                    classes: remap.classes, sampleShape: SampleShape(channels: 1, height: h, width: w),
-                                   isImageData: true, source: data.file)
+                                   isImageData: true, source: data.source)
         }
         return Dataset(name: name, train: try split(trainImages, trainLabels, keep: trainIDs),
                        test: try split(testImages, testLabels, keep: testIDs))
@@ -54,19 +85,18 @@ public enum IDXDataset {
         throw DataError(file: root + "/" + stem + ".gz", "no such file (nor \(stem) uncompressed)")
     }
 
-    private static func images(_ root: String, _ stem: String) throws -> (pixels: IDXFile, file: String, count: Int) {
-        let file = try locate(root, stem)
-        let idx = try IDXFile.read(file)
-        guard idx.shape.count == 3 else { throw DataError(file: file, "expected images N×H×W, found shape \(idx.shape)") }
-        return (idx, file, idx.shape[0])
+    private static func checkImages(_ part: Part) throws {
+        let shape = part.idx.shape
+        guard shape.count == 3 else { throw DataError(file: part.source, "expected images N×H×W, found shape \(shape)") }
+        guard shape[1] >= 1, shape[2] >= 1 else {
+            throw DataError(file: part.source, "images of \(shape[1])×\(shape[2]) pixels, expected at least 1×1")
+        }
     }
 
-    private static func labels(_ root: String, _ stem: String, count: Int) throws -> (values: [Int], file: String) {
-        let file = try locate(root, stem)
-        let idx = try IDXFile.read(file)
-        guard idx.shape == [count] else {
-            throw DataError(file: file, "expected \(count) labels (one per image), found shape \(idx.shape)")
+    private static func labels(_ part: Part, count: Int) throws -> (values: [Int], file: String) {
+        guard part.idx.shape == [count] else {
+            throw DataError(file: part.source, "expected \(count) labels (one per image), found shape \(part.idx.shape)")
         }
-        return (idx.values.map(Int.init), file)
+        return (part.idx.values.map(Int.init), part.source)
     }
 }

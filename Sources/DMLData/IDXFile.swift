@@ -13,12 +13,18 @@ public struct IDXFile: Equatable, Sendable {
 
     /// Reads the IDX file at `path` (decompressing it if it is gzip).
     public static func read(_ path: String) throws -> IDXFile {
-        var data = try FileBytes.read(path)
-        if Inflate.isGzip(data) { data = try Inflate.decompress(data, source: path) }
-        return try IDXFile(data: data, source: path)
+        try IDXFile(fileData: try FileBytes.read(path), source: path)
     }
 
-    /// Parses the (uncompressed) bytes of an IDX file; `source` names it in errors.
+    /// Parses the bytes of an IDX file as stored: gzip-compressed (detected from the magic bytes
+    /// `1F 8B`) or not. `source` names it in errors.
+    public init(fileData data: Data, source: String) throws {
+        try self.init(data: Inflate.isGzip(data) ? Inflate.decompress(data, source: source) : data, source: source)
+    }
+
+    /// Parses the (uncompressed) bytes of an IDX file; `source` names it in errors. The element
+    /// count, the product of the dimensions, is computed with overflow checks and must equal the
+    /// number of bytes after the header.
     public init(data: Data, source: String) throws {
         let bytes = [UInt8](data)
         guard bytes.count >= 4, bytes[0] == 0, bytes[1] == 0 else {
@@ -29,17 +35,20 @@ public struct IDXFile: Equatable, Sendable {
         }
         let dims = Int(bytes[3])
         guard dims >= 1, bytes.count >= 4 + 4 * dims else {
-            throw DataError(file: source, "truncated IDX header (\(dims) dimensions)")
+            throw DataError(file: source, "truncated IDX header (\(dims) dimensions, expected 1 or more and 4 bytes for each)")
         }
         var shape = [Int]()
+        var count = 1, overflow = false
         for d in 0..<dims {
             let o = 4 + 4 * d
-            shape.append(Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]))
+            let size = Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
+            shape.append(size)
+            if !overflow { (count, overflow) = count.multipliedReportingOverflow(by: size) }
         }
-        let count = shape.reduce(1, *)
         let start = 4 + 4 * dims
-        guard bytes.count - start == count else {
-            throw DataError(file: source, "IDX shape \(shape) needs \(count) bytes of data, the file has \(bytes.count - start)")
+        guard !overflow, bytes.count - start == count else {
+            let needs = overflow ? "more than \(Int.max) bytes" : "\(count) bytes"
+            throw DataError(file: source, "IDX shape \(shape) needs \(needs) of data, the file has \(bytes.count - start)")
         }
         self.shape = shape
         self.values = Array(bytes[start...])

@@ -2,6 +2,19 @@ import Foundation
 
 /// Reads image files, choosing the codec from the file's first bytes (not its extension).
 public enum ImageDecoder {
+    /// The largest image decoded, in pixels (2²⁷ ≈ 134 million, e.g. 16384 × 8192): a header
+    /// claiming more is an error before any pixel memory is allocated, so a crafted 100-byte file
+    /// cannot ask for terabytes.
+    public static let maximumPixels = 1 << 27
+
+    /// Checks a header's size against `maximumPixels`.
+    static func checkSize(width: Int, height: Int, format: String, source: String) throws {
+        guard width > 0, height > 0 else { throw DataError(file: source, "\(format) with empty size \(width)×\(height)") }
+        guard width <= maximumPixels / height else {
+            throw DataError(file: source, "\(format) of \(width)×\(height) pixels, more than the \(maximumPixels) this reader accepts")
+        }
+    }
+
     /// Decodes JPEG or PNG `bytes`; `channels` forces 1 (gray) or 3 (RGB), `nil` keeps the file's
     /// own. Any other format, or a damaged file, is a `DataError` naming `source`.
     public static func decode(_ bytes: UnsafeRawBufferPointer, channels: Int? = nil, source: String) throws -> Image {

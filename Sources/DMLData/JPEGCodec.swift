@@ -6,6 +6,10 @@ import Foundation
 /// Gray JPEGs decode to one channel, everything else to RGB (or to the channel count asked for).
 /// A file TurboJPEG cannot parse, or one that ends before its last scan ("Premature end of JPEG
 /// file"), is a `DataError` naming the file; harmless warnings (extraneous bytes) are accepted.
+/// A progressive file of more than 500 scans is refused (TurboJPEG's `TJFLAG_LIMITSCANS`): real
+/// files have about ten, and each scan costs a pass over the whole image, so a crafted file of a
+/// few kilobytes could otherwise take minutes. Headers claiming more than
+/// `ImageDecoder.maximumPixels` pixels are refused before allocating.
 public enum JPEGCodec {
     /// Whether `bytes` start with the JPEG start-of-image marker `FF D8 FF`.
     public static func isJPEG(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -24,14 +28,14 @@ public enum JPEGCodec {
         if tjDecompressHeader3(handle, base, UInt(bytes.count), &width, &height, &subsampling, &colorspace) != 0 {
             throw DataError(file: source, "corrupt JPEG header (\(errorText(handle)))")
         }
-        guard width > 0, height > 0 else { throw DataError(file: source, "JPEG with empty size \(width)×\(height)") }
+        try ImageDecoder.checkSize(width: Int(width), height: Int(height), format: "JPEG", source: source)
         let outChannels = channels ?? (colorspace == Int32(TJCS_GRAY.rawValue) ? 1 : 3)
         let format = outChannels == 1 ? TJPF_GRAY : TJPF_RGB
         let count = Int(width) * Int(height) * outChannels
         var failure: String?
         let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             let status = tjDecompress2(handle, base, UInt(bytes.count), buffer.baseAddress, width, 0, height,
-                                       Int32(format.rawValue), Int32(TJFLAG_ACCURATEDCT))
+                                       Int32(format.rawValue), Int32(TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS))
             if status != 0 {
                 let message = errorText(handle)
                 let isWarning = tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue)

@@ -54,12 +54,12 @@ public struct MATFile: Sendable {
         case (0x4D, 0x49): bigEndian = true   // "MI"
         default: throw DataError(file: source, "not a Level 5 MAT-file (no IM/MI endian indicator at byte 126)")
         }
-        var reader = MATReader(bytes: bytes, bigEndian: bigEndian, source: source)
+        let reader = MATReader(bytes: bytes, bigEndian: bigEndian, source: source)
         var variables = [String: MATValue]()
         var offset = 128
         while offset + 8 <= bytes.count {
             let (name, value, next) = try reader.topLevelElement(at: offset)
-            if let name, let value { variables[name] = value }
+            if let name, let value { variables[name] = value }  // a repeated name: the last wins, as in scipy
             offset = next
         }
         self.variables = variables
@@ -75,14 +75,45 @@ public struct MATFile: Sendable {
 }
 
 /// The element parser over one buffer (the file, or a decompressed element).
+///
+/// Every size and count read from the buffer is checked before it is used: tags must lie inside
+/// their enclosing element, dimensions must be whole numbers in 0…2³¹−1 whose product does not
+/// overflow, a cell or struct array cannot hold more elements than its bytes can encode, nesting
+/// is at most `maximumDepth` deep, and character codes must be valid UTF-8, UTF-16 or Unicode
+/// scalars. A violation is a `DataError` naming the file, the variable path and the byte offset.
 struct MATReader {
     let bytes: [UInt8]
     let bigEndian: Bool
     let source: String
 
+    /// The deepest nesting of cells and structs accepted (real files nest a few levels; a bound
+    /// keeps a crafted file from exhausting the stack).
+    static let maximumDepth = 64
+    /// The largest struct field-name length accepted (MATLAB's own limit is 64 with the NUL).
+    static let maximumFieldNameLength = 4096
+
     enum DataType: UInt32 {
         case int8 = 1, uint8, int16, uint16, int32, uint32, single, double = 9
         case int64 = 12, uint64, matrix, compressed, utf8, utf16, utf32
+    }
+
+    /// An element tag: data type, where the data start, their length, and the offset after the
+    /// padded element.
+    struct Tag {
+        let type: UInt32
+        let start: Int
+        let length: Int
+        let next: Int
+        var end: Int { start + length }
+    }
+
+    /// How the code units of a character element are to be read.
+    enum TextEncoding { case utf8, utf16, codePoints }
+
+    /// A number as it would be written in MATLAB: integers without a fractional part.
+    static func describe(_ v: Double) -> String {
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int(v)) }
+        return "\(v)"
     }
 
     func fail(_ reason: String, at offset: Int) -> DataError {
@@ -94,152 +125,259 @@ struct MATReader {
         return bigEndian ? b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3] : b[3] << 24 | b[2] << 16 | b[1] << 8 | b[0]
     }
 
-    /// The tag at `offset`: type, data start, data length, and the offset after the padded element.
-    func tag(at offset: Int) throws -> (type: UInt32, start: Int, length: Int, next: Int) {
-        guard offset + 8 <= bytes.count else { throw fail("truncated element tag", at: offset) }
+    /// The tag at `offset`, whose element must end by `end` (the end of the enclosing element).
+    func tag(at offset: Int, end: Int, what: String) throws -> Tag {
+        guard offset <= end - 8 else { throw fail("\(what): truncated element tag", at: offset) }
         let first = u32(offset)
         let small = first >> 16
         if small != 0 {
             let length = Int(small), type = first & 0xFFFF
-            guard length <= 4 else { throw fail("small element of \(length) bytes", at: offset) }
-            return (type, offset + 4, length, offset + 8)
+            guard length <= 4 else { throw fail("\(what): small element of \(length) bytes, expected at most 4", at: offset) }
+            return Tag(type: type, start: offset + 4, length: length, next: offset + 8)
         }
         let length = Int(u32(offset + 4))
         let start = offset + 8
-        guard start + length <= bytes.count else {
-            throw fail("element of \(length) bytes runs past the end of the data (\(bytes.count) bytes): truncated file", at: offset)
+        guard length <= end - start else {
+            throw fail("\(what): element of \(length) bytes runs past the end of its container (\(end - start) bytes left): truncated or corrupt file", at: offset)
         }
-        let type = first
-        let padded = type == DataType.compressed.rawValue ? length : (length + 7) / 8 * 8
-        return (type, start, length, min(start + padded, bytes.count))
+        let padded = first == DataType.compressed.rawValue ? length : (length + 7) / 8 * 8
+        return Tag(type: first, start: start, length: length, next: min(start + padded, end))
     }
 
     /// A top-level element: a named matrix (compressed or not), or nil for other element kinds.
-    mutating func topLevelElement(at offset: Int) throws -> (String?, MATValue?, Int) {
-        let t = try tag(at: offset)
+    func topLevelElement(at offset: Int) throws -> (String?, MATValue?, Int) {
+        let t = try tag(at: offset, end: bytes.count, what: "top-level element")
         if t.type == DataType.compressed.rawValue {
-            let inflated = try Inflate.decompress(Data(bytes[t.start..<(t.start + t.length)]), source: source)
-            var inner = MATReader(bytes: [UInt8](inflated), bigEndian: bigEndian, source: source)
-            let (name, value, _) = try inner.topLevelElement(at: 0)
+            let inflated = try Inflate.decompress(Data(bytes[t.start..<t.end]), source: source)
+            let inner = MATReader(bytes: [UInt8](inflated), bigEndian: bigEndian, source: source)
+            let i = try inner.tag(at: 0, end: inner.bytes.count, what: "compressed element at byte \(offset)")
+            if i.type == DataType.compressed.rawValue {
+                throw fail("a compressed element inside a compressed element (MAT-files never nest them)", at: offset)
+            }
+            guard i.type == DataType.matrix.rawValue else { return (nil, nil, t.next) }
+            let (name, value) = try inner.matrix(i, path: nil, depth: 0)
             return (name, value, t.next)
         }
         guard t.type == DataType.matrix.rawValue else { return (nil, nil, t.next) }
-        let (name, value) = try matrix(start: t.start, length: t.length)
+        let (name, value) = try matrix(t, path: nil, depth: 0)
         return (name, value, t.next)
     }
 
-    /// The numbers of an element, converted to Double.
-    func numbers(_ t: (type: UInt32, start: Int, length: Int, next: Int)) throws -> [Double] {
-        guard let type = DataType(rawValue: t.type) else { throw fail("unknown numeric type \(t.type)", at: t.start) }
-        let size: Int
+    /// The size in bytes of one value of a numeric element type.
+    func valueSize(_ t: Tag, what: String) throws -> (DataType, Int) {
+        guard let type = DataType(rawValue: t.type) else { throw fail("\(what): unknown data type \(t.type)", at: t.start) }
         switch type {
-        case .int8, .uint8, .utf8: size = 1
-        case .int16, .uint16, .utf16: size = 2
-        case .int32, .uint32, .single, .utf32: size = 4
-        case .double, .int64, .uint64: size = 8
-        case .matrix, .compressed: throw fail("expected numbers, found a matrix element", at: t.start)
+        case .int8, .uint8, .utf8: return (type, 1)
+        case .int16, .uint16, .utf16: return (type, 2)
+        case .int32, .uint32, .single, .utf32: return (type, 4)
+        case .double, .int64, .uint64: return (type, 8)
+        case .matrix, .compressed: throw fail("\(what): expected numbers, found a matrix element", at: t.start)
         }
-        guard t.length % size == 0 else { throw fail("\(t.length) bytes is not a whole number of \(size)-byte values", at: t.start) }
-        var out = [Double]()
+    }
+
+    /// The raw (byte-order corrected) bit patterns of the values of an element.
+    func rawValues(_ t: Tag, what: String) throws -> (DataType, [UInt64]) {
+        let (type, size) = try valueSize(t, what: what)
+        guard t.length % size == 0 else {
+            throw fail("\(what): \(t.length) bytes is not a whole number of \(size)-byte values", at: t.start)
+        }
+        var out = [UInt64]()
         out.reserveCapacity(t.length / size)
-        for o in stride(from: t.start, to: t.start + t.length, by: size) {
+        for o in stride(from: t.start, to: t.end, by: size) {
             var raw: UInt64 = 0
             for k in 0..<size { raw |= UInt64(bytes[o + (bigEndian ? size - 1 - k : k)]) << (8 * UInt64(k)) }
+            out.append(raw)
+        }
+        return (type, out)
+    }
+
+    /// The numbers of an element, converted to Double.
+    func numbers(_ t: Tag, what: String) throws -> [Double] {
+        let (type, raw) = try rawValues(t, what: what)
+        return raw.map { raw in
             switch type {
-            case .int8: out.append(Double(Int8(truncatingIfNeeded: raw)))
-            case .uint8, .utf8, .uint16, .utf16, .uint32, .utf32: out.append(Double(raw))
-            case .int16: out.append(Double(Int16(truncatingIfNeeded: raw)))
-            case .int32: out.append(Double(Int32(truncatingIfNeeded: raw)))
-            case .single: out.append(Double(Float(bitPattern: UInt32(raw))))
-            case .double: out.append(Double(bitPattern: raw))
-            case .int64: out.append(Double(Int64(bitPattern: raw)))
-            case .uint64: out.append(Double(raw))
-            case .matrix, .compressed: break
+            case .int8: Double(Int8(truncatingIfNeeded: raw))
+            case .int16: Double(Int16(truncatingIfNeeded: raw))
+            case .int32: Double(Int32(truncatingIfNeeded: raw))
+            case .int64: Double(Int64(bitPattern: raw))
+            case .single: Double(Float(bitPattern: UInt32(truncatingIfNeeded: raw)))
+            case .double: Double(bitPattern: raw)
+            case .uint8, .utf8, .uint16, .utf16, .uint32, .utf32, .uint64, .matrix, .compressed: Double(raw)
             }
         }
-        return out
     }
 
-    /// The text of an int8/uint8/utf8/utf16/uint16 element (ASCII names and char arrays).
-    func text(_ t: (type: UInt32, start: Int, length: Int, next: Int)) throws -> String {
-        let codes = try numbers(t)
-        if t.type == DataType.utf8.rawValue || t.type == DataType.int8.rawValue || t.type == DataType.uint8.rawValue {
-            return String(decoding: codes.map { UInt8($0) }, as: UTF8.self)
+    /// The dimensions of `what` and their product: whole numbers in 0…2³¹−1 (MATLAB stores them
+    /// as int32), the product free of overflow.
+    func dimensions(_ t: Tag, what: String) throws -> (dimensions: [Int], count: Int) {
+        let values = try numbers(t, what: "\(what): dimensions")
+        guard !values.isEmpty else { throw fail("\(what): no dimensions", at: t.start) }
+        var dimensions = [Int](), count = 1
+        for v in values {
+            guard let d = Int(exactly: v), d >= 0, d <= Int(Int32.max) else {
+                throw fail("\(what): dimension \(Self.describe(v)) is not a whole number in 0…\(Int32.max)", at: t.start)
+            }
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow else {
+                throw fail("\(what): dimensions \(dimensions + [d]) (of \(values.count)) have a product beyond \(Int.max)", at: t.start)
+            }
+            dimensions.append(d)
+            count = product
         }
-        return String(decoding: codes.map { UInt16($0) }, as: UTF16.self)
+        return (dimensions, count)
     }
 
-    /// Parses the contents of a `miMATRIX` element: (name, value).
-    func matrix(start: Int, length: Int) throws -> (String, MATValue) {
-        let end = start + length
-        if length == 0 { return ("", .numeric(dimensions: [0, 0], values: [])) }
-        let flags = try tag(at: start)
-        guard flags.length >= 4 else { throw fail("array flags too short", at: start) }
+    /// The code units of a character or name element: 8-bit types are UTF-8 bytes (MATLAB
+    /// writes names as miINT8), 16-bit types UTF-16 code units (MATLAB's char), anything else
+    /// Unicode code points, which must be whole numbers in 0…0x10FFFF.
+    func codeUnits(_ t: Tag, what: String) throws -> ([UInt32], TextEncoding) {
+        let (type, raw) = try rawValues(t, what: what)
+        switch type {
+        case .int8, .uint8, .utf8: return (raw.map { UInt32(truncatingIfNeeded: $0) }, .utf8)
+        case .int16, .uint16, .utf16: return (raw.map { UInt32(truncatingIfNeeded: $0) }, .utf16)
+        default:
+            let codes = try numbers(t, what: what)
+            let units = try codes.map { v -> UInt32 in
+                guard let c = UInt32(exactly: v), c <= 0x10FFFF else {
+                    throw fail("\(what): character code \(Self.describe(v)) is not a Unicode code point (0…0x10FFFF)", at: t.start)
+                }
+                return c
+            }
+            return (units, .codePoints)
+        }
+    }
+
+    /// The text of code units in `encoding`; invalid UTF-8, an unpaired UTF-16 surrogate or a
+    /// surrogate code point is an error naming `what`.
+    func string<C: Collection<UInt32>>(_ units: C, _ encoding: TextEncoding, what: String, at offset: Int) throws -> String {
+        let decoded: String?
+        switch encoding {
+        case .utf8: decoded = String(validating: units.map { UInt8(truncatingIfNeeded: $0) }, as: UTF8.self)
+        case .utf16: decoded = String(validating: units.map { UInt16(truncatingIfNeeded: $0) }, as: UTF16.self)
+        case .codePoints:
+            let scalars = units.compactMap { Unicode.Scalar($0) }
+            decoded = scalars.count == units.count ? String(String.UnicodeScalarView(scalars)) : nil
+        }
+        guard let decoded else {
+            let name = encoding == .utf8 ? "UTF-8" : encoding == .utf16 ? "UTF-16" : "Unicode text"
+            throw fail("\(what): not valid \(name)", at: offset)
+        }
+        return decoded
+    }
+
+    /// The text of a name or character element.
+    func text(_ t: Tag, what: String) throws -> String {
+        let (units, encoding) = try codeUnits(t, what: what)
+        return try string(units, encoding, what: what, at: t.start)
+    }
+
+    /// Parses a `miMATRIX` element: (name, value). `path` names the enclosing variable and the
+    /// element within it (`annotations(3).class`, `class_names{2}`) for errors; nil at top level.
+    func matrix(_ element: Tag, path: String?, depth: Int) throws -> (String, MATValue) {
+        let end = element.end
+        if element.length == 0 { return ("", .numeric(dimensions: [0, 0], values: [])) }
+        guard depth <= Self.maximumDepth else {
+            throw fail("\(path ?? "variable"): cells or structs nested more than \(Self.maximumDepth) deep", at: element.start)
+        }
+        let context = path ?? "variable at byte \(element.start - 8)"
+        let flags = try tag(at: element.start, end: end, what: "\(context): array flags")
+        guard flags.length >= 4 else { throw fail("\(context): array flags of \(flags.length) bytes, expected 8", at: element.start) }
         let arrayClass = Int(u32(flags.start) & 0xFF)
-        let dimsTag = try tag(at: flags.next)
-        let dimensions = try numbers(dimsTag).map { Int($0) }
-        let nameTag = try tag(at: dimsTag.next)
-        let name = try text(nameTag)
+        let dimsTag = try tag(at: flags.next, end: end, what: "\(context): dimensions")
+        let nameTag = try tag(at: dimsTag.next, end: end, what: "\(context): name")
+        let name = try text(nameTag, what: "\(context): name")
+        let what = path ?? "variable '\(name)'"
+        let (dimensions, count) = try dimensions(dimsTag, what: what)
         var offset = nameTag.next
-        let count = dimensions.reduce(1, *)
         switch arrayClass {
         case 1:  // mxCELL
+            // Each cell is a miMATRIX element of at least an 8-byte tag.
+            guard count <= (end - offset) / 8 else {
+                throw fail("\(what): a cell array of dimensions \(dimensions) needs more bytes than its \(end - offset)", at: offset)
+            }
             var cells = [MATValue]()
-            for _ in 0..<count {
-                let t = try tag(at: offset)
-                guard t.type == DataType.matrix.rawValue else { throw fail("cell element is not a matrix", at: offset) }
-                cells.append(try matrix(start: t.start, length: t.length).1)
+            cells.reserveCapacity(count)
+            for k in 0..<count {
+                let cellPath = "\(path ?? name){\(k + 1)}"
+                let t = try tag(at: offset, end: end, what: cellPath)
+                guard t.type == DataType.matrix.rawValue else { throw fail("\(cellPath): cell element is not a matrix", at: offset) }
+                cells.append(try matrix(t, path: cellPath, depth: depth + 1).1)
                 offset = t.next
             }
             return (name, .cell(dimensions: dimensions, cells))
         case 2:  // mxSTRUCT
-            let lengthTag = try tag(at: offset)
-            let fieldLength = Int(try numbers(lengthTag).first ?? 0)
-            let namesTag = try tag(at: lengthTag.next)
-            guard fieldLength > 0, namesTag.length % fieldLength == 0 else { throw fail("bad struct field names", at: offset) }
+            let lengthTag = try tag(at: offset, end: end, what: "\(what): field name length")
+            let lengths = try numbers(lengthTag, what: "\(what): field name length")
+            guard lengths.count == 1, let fieldLength = Int(exactly: lengths[0]),
+                  (1...Self.maximumFieldNameLength).contains(fieldLength) else {
+                throw fail("\(what): field name length \(lengths.map(Self.describe).joined(separator: ", ")), expected one whole number in 1…\(Self.maximumFieldNameLength)", at: offset)
+            }
+            let namesTag = try tag(at: lengthTag.next, end: end, what: "\(what): field names")
+            guard namesTag.length % fieldLength == 0 else {
+                throw fail("\(what): \(namesTag.length) bytes of field names is not a multiple of the name length \(fieldLength)", at: lengthTag.next)
+            }
             var fieldNames = [String]()
             for k in 0..<(namesTag.length / fieldLength) {
                 let raw = bytes[(namesTag.start + k * fieldLength)..<(namesTag.start + (k + 1) * fieldLength)]
-                fieldNames.append(String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self))
+                guard let field = String(validating: raw.prefix { $0 != 0 }, as: UTF8.self) else {
+                    throw fail("\(what): field name \(k + 1) is not valid UTF-8", at: namesTag.start + k * fieldLength)
+                }
+                guard !fieldNames.contains(field) else { throw fail("\(what): field '\(field)' appears twice", at: namesTag.start) }
+                fieldNames.append(field)
             }
             offset = namesTag.next
+            // Each field of each element is a miMATRIX element of at least an 8-byte tag; a
+            // struct without fields is bounded by the buffer's size.
+            let (needed, overflow) = count.multipliedReportingOverflow(by: fieldNames.count * 8)
+            guard !overflow, needed <= end - offset, fieldNames.isEmpty ? count <= bytes.count : true else {
+                throw fail("\(what): a struct array of dimensions \(dimensions) with \(fieldNames.count) fields needs more bytes than its \(end - offset)", at: offset)
+            }
             var elements = [[String: MATValue]]()
             elements.reserveCapacity(count)
-            for _ in 0..<count {
+            for k in 0..<count {
                 var fields = [String: MATValue]()
                 for field in fieldNames {
-                    let t = try tag(at: offset)
-                    guard t.type == DataType.matrix.rawValue else { throw fail("struct field '\(field)' is not a matrix", at: offset) }
-                    fields[field] = try matrix(start: t.start, length: t.length).1
+                    let fieldPath = "\(path ?? name)(\(k + 1)).\(field)"
+                    let t = try tag(at: offset, end: end, what: fieldPath)
+                    guard t.type == DataType.matrix.rawValue else { throw fail("\(fieldPath): struct field is not a matrix", at: offset) }
+                    fields[field] = try matrix(t, path: fieldPath, depth: depth + 1).1
                     offset = t.next
                 }
                 elements.append(fields)
             }
             return (name, .structArray(dimensions: dimensions, fieldNames: fieldNames, elements: elements))
         case 4:  // mxCHAR
-            let t = try tag(at: offset)
-            let codes = try numbers(t)
-            let rows = dimensions.first ?? 1
+            guard offset < end else {
+                guard count == 0 else { throw fail("\(what): a char array of dimensions \(dimensions) has no data", at: offset) }
+                return (name, .text(dimensions: dimensions, ""))
+            }
+            let t = try tag(at: offset, end: end, what: "\(what): characters")
+            let (units, encoding) = try codeUnits(t, what: "\(what): characters")
+            let rows = dimensions[0]
             var lines = [String]()
-            if rows <= 1 || codes.count != count {
-                lines = [try text(t)]
+            if rows <= 1 || units.count != count {
+                lines = [try string(units, encoding, what: "\(what): characters", at: t.start)]
             } else {
+                // Column-major: row r is units[r], units[r + rows], …
                 let columns = count / rows
                 for r in 0..<rows {
-                    let scalars = (0..<columns).compactMap { Unicode.Scalar(UInt32(codes[$0 * rows + r])) }
-                    lines.append(String(String.UnicodeScalarView(scalars)))
+                    let row = (0..<columns).map { units[$0 * rows + r] }
+                    lines.append(try string(row, encoding, what: "\(what): characters of row \(r + 1)", at: t.start))
                 }
             }
             return (name, .text(dimensions: dimensions, lines.joined(separator: "\n")))
         case 6...15:  // numeric classes (double, single, int8 … uint64)
-            guard offset < end else { return (name, .numeric(dimensions: dimensions, values: [])) }
-            let real = try numbers(try tag(at: offset))
+            guard offset < end else {
+                guard count == 0 else { throw fail("\(what): a numeric array of dimensions \(dimensions) has no data", at: offset) }
+                return (name, .numeric(dimensions: dimensions, values: []))
+            }
+            let real = try numbers(try tag(at: offset, end: end, what: "\(what): values"), what: "\(what): values")
             guard real.count == count else {
-                throw fail("numeric array '\(name)' of dimensions \(dimensions) has \(real.count) values", at: offset)
+                throw fail("\(what): a numeric array of dimensions \(dimensions) has \(real.count) values, expected \(count)", at: offset)
             }
             return (name, .numeric(dimensions: dimensions, values: real))
         default:
-            throw fail("MATLAB array class \(arrayClass) (sparse or object) is not supported", at: start)
+            throw fail("\(what): MATLAB array class \(arrayClass) (sparse or object) is not supported", at: element.start)
         }
     }
 }

@@ -31,7 +31,7 @@ public enum PNGCodec {
         let outChannels = channels ?? (isColor ? 3 : 1)
         imagePointer.pointee.format = outChannels == 1 ? grayFormat : rgbFormat
         let width = Int(imagePointer.pointee.width), height = Int(imagePointer.pointee.height)
-        guard width > 0, height > 0 else { throw DataError(file: source, "PNG with empty size \(width)×\(height)") }
+        try ImageDecoder.checkSize(width: width, height: height, format: "PNG", source: source)
         var white = png_color(red: 255, green: 255, blue: 255)
         let count = width * height * outChannels
         var ok = true

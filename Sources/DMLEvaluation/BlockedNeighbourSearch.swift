@@ -35,8 +35,8 @@ struct NeighbourBlock<T: BLASScalar> {
 /// Queries are processed `queryBlockSize` at a time and references `referenceBlockSize` at a
 /// time: one GEMM fills a tile of scores `s(q, r) = ‖r‖² − 2 q·r` (Euclidean; ranking by it equals
 /// ranking by `‖q − r‖²`, since `‖q‖²` is constant per query) or `s(q, r) = −q̂·r̂` (cosine),
-/// and every query row of the tile is merged into that query's top-K buffer (`TopKRow`) by
-/// worker threads. Memory is `O(tile + 2 · queryBlockSize · k)`, never `N × N`.
+/// and every query row of the tile is merged into that query's top-K buffer (`TopKRow`) by the
+/// worker that computed the tile (see `forEachBlock`). Memory is `O(tile + 2 · queryBlockSize · k)`, never `N × N`.
 /// In leave-one-out mode the references are the queries and query `i` never ranks itself
 /// (by index, so a duplicate of it still counts as a neighbour).
 struct BlockedNeighbourSearch<T: BLASScalar> {
@@ -87,65 +87,81 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
 
     private var alpha: T { options.metric == .euclidean ? -2 : -1 }
 
+    /// Queries per block and per tile: tiles of `t = min(tileRows, queryBlockSize)` queries, and
+    /// blocks of `t · max(⌈queryBlockSize / t⌉, threads)` queries, so every worker has a tile in
+    /// every block and tiles always start at multiples of `t` (the same tiles at every thread
+    /// count).
+    static func blocking(_ options: NeighbourSearchOptions, queries: Int, threads: Int) -> (block: Int, tile: Int) {
+        let tile = Swift.max(1, Swift.min(options.tileRows, options.queryBlockSize, queries))
+        let tilesPerBlock = Swift.max((options.queryBlockSize + tile - 1) / tile, threads)
+        return (Swift.min(tile * tilesPerBlock, queries), tile)
+    }
+
     /// Runs the search and hands each finished query block to `body`, in query order, with the
     /// first `sortedPrefix` neighbours of each query in order (by distance, then index).
-    func forEachBlock(sortedPrefix: Int = .max, _ body: (NeighbourBlock<T>) throws -> Void) rethrows {
+    ///
+    /// Parallel on `pool`: each block of `queryBlockSize` queries is cut into tiles of
+    /// `options.tileRows` queries (fixed, so every score comes from a GEMM call of the same shape
+    /// at every thread count and the neighbours are identical whatever the pool's size), dealt out to the workers in contiguous runs; a worker runs the GEMM of its tile
+    /// against every reference block (single-threaded BLAS, in its own scratch tile) and merges
+    /// the scores into its queries' top-K buffers. `body` runs on the calling thread.
+    func forEachBlock(pool: ThreadPool, sortedPrefix: Int = .max, _ body: (NeighbourBlock<T>) throws -> Void) rethrows {
         let nq = queries.rows, nr = references.rows, d = queries.columns, k = k
-        let qb = Swift.min(options.queryBlockSize, nq), rb = Swift.min(options.referenceBlockSize, nr)
+        let (qb, tileRows) = Self.blocking(options, queries: nq, threads: pool.threadCount)
+        let rb = Swift.min(options.referenceBlockSize, nr)
         let bias: [T] = options.metric == .euclidean ? references.rowSquaredNorms() : [T](repeating: 0, count: nr)
         let queryNorms: [T] = options.metric == .euclidean ? queries.rowSquaredNorms() : [T](repeating: 0, count: nq)
-        let metric = options.metric, threads = options.threads, leaveOneOut = leaveOneOut
-        var tile = [T](repeating: 0, count: qb * rb)
+        let metric = options.metric, leaveOneOut = leaveOneOut, alpha = alpha
+        let tiles = WorkerScratch<T>(workers: pool.threadCount)
         let slots = TopKRow<T>.slots(k: k)
         var scores = [T](repeating: 0, count: qb * slots)
         var indices = [Int](repeating: 0, count: qb * slots)
         var states = [TopKRow<T>.State](repeating: TopKRow<T>.State(), count: qb)
-        try queries.withUnsafeBufferPointer { qp in
-            try references.withUnsafeBufferPointer { rp in
-                try tile.withUnsafeMutableBufferPointer { tp in
-                    try scores.withUnsafeMutableBufferPointer { sp in
-                        try indices.withUnsafeMutableBufferPointer { ip in
-                            try states.withUnsafeMutableBufferPointer { cp in
-                                let tile = SharedPointer(base: tp.baseAddress!), heapScores = SharedPointer(base: sp.baseAddress!)
-                                let heapIndices = SharedPointer(base: ip.baseAddress!), heapStates = SharedPointer(base: cp.baseAddress!)
-                                for q0 in stride(from: 0, to: nq, by: qb) {
-                                    let m = Swift.min(qb, nq - q0)
-                                    for row in 0..<m { cp[row] = TopKRow<T>.State() }
-                                    for r0 in stride(from: 0, to: nr, by: rb) {
-                                        let n = Swift.min(rb, nr - r0)
-                                        T.gemm(.none, .transpose, m: m, n: n, k: d, alpha: alpha,
-                                               a: qp.baseAddress! + q0 * d, lda: d, b: rp.baseAddress! + r0 * d, ldb: d,
-                                               beta: 0, c: tile.base, ldc: n)
-                                        bias.withUnsafeBufferPointer { bp in
-                                            let columnBias = bp.baseAddress! + r0
-                                            ParallelChunks.run(count: m, workers: threads) { rows in
-                                                Self.withSampleScratch { sampleScores, sampleIndices in
+        try BLASThreads.with(1) {
+            try queries.withUnsafeBufferPointer { qp in
+                try references.withUnsafeBufferPointer { rp in
+                    try bias.withUnsafeBufferPointer { bp in
+                        try scores.withUnsafeMutableBufferPointer { sp in
+                            try indices.withUnsafeMutableBufferPointer { ip in
+                                try states.withUnsafeMutableBufferPointer { cp in
+                                    let heapScores = SharedPointer(base: sp.baseAddress!), heapIndices = SharedPointer(base: ip.baseAddress!)
+                                    let heapStates = SharedPointer(base: cp.baseAddress!)
+                                    for q0 in stride(from: 0, to: nq, by: qb) {
+                                        let m = Swift.min(qb, nq - q0)
+                                        pool.forEachBlock(count: m, blockSize: tileRows) { _, rows, worker in
+                                            let tile = tiles.buffer(worker, count: tileRows * rb)
+                                            for row in rows { heapStates.base[row] = TopKRow<T>.State() }
+                                            Self.withSampleScratch { sampleScores, sampleIndices in
+                                                for r0 in stride(from: 0, to: nr, by: rb) {
+                                                    let n = Swift.min(rb, nr - r0)
+                                                    T.gemm(.none, .transpose, m: rows.count, n: n, k: d, alpha: alpha,
+                                                           a: qp.baseAddress! + (q0 + rows.lowerBound) * d, lda: d,
+                                                           b: rp.baseAddress! + r0 * d, ldb: d, beta: 0, c: tile, ldc: n)
+                                                    let columnBias = bp.baseAddress! + r0
                                                     for row in rows {
                                                         var topK = TopKRow(scores: heapScores.base + row * slots, indices: heapIndices.base + row * slots,
                                                                            k: k, state: heapStates.base[row])
                                                         let skipped = leaveOneOut ? q0 + row - r0 : -1
-                                                        Self.merge(row: tile.base + row * n, bias: columnBias, columns: n,
+                                                        Self.merge(row: tile + (row - rows.lowerBound) * n, bias: columnBias, columns: n,
                                                                    skipping: (0..<n).contains(skipped) ? skipped : nil, base: r0,
                                                                    into: &topK, sampleScores: sampleScores, sampleIndices: sampleIndices)
                                                         heapStates.base[row] = topK.state
                                                     }
                                                 }
                                             }
-                                        }
-                                    }
-                                    ParallelChunks.run(count: m, workers: threads) { rows in
-                                        for row in rows {
-                                            var topK = TopKRow(scores: heapScores.base + row * slots, indices: heapIndices.base + row * slots,
-                                                               k: k, state: heapStates.base[row])
-                                            let norm = queryNorms[q0 + row]
-                                            _ = topK.finish(sorted: sortedPrefix) { s in
-                                                metric == .euclidean ? Swift.max(0, s + norm).squareRoot() : 1 + s
+                                            for row in rows {
+                                                var topK = TopKRow(scores: heapScores.base + row * slots, indices: heapIndices.base + row * slots,
+                                                                   k: k, state: heapStates.base[row])
+                                                let norm = queryNorms[q0 + row]
+                                                _ = topK.finish(sorted: sortedPrefix) { s in
+                                                    metric == .euclidean ? Swift.max(0, s + norm).squareRoot() : 1 + s
+                                                }
                                             }
                                         }
+                                        try body(NeighbourBlock(firstQuery: q0, queryCount: m, k: k, stride: slots, sortedCount: Swift.min(sortedPrefix, k),
+                                                                indices: UnsafeBufferPointer(rebasing: ip[0..<(m * slots)]),
+                                                                distances: UnsafeBufferPointer(rebasing: sp[0..<(m * slots)])))
                                     }
-                                    try body(NeighbourBlock(firstQuery: q0, queryCount: m, k: k, stride: slots, sortedCount: Swift.min(sortedPrefix, k),
-                                                            indices: UnsafeBufferPointer(rebasing: ip[0..<(m * slots)]),
-                                                            distances: UnsafeBufferPointer(rebasing: sp[0..<(m * slots)])))
                                 }
                             }
                         }
@@ -194,29 +210,37 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
         }
     }
 
-    /// The same GEMM tiles as `forEachBlock` without any selection: the GEMM work the search
-    /// cannot avoid, for benchmarks. Returns a checksum so the work cannot be optimized away.
-    func gemmPass() -> Double {
-        let nq = queries.rows, nr = references.rows, d = queries.columns
-        let qb = Swift.min(options.queryBlockSize, nq), rb = Swift.min(options.referenceBlockSize, nr)
-        var tile = [T](repeating: 0, count: qb * rb)
-        var checksum = 0.0
-        queries.withUnsafeBufferPointer { qp in
-            references.withUnsafeBufferPointer { rp in
-                tile.withUnsafeMutableBufferPointer { tp in
-                    for q0 in stride(from: 0, to: nq, by: qb) {
-                        let m = Swift.min(qb, nq - q0)
-                        for r0 in stride(from: 0, to: nr, by: rb) {
-                            let n = Swift.min(rb, nr - r0)
-                            T.gemm(.none, .transpose, m: m, n: n, k: d, alpha: alpha,
-                                   a: qp.baseAddress! + q0 * d, lda: d, b: rp.baseAddress! + r0 * d, ldb: d,
-                                   beta: 0, c: tp.baseAddress!, ldc: n)
-                            checksum += Double(tp[0])
+    /// The same GEMM tiles as `forEachBlock`, on the same workers, without any selection: the
+    /// GEMM work the search cannot avoid, for benchmarks. Returns a checksum so the work cannot be
+    /// optimized away.
+    func gemmPass(pool: ThreadPool) -> Double {
+        let nq = queries.rows, nr = references.rows, d = queries.columns, alpha = alpha
+        let (qb, tileRows) = Self.blocking(options, queries: nq, threads: pool.threadCount)
+        let rb = Swift.min(options.referenceBlockSize, nr)
+        let tiles = WorkerScratch<T>(workers: pool.threadCount)
+        var sums = [Double](repeating: 0, count: pool.threadCount)
+        BLASThreads.with(1) {
+            queries.withUnsafeBufferPointer { qp in
+                references.withUnsafeBufferPointer { rp in
+                    sums.withUnsafeMutableBufferPointer { cp in
+                        let checksums = SharedPointer(base: cp.baseAddress!)
+                        for q0 in stride(from: 0, to: nq, by: qb) {
+                            let m = Swift.min(qb, nq - q0)
+                            pool.forEachBlock(count: m, blockSize: tileRows) { _, rows, worker in
+                                let tile = tiles.buffer(worker, count: tileRows * rb)
+                                for r0 in stride(from: 0, to: nr, by: rb) {
+                                    let n = Swift.min(rb, nr - r0)
+                                    T.gemm(.none, .transpose, m: rows.count, n: n, k: d, alpha: alpha,
+                                           a: qp.baseAddress! + (q0 + rows.lowerBound) * d, lda: d,
+                                           b: rp.baseAddress! + r0 * d, ldb: d, beta: 0, c: tile, ldc: n)
+                                    checksums.base[worker] += Double(tile[0])
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-        return checksum
+        return sums.reduce(0, +)
     }
 }

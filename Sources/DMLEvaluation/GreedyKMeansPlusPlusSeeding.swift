@@ -49,7 +49,7 @@ struct GreedyKMeansPlusPlusSeeding<T: BLASScalar> {
         closest.withUnsafeMutableBufferPointer { cp in
             let shared = SharedPointer(base: cp.baseAddress!)
             firstRow.withUnsafeBufferPointer { fp in
-                distances.forEachPoint(centres: fp.baseAddress!, count: 1) { i, row in shared.base[i] = Double(row[0]) }
+                distances.forEachPoint(centres: fp.baseAddress!, count: 1) { i, row, _ in shared.base[i] = Double(row[0]) }
             }
         }
         closest[first] = 0
@@ -72,7 +72,7 @@ struct GreedyKMeansPlusPlusSeeding<T: BLASScalar> {
                     let out = SharedPointer(base: tp.baseAddress!)
                     let current = cp.baseAddress!
                     candidateRows.withUnsafeBufferPointer { rp in
-                        distances.forEachPoint(centres: rp.baseAddress!, count: l) { i, row in
+                        distances.forEachPoint(centres: rp.baseAddress!, count: l) { i, row, _ in
                             let base = out.base + i * l
                             for c in 0..<l { base[c] = Swift.min(current[i], Double(row[c])) }
                         }

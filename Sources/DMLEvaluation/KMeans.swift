@@ -45,17 +45,29 @@ public enum KMeans {
     public static func run<T: BLASScalar>(_ points: Matrix<T>, clusters: Int,
                                           options: KMeansOptions = KMeansOptions()) throws -> KMeansResult<T> {
         try options.validate()
+        return try run(points, clusters: clusters, options: options, pool: ThreadPool(threads: options.threads))
+    }
+
+    /// `run` on the workers of `pool` (`options.threads` is then not used). The result does not
+    /// depend on the pool's size: the GEMM blocks, the per-point work and the centre sums are
+    /// split in ways that do not change any number.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public static func run<T: BLASScalar>(_ points: Matrix<T>, clusters: Int, options: KMeansOptions,
+                                          pool: ThreadPool) throws -> KMeansResult<T> {
+        try options.validate()
         try InputValidation.checkEmbeddings(points, name: "embeddings")
         guard clusters >= 1, clusters <= points.rows else {
             throw EvaluationError.invalidOption(name: "clusters", reason: "expected 1...\(points.rows) (the number of points), got \(clusters)")
         }
-        return runValidated(points, clusters: clusters, options: options)
+        return runValidated(points, clusters: clusters, options: options, pool: pool)
     }
 
     /// `run` on inputs already checked (finite, `1 ≤ clusters ≤ rows`, valid options).
-    static func runValidated<T: BLASScalar>(_ points: Matrix<T>, clusters: Int, options: KMeansOptions) -> KMeansResult<T> {
+    static func runValidated<T: BLASScalar>(_ points: Matrix<T>, clusters: Int, options: KMeansOptions,
+                                            pool: ThreadPool) -> KMeansResult<T> {
         let n = points.rows
-        let blocks = SquaredDistanceBlocks(points: points, blockSize: options.pointBlockSize, threads: options.threads)
+        let blocks = SquaredDistanceBlocks(points: points, blockSize: options.pointBlockSize, pool: pool)
         var generator = SeededGenerator(seed: options.seed)
         let candidates = options.candidates(clusters: clusters, points: n, dimension: points.columns)
         let seeds = candidates == 1
@@ -70,7 +82,7 @@ public enum KMeans {
         var converged = false
         var reseeded = 0
         while history.count < options.maxIterations {
-            let changed = assign(points, centres: centres, blocks: blocks, threads: options.threads,
+            let changed = assign(points, centres: centres, blocks: blocks,
                                  assignments: &assignments, costs: &pointCosts)
             let objective = pointCosts.reduce(0, +)
             if let previous = history.last, !changed || previous - objective <= options.tolerance * previous {
@@ -80,7 +92,7 @@ public enum KMeans {
             }
             history.append(objective)
             if history.count == options.maxIterations { break }
-            reseeded += update(points, assignments: assignments, costs: pointCosts, centres: &centres)
+            reseeded += update(points, assignments: assignments, costs: pointCosts, centres: &centres, pool: pool)
         }
         return KMeansResult(assignments: assignments, centres: centres, objectiveHistory: history,
                             converged: converged, reseededClusters: reseeded)
@@ -89,7 +101,7 @@ public enum KMeans {
     /// Assigns every point to its nearest centre and stores its exact squared distance (Double)
     /// in `costs`. Returns whether any assignment changed.
     static func assign<T: BLASScalar>(_ points: Matrix<T>, centres: Matrix<T>, blocks: SquaredDistanceBlocks<T>,
-                                      threads: Int, assignments: inout [Int], costs: inout [Double]) -> Bool {
+                                      assignments: inout [Int], costs: inout [Double]) -> Bool {
         let n = points.rows, d = points.columns, k = centres.rows
         var changedFlags = [Bool](repeating: false, count: n)
         assignments.withUnsafeMutableBufferPointer { ap in
@@ -100,7 +112,7 @@ public enum KMeans {
                     points.withUnsafeBufferPointer { xp in
                         centres.withUnsafeBufferPointer { centresPointer in
                             let c = centresPointer.baseAddress!
-                            blocks.forEachPoint(centres: c, count: k) { i, row in
+                            blocks.forEachPoint(centres: c, count: k) { i, row, _ in
                                 var best = 0
                                 for j in 1..<Swift.max(k, 1) where row[j] < row[best] { best = j }
                                 flags.base[i] = assigned.base[i] != best
@@ -122,17 +134,26 @@ public enum KMeans {
     }
 
     /// Moves every centre to the mean of its points and re-seeds empty clusters; returns the
-    /// number of clusters re-seeded.
+    /// number of clusters re-seeded. The sums are split by coordinate over the pool's workers:
+    /// every sum still adds its points in index order, so the centres do not depend on the
+    /// thread count.
     static func update<T: BLASScalar>(_ points: Matrix<T>, assignments: [Int], costs: [Double],
-                                      centres: inout Matrix<T>) -> Int {
+                                      centres: inout Matrix<T>, pool: ThreadPool) -> Int {
         let n = points.rows, d = points.columns, k = centres.rows
         var sums = [Double](repeating: 0, count: k * d)
         var counts = [Int](repeating: 0, count: k)
+        for i in 0..<n { counts[assignments[i]] += 1 }
         points.withUnsafeBufferPointer { xp in
-            for i in 0..<n {
-                let c = assignments[i]
-                counts[c] += 1
-                for j in 0..<d { sums[c * d + j] += Double(xp[i * d + j]) }
+            assignments.withUnsafeBufferPointer { ap in
+                sums.withUnsafeMutableBufferPointer { sp in
+                    let shared = SharedPointer(base: sp.baseAddress!)
+                    pool.parallelFor(count: d, minimumChunk: 16) { columns, _ in
+                        for i in 0..<n {
+                            let row = xp.baseAddress! + i * d, sum = shared.base + ap[i] * d
+                            for j in columns { sum[j] += Double(row[j]) }
+                        }
+                    }
+                }
             }
         }
         let empty = (0..<k).filter { counts[$0] == 0 }

@@ -1,3 +1,5 @@
+import DMLNumerics
+
 /// Settings of `KMeans.run`. The number of clusters is an argument of `run` itself.
 public struct KMeansOptions: Sendable, Codable, Equatable {
     /// Seed of the k-means++ seeding (the only random choice).
@@ -7,12 +9,15 @@ public struct KMeansOptions: Sendable, Codable, Equatable {
     /// Stop when the objective falls by no more than `tolerance × objective` in one iteration
     /// (or no assignment changes).
     public var tolerance: Double
-    /// Points per GEMM block in the assignment step (memory `pointBlockSize × K` scalars).
+    /// Points per GEMM block in the assignment step, lowered for large K so one block's scores
+    /// take at most 16 MiB of Float per worker (memory `pointBlockSize × K` scalars per worker).
     public var pointBlockSize: Int
     /// Centres chosen between two full distance refreshes in the k-means++ seeding (see
     /// `KMeansPlusPlusSeeding`); it changes the speed, not the distribution.
     public var seedingBatch: Int
-    /// Worker threads for the per-point work (BLAS threads are set separately).
+    /// Threads of the pool `KMeans.run` creates when it is not given one (the GEMM blocks and
+    /// the per-point work are split over them; BLAS is single-threaded inside). The result does
+    /// not depend on it.
     public var threads: Int
     /// Candidates drawn per centre by the greedy k-means++ seeding, keeping the one that lowers
     /// the potential most (`GreedyKMeansPlusPlusSeeding`); 0 means automatic: scikit-learn's
@@ -21,9 +26,11 @@ public struct KMeansOptions: Sendable, Codable, Equatable {
     public var seedingCandidates: Int
 
     /// Defaults: seed 0, at most 100 iterations, tolerance 1e-4, 1024-point blocks, seeding
-    /// batches of 256 centres, 2 threads, greedy seeding with `2 + ⌊ln K⌋` candidates.
+    /// batches of 256 centres, the machine's cores (`ThreadBudget.availableCores`), greedy seeding
+    /// with `2 + ⌊ln K⌋` candidates.
     public init(seed: UInt64 = 0, maxIterations: Int = 100, tolerance: Double = 1e-4,
-                pointBlockSize: Int = 1024, seedingBatch: Int = 256, threads: Int = 2, seedingCandidates: Int = 0) {
+                pointBlockSize: Int = 1024, seedingBatch: Int = 256, threads: Int = ThreadBudget.availableCores,
+                seedingCandidates: Int = 0) {
         self.seedingCandidates = seedingCandidates
         self.seed = seed
         self.maxIterations = maxIterations

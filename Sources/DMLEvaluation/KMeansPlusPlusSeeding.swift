@@ -42,7 +42,7 @@ struct KMeansPlusPlusSeeding<T: BLASScalar> {
             stale.withUnsafeMutableBufferPointer { sp in
                 let shared = SharedPointer(base: sp.baseAddress!)
                 centres.withUnsafeBufferPointer { cp in
-                    distances.forEachPoint(centres: cp.baseAddress!, count: count) { i, row in
+                    distances.forEachPoint(centres: cp.baseAddress!, count: count) { i, row, _ in
                         var best = shared.base[i]
                         for c in 0..<count where Double(row[c]) < best { best = Double(row[c]) }
                         shared.base[i] = best

@@ -22,12 +22,16 @@ public struct Adam<Scalar: NetworkScalar>: Optimizer {
     public var groups: [ParameterGroup]
     /// The number of steps taken.
     public private(set) var stepCount = 0
+    /// The pool each parameter tensor's update is split over, in contiguous element ranges
+    /// (nil: the calling thread). The update is elementwise: the same numbers at every thread count.
+    public var pool: ThreadPool?
     private var firstMoments: [String: Matrix<Scalar>] = [:]
     private var secondMoments: [String: Matrix<Scalar>] = [:]
 
     /// An Adam optimizer.
     public init(learningRate: Double = 1e-4, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
-                weightDecay: WeightDecay = .none, groups: [ParameterGroup] = []) {
+                weightDecay: WeightDecay = .none, groups: [ParameterGroup] = [], pool: ThreadPool? = nil) {
+        self.pool = pool
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -49,14 +53,18 @@ public struct Adam<Scalar: NetworkScalar>: Optimizer {
             (constants.coupledDecay, constants.decoupledDecay) = weightDecay.coefficients(scaledBy: decayScale)
             var m = firstMoments.removeValue(forKey: name) ?? Matrix.zeros(rows: value.rows, columns: value.columns)
             var v = secondMoments.removeValue(forKey: name) ?? Matrix.zeros(rows: value.rows, columns: value.columns)
-            let n = value.count
+            let n = value.count, pool = pool
             if n > 0 {
                 gradient.withUnsafeBufferPointer { g in
                     value.withUnsafeMutableBufferPointer { w in
                         m.withUnsafeMutableBufferPointer { mp in
                             v.withUnsafeMutableBufferPointer { vp in
-                                Scalar.adamUpdate(weights: w.baseAddress!, gradients: g.baseAddress!, firstMoment: mp.baseAddress!,
-                                                  secondMoment: vp.baseAddress!, count: n, hyper: constants)
+                                let w = WorkerPointer(w.baseAddress!), m = WorkerPointer(mp.baseAddress!), v = WorkerPointer(vp.baseAddress!)
+                                pool.parallelFor(count: n, minimumChunk: elementwiseGrain) { r in
+                                    let i = r.lowerBound
+                                    Scalar.adamUpdate(weights: w.base + i, gradients: g.baseAddress! + i, firstMoment: m.base + i,
+                                                      secondMoment: v.base + i, count: r.count, hyper: constants)
+                                }
                             }
                         }
                     }

@@ -6,7 +6,15 @@ import DMLNumerics
 ///
 /// Backward: `∂L/∂x = G W`, `∂L/∂W += Gᵀ x`, `∂L/∂b += Σ_rows G` (two GEMMs and a column sum;
 /// a frozen layer skips the parameter gradients).
-public final class Linear<Scalar: NetworkScalar>: Layer {
+///
+/// With a pool, a GEMM of at least `parallelWork` multiply-adds is split into one GEMM per
+/// worker (single-threaded BLAS): `x Wᵀ` and `G W` by batch rows, `Gᵀ x` by output features,
+/// so each worker writes its own rows and no partial sums have to be reduced.
+public final class Linear<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
+    /// The pool large GEMMs are split over (nil: one GEMM on the calling thread).
+    public var pool: ThreadPool?
+    /// The multiply-adds (`m·n·k`) from which a GEMM is split over the pool.
+    public var parallelWork = 1 << 22
     /// The weights `W`, `out × in`.
     public var weight: Matrix<Scalar>
     /// `∂L/∂W`.
@@ -65,7 +73,25 @@ public final class Linear<Scalar: NetworkScalar>: Layer {
         input = x.values
         inputShape = x.shape
         output.reshapeForReuse(rows: x.batch, columns: outputDimension)
-        profiler.measure { Matrix.gemm(x.values, weight, transB: .transpose, into: &output) }
+        let batch = x.batch, inputs = inputDimension, outputs = outputDimension
+        profiler.measure {
+            if let pool = splitPool(rows: batch, work: batch * inputs * outputs) {
+                withPointers(x.values, &output) { xp, yp in
+                    weight.withUnsafeBufferPointer { wp in
+                        let out = WorkerPointer(yp)
+                        BLASThreads.with(1) {
+                            pool.parallelFor(count: batch) { r, _ in
+                                Scalar.gemm(.none, .transpose, m: r.count, n: outputs, k: inputs, alpha: 1,
+                                            a: xp + r.lowerBound * inputs, lda: inputs, b: wp.baseAddress!, ldb: inputs,
+                                            beta: 0, c: out.base + r.lowerBound * outputs, ldc: outputs)
+                            }
+                        }
+                    }
+                }
+            } else {
+                Matrix.gemm(x.values, weight, transB: .transpose, into: &output)
+            }
+        }
         if let bias {
             let rows = x.batch, columns = outputDimension
             withPointers(bias, &output) { b, y in Scalar.addRowVector(b, to: y, rows: rows, columns: columns) }
@@ -75,12 +101,47 @@ public final class Linear<Scalar: NetworkScalar>: Layer {
 
     public func backward(_ g: Tensor<Scalar>) -> Tensor<Scalar> {
         precondition(g.batch == input.rows && g.shape.count == outputDimension, "Linear.backward: gradient shape differs from the output")
+        let batch = g.batch, inputs = inputDimension, outputs = outputDimension
         if !isFrozen {
-            profiler.measure { Matrix.gemm(g.values, input, transA: .transpose, beta: 1, into: &weightGradient) }
+            profiler.measure {
+                if let pool = splitPool(rows: outputs, work: batch * inputs * outputs) {
+                    withPointers(g.values, &weightGradient) { gp, dw in
+                        input.withUnsafeBufferPointer { xp in
+                            let out = WorkerPointer(dw)
+                            BLASThreads.with(1) {
+                                pool.parallelFor(count: outputs) { o, _ in
+                                    Scalar.gemm(.transpose, .none, m: o.count, n: inputs, k: batch, alpha: 1,
+                                                a: gp + o.lowerBound, lda: outputs, b: xp.baseAddress!, ldb: inputs,
+                                                beta: 1, c: out.base + o.lowerBound * inputs, ldc: inputs)
+                                }
+                            }
+                        }
+                    }
+                } else {
+                    Matrix.gemm(g.values, input, transA: .transpose, beta: 1, into: &weightGradient)
+                }
+            }
         }
         if computesInputGradient {
             inputGradient.reshapeForReuse(rows: g.batch, columns: inputDimension)
-            profiler.measure { Matrix.gemm(g.values, weight, into: &inputGradient) }
+            profiler.measure {
+                if let pool = splitPool(rows: batch, work: batch * inputs * outputs) {
+                    withPointers(g.values, &inputGradient) { gp, dx in
+                        weight.withUnsafeBufferPointer { wp in
+                            let out = WorkerPointer(dx)
+                            BLASThreads.with(1) {
+                                pool.parallelFor(count: batch) { r, _ in
+                                    Scalar.gemm(.none, .none, m: r.count, n: inputs, k: outputs, alpha: 1,
+                                                a: gp + r.lowerBound * outputs, lda: outputs, b: wp.baseAddress!, ldb: inputs,
+                                                beta: 0, c: out.base + r.lowerBound * inputs, ldc: inputs)
+                                }
+                            }
+                        }
+                    }
+                } else {
+                    Matrix.gemm(g.values, weight, into: &inputGradient)
+                }
+            }
         } else if inputGradient.rows != g.batch || inputGradient.columns != inputDimension {
             inputGradient = .zeros(rows: g.batch, columns: inputDimension)
         }
@@ -95,6 +156,13 @@ public final class Linear<Scalar: NetworkScalar>: Layer {
     public func visitLogicalShapes(_ visit: (String, [Int]) -> Void) {
         visit("weight", [outputDimension, inputDimension])
         if bias != nil { visit("bias", [outputDimension]) }
+    }
+
+    /// The pool when a GEMM of `work` multiply-adds whose split dimension has `rows` entries is
+    /// worth splitting, else nil.
+    private func splitPool(rows: Int, work: Int) -> ThreadPool? {
+        guard let pool, pool.threadCount > 1, rows >= 2, work >= parallelWork else { return nil }
+        return pool
     }
 
     public func visitParameters(_ visit: (String, inout Matrix<Scalar>, inout Matrix<Scalar>) -> Void) {

@@ -20,11 +20,15 @@ public struct SGD<Scalar: NetworkScalar>: Optimizer {
     public var groups: [ParameterGroup]
     /// The number of steps taken.
     public private(set) var stepCount = 0
+    /// The pool each parameter tensor's update is split over, in contiguous element ranges
+    /// (nil: the calling thread). The update is elementwise: the same numbers at every thread count.
+    public var pool: ThreadPool?
     private var buffers: [String: Matrix<Scalar>] = [:]
 
     /// An SGD optimizer.
     public init(learningRate: Double, momentum: Double = 0.9, nesterov: Bool = false,
-                weightDecay: WeightDecay = .none, groups: [ParameterGroup] = []) {
+                weightDecay: WeightDecay = .none, groups: [ParameterGroup] = [], pool: ThreadPool? = nil) {
+        self.pool = pool
         self.learningRate = learningRate
         self.momentum = momentum
         self.nesterov = nesterov
@@ -42,13 +46,17 @@ public struct SGD<Scalar: NetworkScalar>: Optimizer {
                                              firstStep: existing == nil, coupledDecay: decay.coupled,
                                              decoupledDecay: decay.decoupled)
             var b = existing ?? Matrix.zeros(rows: value.rows, columns: value.columns)
-            let n = value.count
+            let n = value.count, pool = pool
             if n > 0 {
                 gradient.withUnsafeBufferPointer { g in
                     value.withUnsafeMutableBufferPointer { w in
                         b.withUnsafeMutableBufferPointer { bp in
-                            Scalar.sgdUpdate(weights: w.baseAddress!, gradients: g.baseAddress!, momentumBuffer: bp.baseAddress!,
-                                             count: n, hyper: constants)
+                            let w = WorkerPointer(w.baseAddress!), b = WorkerPointer(bp.baseAddress!)
+                            pool.parallelFor(count: n, minimumChunk: elementwiseGrain) { r in
+                                let i = r.lowerBound
+                                Scalar.sgdUpdate(weights: w.base + i, gradients: g.baseAddress! + i, momentumBuffer: b.base + i,
+                                                 count: r.count, hyper: constants)
+                            }
                         }
                     }
                 }

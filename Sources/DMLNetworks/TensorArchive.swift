@@ -116,6 +116,10 @@ public struct TensorArchive<Scalar: BLASScalar>: Equatable, Sendable {
         for _ in 0..<tensorCount {
             let name = try reader.string()
             let rows = try reader.u64("rows of \(name)"), columns = try reader.u64("columns of \(name)")
+            // Bounded each (an empty 2⁶³ × 0 tensor would otherwise pass the size check below).
+            guard rows <= UInt64(Int32.max), columns <= UInt64(Int32.max) else {
+                throw TensorArchiveError.corrupt(source: source, reason: "tensor \(name) of \(rows)×\(columns), expected dimensions of at most \(Int32.max)")
+            }
             let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
             guard !overflow, count <= UInt64(reader.remaining) / UInt64(scalarSize) else {
                 throw TensorArchiveError.truncated(source: source, reading: "tensor \(name) (\(rows)×\(columns))")

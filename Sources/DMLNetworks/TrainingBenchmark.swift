@@ -11,22 +11,90 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
     public let secondsPerIteration: Double
     /// `batchSize / secondsPerIteration`.
     public var imagesPerSecond: Double { Double(batchSize) / secondsPerIteration }
-    /// Mean CPU seconds of the calling thread per iteration (with one BLAS thread all work runs
+    /// Mean CPU seconds of the calling thread per iteration (with one thread all work runs
     /// on it; on a shared machine this is steadier than the wall time).
     public let cpuSecondsPerIteration: Double
     /// `batchSize / cpuSecondsPerIteration`: the throughput the step would have with the core to itself.
     public var imagesPerCPUSecond: Double { Double(batchSize) / cpuSecondsPerIteration }
+    /// Mean CPU seconds of the whole process (all threads) per iteration: on a shared machine
+    /// steadier than the wall time; its ratio to the one-thread figure is the parallel overhead.
+    public let processCPUSecondsPerIteration: Double
+    /// `batchSize / processCPUSecondsPerIteration`.
+    public var imagesPerProcessCPUSecond: Double { Double(batchSize) / processCPUSecondsPerIteration }
     /// The share of the iteration time spent inside GEMM calls of convolutions and linear layers.
     public let gemmShare: Double
     /// The number of trainable parameters of the model.
     public let parameterCount: Int
+    /// The compute threads of the pool the layers and the optimizer ran on.
+    public let threads: Int
+    /// Where the time of a step went, when profiling was asked for.
+    public let profile: TrainingProfile?
 
     public var description: String {
         let ms = secondsPerIteration * 1000
-        return "batch \(batchSize): \(Int(imagesPerSecond.rounded())) images/s "
-            + "(\(Int(imagesPerCPUSecond.rounded())) per CPU second of the calling thread), "
-            + "\(Int((ms * 10).rounded()) / 10) ms/iteration, GEMM \(Int((gemmShare * 100).rounded())) % of the time, "
+        let cpu = "(\(Int(imagesPerCPUSecond.rounded())) per CPU second of the calling thread, "
+            + "\(Int(imagesPerProcessCPUSecond.rounded())) per CPU second of all threads), "
+        return "batch \(batchSize), \(threads) thread(s): \(Int(imagesPerSecond.rounded())) images/s "
+            + cpu + "\(Int((ms * 10).rounded()) / 10) ms/iteration, GEMM \(Int((gemmShare * 100).rounded())) % of the time, "
             + "\(parameterCount) parameters"
+    }
+}
+
+/// Mean seconds per step of each part of a training step (`TrainingBenchmark.run(profile: true)`).
+public struct TrainingProfile: Sendable {
+    /// One layer's share of a step.
+    public struct LayerTime: Sendable {
+        /// The layer's name in the model.
+        public let name: String
+        /// Its type (`Conv2D`, `BatchNorm`, …).
+        public let kind: String
+        /// Mean seconds of its forward pass.
+        public let forward: Double
+        /// Mean seconds of its backward pass.
+        public let backward: Double
+        /// Of those, mean seconds inside GEMM calls (convolutions and linear layers).
+        public let gemm: Double
+        /// The category of the non-GEMM time: `im2col + layout` for a convolution, `BN`,
+        /// `elementwise` (ReLU, L2 normalization, dropout), `pooling`, `bias` for a linear layer.
+        public var category: String {
+            switch kind {
+            case "Conv2D": return "im2col + layout"
+            case "BatchNorm": return "BN"
+            case "ReLU", "L2Normalize", "Dropout": return "elementwise"
+            case "MaxPool2D", "AvgPool2D", "GlobalAvgPool": return "pooling"
+            case "Linear": return "bias"
+            default: return "other"
+            }
+        }
+    }
+
+    /// Per layer, in model order.
+    public let layers: [LayerTime]
+    /// Mean seconds of the loss (value and gradient) per step.
+    public let loss: Double
+    /// Mean seconds of the optimizer update per step.
+    public let optimizer: Double
+    /// Mean seconds of zeroing the gradients per step.
+    public let zeroGradients: Double
+    /// Mean seconds waiting for the next batch (0 here: the benchmark's batch is in memory).
+    public let dataWait: Double
+    /// Mean seconds of the whole step.
+    public let step: Double
+
+    /// Seconds per step by category: `GEMM`, the layer categories, `loss`, `optimizer`,
+    /// `zero gradients`, `waiting on data`, and `unaccounted` (the step minus all of these).
+    public var categories: [(name: String, seconds: Double)] {
+        var totals = [String: Double]()
+        var order = ["GEMM"]
+        totals["GEMM"] = layers.reduce(0) { $0 + $1.gemm }
+        for layer in layers {
+            if totals[layer.category] == nil { order.append(layer.category) }
+            totals[layer.category, default: 0] += layer.forward + layer.backward - layer.gemm
+        }
+        var out = order.map { ($0, totals[$0]!) }
+        out += [("loss", loss), ("optimizer", optimizer), ("zero gradients", zeroGradients), ("waiting on data", dataWait)]
+        out.append(("unaccounted", step - out.reduce(0) { $0 + $1.1 }))
+        return out
     }
 }
 
@@ -35,44 +103,105 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
 /// `½‖y − t‖²` against a random target (negligible cost), Adam. Wired to `dml bench train`.
 public enum TrainingBenchmark {
     /// Times `iterations` steps of forward + backward + update after `warmup` untimed ones, with
-    /// the convolutions mapped onto GEMM by `convolution`.
+    /// the convolutions mapped onto GEMM by `convolution` and the layers and the optimizer on a
+    /// pool of `threads` threads. OpenBLAS threads are the caller's setting (`BLASThreads`).
+    /// With `profile`, every layer's forward and backward pass is timed on its own (the step runs
+    /// the layers one by one, exactly as `Sequential` does). `afterStep`, when given, runs inside
+    /// the timed step after the update with the model and the step's output (to time per-step
+    /// checks such as the trainer's divergence guard).
     public static func run(batchSize: Int = 128, iterations: Int = 20, warmup: Int = 3,
                            embeddingDimension: Int = 512, convolution: ConvolutionAlgorithm = .perSample,
-                           seed: UInt64 = 1) -> TrainingBenchmarkResult {
+                           threads: Int = 1, profile: Bool = false, seed: UInt64 = 1,
+                           afterStep: ((Sequential<Float>, Matrix<Float>) -> Void)? = nil) -> TrainingBenchmarkResult {
         let model: Sequential<Float> = ModelPresets.fashionMNIST(embeddingDimension: embeddingDimension, seed: seed)
+        let pool = ThreadPool(threads: threads)
+        model.use(pool: pool)
         let profiler = GEMMProfiler()
-        for (_, layer) in model.layers {
-            (layer as? Conv2D<Float>)?.profiler = profiler
+        let layerProfilers = model.layers.map { _ in GEMMProfiler() }
+        for (index, (_, layer)) in model.layers.enumerated() {
+            let attached = profile ? layerProfilers[index] : profiler
+            (layer as? Conv2D<Float>)?.profiler = attached
             (layer as? Conv2D<Float>)?.algorithm = convolution
-            (layer as? Linear<Float>)?.profiler = profiler
+            (layer as? Linear<Float>)?.profiler = attached
         }
         var generator = SeededGenerator(seed: seed, stream: 1)
         let input = Tensor(generator.normalMatrix(rows: batchSize, columns: 28 * 28, as: Float.self),
                            shape: TensorShape(channels: 1, height: 28, width: 28))
         let target: Matrix<Float> = generator.normalMatrix(rows: batchSize, columns: embeddingDimension)
-        var optimizer = Adam<Float>()
-        var seconds = 0.0, cpuSeconds = 0.0
+        var optimizer = Adam<Float>(pool: pool)
+        var seconds = 0.0, cpuSeconds = 0.0, processSeconds = 0.0
+        var forward = [Double](repeating: 0, count: model.layers.count), backward = forward
+        var lossSeconds = 0.0, optimizerSeconds = 0.0, zeroSeconds = 0.0
+        func timed(_ total: inout Double, _ body: () -> Void) {
+            let start = ContinuousClock.now
+            body()
+            total += (ContinuousClock.now - start).seconds
+        }
         for iteration in 0..<(warmup + iterations) {
-            if iteration == warmup { profiler.reset() }
+            if iteration == warmup {
+                profiler.reset()
+                layerProfilers.forEach { $0.reset() }
+                forward = forward.map { _ in 0 }
+                backward = forward
+                (lossSeconds, optimizerSeconds, zeroSeconds) = (0, 0, 0)
+            }
             let start = ContinuousClock.now
             let cpuStart = BenchmarkClock.threadCPU.now()
-            model.zeroGradients()
-            let output = model.forward(input, training: true)
-            var gradient = output
-            gradient.values.add(target, scaledBy: -1)
-            _ = model.backward(gradient)
-            optimizer.step(model)
+            let processStart = BenchmarkClock.processCPU.now()
+            if profile {
+                timed(&zeroSeconds) { model.zeroGradients() }
+                var x = input
+                for (index, entry) in model.layers.enumerated() {
+                    timed(&forward[index]) { x = entry.layer.forward(x, training: true) }
+                }
+                var gradient = x
+                timed(&lossSeconds) { gradient.values.add(target, scaledBy: -1) }
+                for (index, entry) in model.layers.enumerated().reversed() {
+                    timed(&backward[index]) { gradient = entry.layer.backward(gradient) }
+                }
+                timed(&optimizerSeconds) { optimizer.step(model) }
+                afterStep?(model, x.values)
+            } else {
+                model.zeroGradients()
+                let output = model.forward(input, training: true)
+                var gradient = output
+                gradient.values.add(target, scaledBy: -1)
+                _ = model.backward(gradient)
+                optimizer.step(model)
+                afterStep?(model, output.values)
+            }
             let elapsed = ContinuousClock.now - start
             if iteration >= warmup {
                 cpuSeconds += BenchmarkClock.threadCPU.now() - cpuStart
-                seconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                processSeconds += BenchmarkClock.processCPU.now() - processStart
+                seconds += elapsed.seconds
             }
         }
+        let n = Double(max(iterations, 1))
+        let gemmSeconds = profile ? layerProfilers.reduce(0) { $0 + $1.seconds } : profiler.seconds
+        let timing = profile ? TrainingProfile(
+            layers: model.layers.enumerated().map { index, entry in
+                TrainingProfile.LayerTime(name: entry.name, kind: kindName(entry.layer), forward: forward[index] / n,
+                                          backward: backward[index] / n, gemm: layerProfilers[index].seconds / n)
+            },
+            loss: lossSeconds / n, optimizer: optimizerSeconds / n, zeroGradients: zeroSeconds / n, dataWait: 0,
+            step: seconds / n) : nil
         return TrainingBenchmarkResult(batchSize: batchSize, iterations: iterations,
-                                       secondsPerIteration: seconds / Double(max(iterations, 1)),
-                                       cpuSecondsPerIteration: cpuSeconds / Double(max(iterations, 1)),
-                                       gemmShare: seconds > 0 ? profiler.seconds / seconds : 0,
-                                       parameterCount: model.parameterCount)
+                                       secondsPerIteration: seconds / n,
+                                       cpuSecondsPerIteration: cpuSeconds / n,
+                                       processCPUSecondsPerIteration: processSeconds / n,
+                                       gemmShare: seconds > 0 ? gemmSeconds / seconds : 0,
+                                       parameterCount: model.parameterCount, threads: threads, profile: timing)
+    }
+
+    /// `Conv2D` for `Conv2D<Float>`: the type name without its generic argument.
+    static func kindName(_ layer: any Layer<Float>) -> String {
+        let name = String(describing: type(of: layer))
+        return name.firstIndex(of: "<").map { String(name[..<$0]) } ?? name
     }
 }
 
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}

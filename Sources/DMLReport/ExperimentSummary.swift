@@ -44,6 +44,17 @@ public struct ExperimentSummary: Sendable {
     public let cells: [Cell]
     /// One gain per (loss, non-baseline mode, metric) with a baseline, in loss, mode, metric order.
     public let gains: [Gain]
+    /// Mean and standard deviation per metric key of the raw-test-input metrics over the runs
+    /// that have them (one value per run; identical across runs on the same test split); nil
+    /// when no run has a baseline.
+    public let rawInputStatistics: [String: SampleStatistics]?
+    /// The number of runs with a raw-input baseline.
+    public let rawInputRunCount: Int
+
+    /// The row label of the raw-input baseline in the tables.
+    public static let rawInputLabel = "raw inputs"
+    /// The mode column of the raw-input row.
+    public static let rawInputMode = "baseline"
 
     /// Summarizes `runs`. Two runs with the same (loss, mode, seed) are an error naming both directories.
     public init(runs: [RunResult]) throws {
@@ -91,18 +102,27 @@ public struct ExperimentSummary: Sendable {
         }
         self.cells = cells
         self.gains = gains
+        let baselines = runs.compactMap(\.baseline)
+        rawInputRunCount = baselines.count
+        rawInputStatistics = baselines.isEmpty ? nil
+            : Dictionary(uniqueKeysWithValues: metricKeys.map { key in (key, SampleStatistics(baselines.compactMap { $0[key] })) })
     }
 
     // MARK: Tables
 
     /// Mean ± standard deviation per cell, in percent (two decimals): `61.25 ± 0.40`.
+    /// The last row, `raw inputs | baseline`, holds the metrics of the raw test inputs when the
+    /// runs recorded them; its `seeds` column counts the runs that did.
     public var statisticsTable: HTMLTable {
-        let rows = cells.map { cell in
-            [cell.loss, cell.mode, "\(cell.seeds.count)"] + metricKeys.map { key in
-                let s = cell.statistics[key]!
-                guard s.count > 0 else { return "—" }
-                return s.count < 2 ? NumberFormat.percent(s.mean) : "\(NumberFormat.percent(s.mean)) ± \(NumberFormat.percent(s.standardDeviation))"
-            }
+        func text(_ s: SampleStatistics) -> String {
+            guard s.count > 0 else { return "—" }
+            return s.count < 2 ? NumberFormat.percent(s.mean) : "\(NumberFormat.percent(s.mean)) ± \(NumberFormat.percent(s.standardDeviation))"
+        }
+        var rows = cells.map { cell in
+            [cell.loss, cell.mode, "\(cell.seeds.count)"] + metricKeys.map { text(cell.statistics[$0]!) }
+        }
+        if let raw = rawInputStatistics {
+            rows.append([Self.rawInputLabel, Self.rawInputMode, "\(rawInputRunCount)"] + metricKeys.map { text(raw[$0]!) })
         }
         return HTMLTable(header: ["loss", "mode", "seeds"] + metricKeys.map(MetricNames.display), rows: rows,
                          numericColumns: Set(2..<(3 + metricKeys.count)))
@@ -120,10 +140,7 @@ public struct ExperimentSummary: Sendable {
                          rows: rows, numericColumns: [2, 3, 4, 5, 6, 7])
     }
 
-    private func signedPoints(_ d: Double) -> String {
-        guard d.isFinite else { return "—" }
-        return (d >= 0 ? "+" : "") + NumberFormat.percent(d)
-    }
+    private func signedPoints(_ d: Double) -> String { NumberFormat.signedPoints(d) }
 
     private var overview: String {
         let seeds = Set(runs.map(\.identity.seed)).sorted().map(String.init).joined(separator: ", ")
@@ -131,6 +148,8 @@ public struct ExperimentSummary: Sendable {
             + "Metrics in percent on the held-out classes; ± is the sample standard deviation over seeds (n − 1). "
             + "Gains are paired by seed: mean and standard deviation of (mode − \(RunIdentity.baselineMode)) in percentage points, "
             + "paired t = mean / (sd / √n) with df = n − 1 and a two-sided p-value."
+            + (rawInputStatistics == nil ? " No run recorded raw-input baseline metrics."
+               : " The row \"\(Self.rawInputLabel)\" scores the raw test inputs (pixels or features) the same way: the reference every embedding must beat.")
     }
 
     // MARK: Renderings
@@ -154,13 +173,18 @@ public struct ExperimentSummary: Sendable {
 
     /// One row per (loss, mode): `loss,mode,runs,seeds` then `<metric>_mean,<metric>_std` per
     /// metric, as fractions in full precision (empty when undefined). Seeds are separated by `;`.
+    /// When the runs recorded it, a last row `raw inputs,baseline,<runs>,` holds the raw test inputs' metrics.
     public var csv: String {
         let header = ["loss", "mode", "runs", "seeds"] + metricKeys.flatMap { ["\($0)_mean", "\($0)_std"] }
-        let rows = cells.map { cell in
+        var rows = cells.map { cell in
             [cell.loss, cell.mode, "\(cell.seeds.count)", cell.seeds.map(String.init).joined(separator: ";")]
                 + metricKeys.flatMap { key in
                     [CSVTable.number(cell.statistics[key]!.mean), CSVTable.number(cell.statistics[key]!.standardDeviation)]
                 }
+        }
+        if let raw = rawInputStatistics {
+            rows.append([Self.rawInputLabel, Self.rawInputMode, "\(rawInputRunCount)", ""]
+                        + metricKeys.flatMap { [CSVTable.number(raw[$0]!.mean), CSVTable.number(raw[$0]!.standardDeviation)] })
         }
         return CSVTable(header: header, rows: rows).text
     }

@@ -18,6 +18,23 @@ public struct LineChart: Sendable {
         }
     }
 
+    /// A horizontal reference line across the whole x range (dashed), e.g. a baseline value.
+    public struct Reference: Sendable {
+        /// The legend name.
+        public var name: String
+        /// The y value.
+        public var y: Double
+        /// An explicit colour; nil takes the palette colour of the reference's position.
+        public var colour: String?
+
+        /// A reference line at `y`.
+        public init(name: String, y: Double, colour: String? = nil) {
+            self.name = name
+            self.y = y
+            self.colour = colour
+        }
+    }
+
     /// The chart title.
     public var title: String
     /// The x axis title.
@@ -26,6 +43,8 @@ public struct LineChart: Sendable {
     public var yTitle: String
     /// The lines.
     public var series: [Series]
+    /// Dashed horizontal lines (`<line class="reference">`), included in the y range and the legend.
+    public var references: [Reference] = []
     /// A y interval the axis must include (for example `0...1` for metrics), widened to the data.
     public var yInclude: ClosedRange<Double>?
     /// The canvas size in pixels.
@@ -44,20 +63,29 @@ public struct LineChart: Sendable {
     public var svg: Markup {
         let finite = series.map { s in s.points.filter { $0.x.isFinite && $0.y.isFinite } }
         let all = finite.flatMap { $0 }
-        var yLow = all.map(\.y).min() ?? 0
-        var yHigh = all.map(\.y).max() ?? 1
+        let referenceValues = references.map(\.y).filter(\.isFinite)
+        var yLow = (all.map(\.y) + referenceValues).min() ?? 0
+        var yHigh = (all.map(\.y) + referenceValues).max() ?? 1
         if let yInclude {
             yLow = min(yLow, yInclude.lowerBound)
             yHigh = max(yHigh, yInclude.upperBound)
         }
         var frame = ChartFrame(width: size.width, height: size.height)
         let colours = series.indices.map { series[$0].colour ?? ReportStyle.colour($0) }
-        let legend = series.count > 1 ? zip(series, colours).map { (name: $0.name, colour: $1) } : []
+        let referenceColours = references.indices.map { references[$0].colour ?? ReportStyle.colour(series.count + $0) }
+        let entries = zip(series.map(\.name), colours).map { (name: $0, colour: $1) }
+            + zip(references.map(\.name), referenceColours).map { (name: $0, colour: $1) }
+        let legend = entries.count > 1 ? entries : []
         if !legend.isEmpty { frame.reserveLegend(legend) }
         let x = LinearScale(covering: all.map(\.x).min() ?? 0, all.map(\.x).max() ?? 1, range: frame.xRange, tickCount: 6)
         let y = LinearScale(covering: yLow, yHigh, range: frame.yRange, tickCount: 5)
         let c = ChartFrame.coordinate
         var content: [Markup] = []
+        for (reference, colour) in zip(references, referenceColours) where reference.y.isFinite {
+            content.append(.el("line", [("class", "reference"), ("x1", c(frame.xRange.0)), ("x2", c(frame.xRange.1)),
+                                        ("y1", c(y(reference.y))), ("y2", c(y(reference.y))), ("stroke", colour),
+                                        ("stroke-width", "1.5"), ("stroke-dasharray", "6 4")]))
+        }
         for (points, colour) in zip(finite, colours) where !points.isEmpty {
             let text = points.map { c(x($0.x)) + "," + c(y($0.y)) }.joined(separator: " ")
             content.append(.el("polyline", [("points", text), ("fill", "none"), ("stroke", colour), ("stroke-width", "2"),

@@ -20,6 +20,13 @@ public enum NumberFormat {
         return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.6g", value)
     }
 
+    /// A difference of two fractions in percentage points with its sign: `0.0312` → `+3.12`,
+    /// `−0.005` → `-0.50`; `—` when not finite.
+    public static func signedPoints(_ difference: Double) -> String {
+        guard difference.isFinite else { return "—" }
+        return (difference >= 0 ? "+" : "") + percent(difference)
+    }
+
     /// A p-value: three significant digits, `< 0.001` below 0.001, `—` when undefined.
     public static func pValue(_ p: Double) -> String {
         guard p.isFinite else { return "—" }

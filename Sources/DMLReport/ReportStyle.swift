@@ -23,6 +23,7 @@ public enum ReportStyle {
     h2 { font-size: 20px; border-bottom: 1px solid #ddd; padding-bottom: 4px; margin-top: 32px; }
     h3 { font-size: 16px; margin: 16px 0 4px 0; }
     p.note { color: #666; font-size: 13px; }
+    p.warning { color: #7a1f00; background: #fff1e6; border: 1px solid #d73027; padding: 8px 12px; font-size: 14px; }
     table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
     th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
     th { background: #f4f4f4; }

@@ -14,6 +14,11 @@ public struct RunDirectory: Sendable {
     public let log: RunLog
     /// `metrics.json`, numeric members only; nil before the run finished.
     public let metrics: [String: Double]?
+    /// The metrics of the raw test inputs: `metrics.json`'s `"baseline"` object, or the log's
+    /// `baseline` record while the run is in progress; nil when neither exists.
+    public let baseline: [String: Double]?
+    /// The name of each test label (`embeddings/test_classes.json`); nil when absent.
+    public let classNames: [Int: String]?
     /// `embeddings/test_embeddings.npy`, N × d; nil when absent.
     public let embeddings: Matrix<Float>?
     /// `embeddings/test_labels.npy`, N labels; nil when absent.
@@ -40,6 +45,9 @@ public struct RunDirectory: Sendable {
         }
         log = exists("log.jsonl") ? try RunLog(contentsOf: file("log.jsonl")) : RunLog()
         metrics = exists("metrics.json") ? try RunDirectory.readMetrics(file("metrics.json")) : nil
+        let finalBaseline = exists("metrics.json") ? try RunDirectory.readBaseline(file("metrics.json")) : nil
+        baseline = finalBaseline ?? log.baseline?.metrics
+        classNames = exists("embeddings/test_classes.json") ? try RunDirectory.readClassNames(file("embeddings/test_classes.json")) : nil
 
         let embeddingsPath = file("embeddings/test_embeddings.npy")
         let labelsPath = file("embeddings/test_labels.npy")
@@ -71,6 +79,39 @@ public struct RunDirectory: Sendable {
         } else {
             thumbnails = nil
         }
+    }
+
+    /// The numeric members of the `"baseline"` object of `metrics.json`; nil when it has none.
+    public static func readBaseline(_ path: String) throws -> [String: Double]? {
+        guard case .object(let members) = try JSONValue.read(from: path) else {
+            throw ReportError(source: path, reason: "expected a JSON object of metric values")
+        }
+        switch members["baseline"] {
+        case nil, .null?: return nil
+        case .object(let baseline)?: return baseline.compactMapValues { $0.number }
+        default: throw ReportError(source: "\(path): field \"baseline\"", reason: "expected an object of metric values")
+        }
+    }
+
+    /// The label → name map of `embeddings/test_classes.json`
+    /// (`{"classes": [{"label": 0, "name": "Sandal", …}, …]}`).
+    public static func readClassNames(_ path: String) throws -> [Int: String] {
+        guard case .object(let members) = try JSONValue.read(from: path), case .array(let entries)? = members["classes"] else {
+            throw ReportError(source: path, reason: "expected an object with a \"classes\" array")
+        }
+        var names = [Int: String]()
+        for (position, entry) in entries.enumerated() {
+            let field = "\(path): classes[\(position)]"
+            guard case .object(let e) = entry else { throw ReportError(source: field, reason: "expected an object") }
+            guard let label = e["label"]?.number, label == label.rounded(), abs(label) < 9e15 else {
+                throw ReportError(source: field + ".label", reason: "expected an integer label")
+            }
+            guard let name = e["name"]?.string else { throw ReportError(source: field + ".name", reason: "expected a string") }
+            guard names.updateValue(name, forKey: Int(label)) == nil else {
+                throw ReportError(source: field + ".label", reason: "label \(Int(label)) appears twice")
+            }
+        }
+        return names
     }
 
     /// The numeric members of the JSON object in `metrics.json`.

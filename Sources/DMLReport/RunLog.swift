@@ -34,6 +34,37 @@ public struct EvalRecord: Sendable, Equatable {
     }
 }
 
+/// One `"collapse"` record of `log.jsonl`: training saw the embeddings collapse to (nearly)
+/// one point (see docs/guarantees.md).
+public struct CollapseEvent: Sendable, Equatable {
+    /// The iteration at which the collapse was detected.
+    public var iteration: Int
+    /// The first iteration of the collapsed stretch.
+    public var began: Int
+    /// `spread` or `loss`: which criterion held.
+    public var criterion: String?
+    /// The batch embeddings' relative spread when detected, and at the start.
+    public var spread: Double?
+    /// The relative spread of the first batch.
+    public var initialSpread: Double?
+    /// The mean loss when detected, and the loss's collapse value.
+    public var loss: Double?
+    /// The loss of a batch collapsed to one point.
+    public var collapseLoss: Double?
+
+    /// A collapse record.
+    public init(iteration: Int, began: Int, criterion: String? = nil, spread: Double? = nil, initialSpread: Double? = nil,
+                loss: Double? = nil, collapseLoss: Double? = nil) {
+        self.iteration = iteration
+        self.began = began
+        self.criterion = criterion
+        self.spread = spread
+        self.initialSpread = initialSpread
+        self.loss = loss
+        self.collapseLoss = collapseLoss
+    }
+}
+
 /// The records of a run's `log.jsonl` (see docs/RUN_DIRECTORY.md). Unknown events and keys are
 /// ignored; blank lines are skipped; a line that is not a JSON object, or a step / eval record
 /// without an integer `iteration` (or a step without `loss`), is an error naming `file:line`.
@@ -42,11 +73,19 @@ public struct RunLog: Sendable, Equatable {
     public var steps: [StepRecord]
     /// The evaluation records in file order.
     public var evaluations: [EvalRecord]
+    /// The collapse records (at most one per run) in file order.
+    public var collapses: [CollapseEvent] = []
+    /// The `"baseline"` record: the metrics of the raw test inputs, logged once before
+    /// iteration 0 (the last one when there are several); nil when absent.
+    public var baseline: EvalRecord?
 
     /// A log with the given records.
-    public init(steps: [StepRecord] = [], evaluations: [EvalRecord] = []) {
+    public init(steps: [StepRecord] = [], evaluations: [EvalRecord] = [], collapses: [CollapseEvent] = [],
+                baseline: EvalRecord? = nil) {
         self.steps = steps
         self.evaluations = evaluations
+        self.collapses = collapses
+        self.baseline = baseline
     }
 
     /// Parses JSON-lines text; `source` names the file in errors.
@@ -79,12 +118,18 @@ public struct RunLog: Sendable, Equatable {
                 }
                 steps.append(StepRecord(iteration: try iteration(), loss: try optionalNumber("loss") ?? .nan,
                                         syntheticFraction: try optionalNumber("synthetic_fraction")))
-            case "eval":
+            case "eval", "baseline":
                 var metrics = [String: Double]()
                 for (key, value) in record where key != "iteration" && key != "elapsed_seconds" {
                     if let d = value.number { metrics[key] = d }
                 }
-                evaluations.append(EvalRecord(iteration: try iteration(), metrics: metrics))
+                let evaluation = EvalRecord(iteration: try iteration(), metrics: metrics)
+                if record["event"]?.string == "baseline" { baseline = evaluation } else { evaluations.append(evaluation) }
+            case "collapse":
+                let began = try optionalNumber("began").map { Int(exactly: $0.rounded()) ?? 0 } ?? (try iteration())
+                collapses.append(CollapseEvent(iteration: try iteration(), began: began, criterion: record["criterion"]?.string,
+                                               spread: try optionalNumber("spread"), initialSpread: try optionalNumber("initial_spread"),
+                                               loss: try optionalNumber("loss"), collapseLoss: try optionalNumber("collapse_loss")))
             default:
                 continue
             }

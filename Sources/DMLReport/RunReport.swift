@@ -56,6 +56,7 @@ public struct RunReport: Sendable {
             identity = ["loss", "mode", "seed"].compactMap { key in run.config[key].map { "\(key) \($0.displayText)" } }
         }
         body.append(.el("p", [("class", "note")], text: (identity.isEmpty ? "" : identity.joined(separator: " · ") + " — ") + run.path))
+        body += collapseWarnings()
         body += section("Final metrics", id: "metrics", metricsTable())
         body += section("Training", id: "training", trainingCharts())
         body += section("Evaluation", id: "evaluation", evaluationCharts())
@@ -69,16 +70,79 @@ public struct RunReport: Sendable {
         [.el("section", [("id", id)], [.el("h2", text: title)] + content)]
     }
 
+    /// A warning per `collapse` record of the log: the metrics of a collapsed run mean little.
+    private func collapseWarnings() -> [Markup] {
+        run.log.collapses.map { c in
+            var text = "Warning: the embeddings collapsed from iteration \(c.began) (detected at iteration \(c.iteration))"
+            if let s = c.spread, let s0 = c.initialSpread {
+                text += ": the batch spread fell to \(NumberFormat.plain(s)) from \(NumberFormat.plain(s0)) at the start"
+            }
+            if let l = c.loss, let lc = c.collapseLoss {
+                text += "; the loss was \(NumberFormat.plain(l)), its value on a collapsed batch \(NumberFormat.plain(lc))"
+            }
+            text += ". Every item maps to nearly the same point, so the retrieval and clustering figures below are not meaningful. Hard negative mining from scratch often does this; try a lower learning rate, plain mining or a pretrained backbone."
+            return .el("p", [("class", "warning"), ("id", "collapse-warning")], text: text)
+        }
+    }
+
     private func note(_ text: String) -> Markup { .el("p", [("class", "note")], text: text) }
 
+    /// The evaluation of the untrained network (the log's `eval` record at iteration 0).
+    private var untrained: [String: Double]? {
+        run.log.evaluations.first { $0.iteration == 0 }?.metrics
+    }
+
+    /// `label` as the report names it: the class name from `test_classes.json`, else `class <label>`.
+    func className(_ label: Int) -> String {
+        run.classNames?[label] ?? "class \(label)"
+    }
+
     private func metricsTable() -> [Markup] {
-        guard let metrics = run.metrics else { return [note("metrics.json does not exist yet: the run has not finished.")] }
-        // Metrics are fractions shown in percent; other members (the iteration) as they are.
-        let rows = MetricNames.sorted(metrics.keys).map { key in
-            [MetricNames.display(key),
-             MetricNames.isFraction(key) ? NumberFormat.percent(metrics[key]!) + " %" : NumberFormat.plain(metrics[key]!)]
+        guard let metrics = run.metrics else {
+            var out = [note("metrics.json does not exist yet: the run has not finished.")]
+            if let baseline = run.baseline {
+                out.append(note("Raw test inputs (baseline): " + MetricNames.sorted(baseline.keys).filter(MetricNames.isFraction)
+                    .map { "\(MetricNames.display($0)) \(NumberFormat.percent(baseline[$0]!)) %" }.joined(separator: ", ") + "."))
+            }
+            return out
         }
-        return [HTMLTable(header: ["metric", "value"], rows: rows, numericColumns: [1]).markup]
+        // Metrics are fractions shown in percent; other members (the iteration) as they are.
+        // Beside the final value: the raw test inputs (the baseline) and the untrained network.
+        let baseline = run.baseline ?? [:], untrained = self.untrained ?? [:]
+        func cell(_ key: String, _ value: Double?) -> String {
+            guard let value else { return "—" }
+            return MetricNames.isFraction(key) ? NumberFormat.percent(value) + " %" : NumberFormat.plain(value)
+        }
+        func gain(_ key: String, over reference: [String: Double]) -> String {
+            guard MetricNames.isFraction(key), let value = metrics[key], let base = reference[key] else { return "—" }
+            return NumberFormat.signedPoints(value - base)
+        }
+        let rows = MetricNames.sorted(metrics.keys).map { key in
+            [MetricNames.display(key), cell(key, baseline[key]), cell(key, untrained[key]), cell(key, metrics[key]),
+             gain(key, over: baseline), gain(key, over: untrained)]
+        }
+        let table = HTMLTable(header: ["metric", "raw inputs (baseline)", "iteration 0 (untrained)", "final",
+                                       "gain over raw inputs (points)", "gain over iteration 0 (points)"],
+                              rows: rows, numericColumns: [1, 2, 3, 4, 5]).markup
+        return [gainStatement(metrics: metrics), table]
+    }
+
+    /// One sentence stating the final Recall@1 and MAP@R against the raw inputs and iteration 0.
+    private func gainStatement(metrics: [String: Double]) -> Markup {
+        guard let baseline = run.baseline else {
+            return note("No raw-input baseline in this run (metrics.json has no \"baseline\" object and the log no baseline record).")
+        }
+        let untrained = self.untrained
+        let parts = ["recall@1", "map@r"].compactMap { key -> String? in
+            guard let value = metrics[key], let base = baseline[key] else { return nil }
+            var text = "\(MetricNames.display(key)) \(NumberFormat.percent(value)) %: "
+                + "\(NumberFormat.signedPoints(value - base)) points over the raw inputs (\(NumberFormat.percent(base)) %)"
+            if let start = untrained?[key] {
+                text += ", \(NumberFormat.signedPoints(value - start)) over iteration 0 (\(NumberFormat.percent(start)) %)"
+            }
+            return text
+        }
+        return .el("p", [("class", "gain")], text: parts.joined(separator: "; ") + ".")
     }
 
     private func trainingCharts() -> [Markup] {
@@ -109,8 +173,16 @@ public struct RunReport: Sendable {
             })
         }
         var chart = LineChart(title: "Held-out metrics", xTitle: "iteration", yTitle: "value", series: series, yInclude: 0...1)
+        // The raw inputs' value of each plotted metric as a dashed line in the metric's colour.
+        if let baseline = run.baseline {
+            chart.references = keys.enumerated().compactMap { index, key in
+                baseline[key].map { LineChart.Reference(name: "\(MetricNames.display(key)) raw inputs", y: $0, colour: ReportStyle.colour(index)) }
+            }
+        }
         chart.size = (720, 340)
-        return [chart.svg]
+        let text = run.baseline == nil ? "No raw-input baseline in this run."
+            : "Dashed lines: the same metrics on the raw test inputs (the baseline every embedding must beat)."
+        return [chart.svg, note(text)]
     }
 
     private func retrievalGrid() throws -> [Markup] {
@@ -121,10 +193,10 @@ public struct RunReport: Sendable {
                                      neighbourCount: options.neighbourCount, seed: options.seed)
         var cells: [Markup] = []
         for query in sample.queries {
-            cells.append(try tile(index: query.index, label: query.label, kind: "query", caption: "query · class \(query.label)"))
+            cells.append(try tile(index: query.index, label: query.label, kind: "query", caption: ["query", className(query.label)]))
             for (rank, n) in query.neighbours.enumerated() {
                 cells.append(try tile(index: n.index, label: n.label, kind: n.isCorrect ? "correct" : "wrong",
-                                      caption: "#\(rank + 1) · d \(String(format: "%.3f", n.distance))"))
+                                      caption: ["#\(rank + 1) · d \(String(format: "%.3f", n.distance))", className(n.label)]))
             }
         }
         let legend = Markup.el("p", [("class", "note")], [
@@ -139,17 +211,20 @@ public struct RunReport: Sendable {
         return [legend, .el("div", [("class", "retrieval"), ("style", "grid-template-columns: repeat(\(columns), 84px)")], cells)]
     }
 
-    private func tile(index: Int, label: Int, kind: String, caption: String) throws -> Markup {
+    /// A thumbnail (or a labelled box) with caption lines; the last line names the class.
+    private func tile(index: Int, label: Int, kind: String, caption: [String]) throws -> Markup {
         let content: Markup
+        let name = className(label)
         if let thumbnails = run.thumbnails {
-            content = .el("img", [("src", try thumbnails.dataURI(index)), ("alt", "item \(index), class \(label)")])
+            content = .el("img", [("src", try thumbnails.dataURI(index)), ("alt", "item \(index), \(name)")])
         } else {
-            content = .el("span", text: "class \(label)")
+            content = .el("span", text: name)
         }
         return .el("div", [("class", "cell")], [
-            .el("div", [("class", "tile \(kind)"), ("title", "item \(index), class \(label)")], [content]),
-            .el("div", [("class", "caption")], text: caption),
-        ])
+            .el("div", [("class", "tile \(kind)"), ("title", "item \(index), \(name) (label \(label))")], [content]),
+        ] + caption.enumerated().map { i, line in
+            .el("div", [("class", i == caption.count - 1 ? "caption class-name" : "caption")], text: line)
+        })
     }
 
     private func projection() -> [Markup] {
@@ -167,7 +242,7 @@ public struct RunReport: Sendable {
         }
         let groups = classes.map { label -> ScatterChart.Group in
             let projected = pca.project(embeddings.gatheringRows(rowsByClass[label] ?? []))
-            return ScatterChart.Group(name: "class \(label)", points: (0..<projected.rows).map { (projected[$0, 0], projected[$0, 1]) })
+            return ScatterChart.Group(name: className(label), points: (0..<projected.rows).map { (projected[$0, 0], projected[$0, 1]) })
         }
         func share(_ i: Int) -> String {
             pca.totalVariance > 0 ? String(format: "%.1f", 100 * pca.variances[i] / pca.totalVariance) : "0"
@@ -176,7 +251,8 @@ public struct RunReport: Sendable {
                                  xTitle: "PC1 (\(share(0)) % of variance)", yTitle: "PC2 (\(share(1)) % of variance)",
                                  groups: groups)
         let text = "Principal components of all \(embeddings.rows) test embeddings (covariance by GEMM, power iteration); "
-            + "drawn: the first \(classes.count) classes by label, at most \(options.pointsPerClass) items each."
+            + "drawn: the first \(classes.count) classes by label, at most \(options.pointsPerClass) items each"
+            + (run.classNames == nil ? " (the run has no embeddings/test_classes.json, so classes are shown by label)." : ".")
         return [note(text), chart.svg]
     }
 

@@ -6,13 +6,16 @@ public struct RunResult: Sendable, Equatable {
     public var identity: RunIdentity
     /// The numeric members of `metrics.json` (fractions in [0, 1]: `recall@1`, `nmi`, …).
     public var metrics: [String: Double]
+    /// The metrics of the raw test inputs (`metrics.json`'s `"baseline"` object); nil when absent.
+    public var baseline: [String: Double]?
     /// The run directory (for messages).
     public var directory: String
 
     /// A result from its parts.
-    public init(identity: RunIdentity, metrics: [String: Double], directory: String = "") {
+    public init(identity: RunIdentity, metrics: [String: Double], baseline: [String: Double]? = nil, directory: String = "") {
         self.identity = identity
         self.metrics = metrics
+        self.baseline = baseline
         self.directory = directory
     }
 
@@ -24,6 +27,7 @@ public struct RunResult: Sendable, Equatable {
             throw ReportError(source: path, reason: "missing: the run has not finished")
         }
         metrics = try RunDirectory.readMetrics(path)
+        baseline = try RunDirectory.readBaseline(path)
         directory = runDirectory
     }
 }

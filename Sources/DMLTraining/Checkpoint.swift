@@ -130,6 +130,10 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     public var configuration: TrainingConfiguration
     /// The per-sample input shape the model was built for, `[C, H, W]`.
     public var inputShape: [Int]
+    /// The logging window in progress (absent in older checkpoints: an empty window).
+    public var window: TrainingWindow?
+    /// The collapse detector's state (absent in older checkpoints: a fresh detector).
+    public var collapse: CollapseDetector?
 
     /// Checks what decoding cannot: a valid configuration, a `[C, H, W]` input shape of
     /// positive sizes whose product fits the network limits, and counters in range.

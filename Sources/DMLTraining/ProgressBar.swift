@@ -15,6 +15,8 @@ public struct ProgressBar: Sendable {
     /// Whether anything is printed at all.
     public let enabled: Bool
     private var lastPrint = -Double.infinity
+    /// A warning shown at the end of every progress line from now on (a detected collapse).
+    public var warning: String?
 
     /// A progress display for `total` iterations.
     public init(total: Int, enabled: Bool = true, minimumInterval: Double = 10) {
@@ -50,8 +52,9 @@ public struct ProgressBar: Sendable {
                                 imagesPerSecond: Double, elapsed: Double, iterationsThisSession: Int) {
         guard enabled else { return }
         let perIteration = elapsed / Double(max(iterationsThisSession, 1))
-        let text = Self.line(iteration: iteration, total: total, loss: loss, syntheticFraction: syntheticFraction,
+        var text = Self.line(iteration: iteration, total: total, loss: loss, syntheticFraction: syntheticFraction,
                              imagesPerSecond: imagesPerSecond, secondsLeft: perIteration * Double(total - iteration))
+        if let warning { text += "  WARNING: \(warning)" }
         if interactive {
             FileHandle.standardError.write(Data(("\r" + text + "  ").utf8))
             if iteration >= total { FileHandle.standardError.write(Data("\n".utf8)) }

@@ -9,61 +9,181 @@ public enum RunLogRecord: Sendable, Equatable {
     /// An evaluation on the held-out classes: `{"event": "eval", "iteration", metrics…,
     /// "elapsed_seconds"}`.
     case evaluation(iteration: Int, metrics: [String: Double], elapsedSeconds: Double)
+    /// The embeddings collapsed (see `CollapseDetector`): `{"event": "collapse", "iteration"
+    /// (when it was detected), "began" (the first iteration of the collapsed stretch),
+    /// "criterion" ("spread" or "loss"), "spread", "initial_spread", "loss", "collapse_loss"}`.
+    case collapse(CollapseRecord)
+    /// The held-out metrics of the raw inputs (`RawInputBaseline`), logged once before
+    /// iteration 0: `{"event": "baseline", "iteration": 0, metrics…, "elapsed_seconds"}`.
+    case baseline(metrics: [String: Double], elapsedSeconds: Double)
+
+    /// The record with its wall-clock fields (`images_per_second`, `elapsed_seconds`) set to 0:
+    /// what a resumed run's log must equal, record for record, in an uninterrupted run's.
+    public var withoutTimings: RunLogRecord {
+        switch self {
+        case .step(var s):
+            s.imagesPerSecond = 0
+            s.elapsedSeconds = 0
+            return .step(s)
+        case let .evaluation(iteration, metrics, _): return .evaluation(iteration: iteration, metrics: metrics, elapsedSeconds: 0)
+        case let .baseline(metrics, _): return .baseline(metrics: metrics, elapsedSeconds: 0)
+        default: return self
+        }
+    }
 
     /// The iteration the record belongs to.
     public var iteration: Int {
         switch self {
         case .step(let s): s.iteration
         case .evaluation(let iteration, _, _): iteration
+        case .collapse(let c): c.iteration
+        case .baseline: 0
         }
     }
 
-    /// The record as one line of JSON (keys sorted, so lines are reproducible).
+    /// The record as one line of JSON: keys sorted, every number written exactly (the shortest
+    /// decimal that reads back to the same `Double`), NaN and infinities as `null`, so lines
+    /// are reproducible and survive a resume's read-and-rewrite unchanged.
     public func jsonLine() -> String {
-        var object: [String: Any]
+        var object: [String: JSONLogValue]
         switch self {
         case .step(let s):
             object = [
-                "event": "step", "iteration": s.iteration, "epoch": s.epoch, "loss": s.loss,
-                "synthetic_fraction": s.syntheticFraction.map { $0 as Any } ?? NSNull(),
-                "learning_rate": s.learningRate, "images_per_second": s.imagesPerSecond,
-                "elapsed_seconds": s.elapsedSeconds,
+                "event": .string("step"), "iteration": .integer(s.iteration), "epoch": .number(s.epoch),
+                "loss": .number(s.loss), "synthetic_fraction": s.syntheticFraction.map(JSONLogValue.number) ?? .null,
+                "learning_rate": .number(s.learningRate), "images_per_second": .number(s.imagesPerSecond),
+                "elapsed_seconds": .number(s.elapsedSeconds),
             ]
+            if let spread = s.embeddingSpread { object["embedding_spread"] = .number(spread) }
         case let .evaluation(iteration, metrics, elapsed):
-            object = ["event": "eval", "iteration": iteration, "elapsed_seconds": elapsed]
-            for (k, v) in metrics { object[k] = v }
+            object = ["event": .string("eval"), "iteration": .integer(iteration), "elapsed_seconds": .number(elapsed)]
+            for (k, v) in metrics { object[k] = .number(v) }
+        case .collapse(let c):
+            object = [
+                "event": .string("collapse"), "iteration": .integer(c.iteration), "began": .integer(c.began),
+                "criterion": .string(c.criterion), "spread": .number(c.spread), "initial_spread": .number(c.initialSpread),
+                "loss": .number(c.loss), "collapse_loss": .number(c.collapseLoss),
+            ]
+        case let .baseline(metrics, elapsed):
+            object = ["event": .string("baseline"), "iteration": .integer(0), "elapsed_seconds": .number(elapsed)]
+            for (k, v) in metrics { object[k] = .number(v) }
         }
-        // JSON has no NaN or infinity: such a value is written as null.
-        for (key, value) in object {
-            if let d = value as? Double, !d.isFinite { object[key] = NSNull() }
-        }
-        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+        return "{" + object.keys.sorted().map { JSONLogValue.quoted($0) + ":" + object[$0]!.text }.joined(separator: ",") + "}"
     }
 
     /// Parses one line of `log.jsonl`; `nil` for an unknown event (readers skip those).
+    /// Numbers are read exactly (`JSONDecoder`), so a record read back equals the one written.
     public static func parse(_ line: String) throws -> RunLogRecord? {
-        guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let event = object["event"] as? String else {
+        guard let object = try? JSONDecoder().decode([String: JSONLogValue].self, from: Data(line.utf8)),
+              case .string(let event)? = object["event"] else {
             throw TrainingError.invalidConfiguration(file: "log.jsonl", reason: "a line is not a JSON object with an \"event\" key: \(line.prefix(80))")
         }
-        func number(_ key: String) -> Double? { (object[key] as? NSNumber)?.doubleValue }
-        let iteration = (object["iteration"] as? NSNumber)?.intValue ?? 0
+        func number(_ key: String) -> Double? { object[key]?.double }
+        func integer(_ key: String) -> Int { number(key).flatMap { abs($0) < 9e15 ? Int($0) : nil } ?? 0 }
+        let iteration = integer("iteration")
         switch event {
         case "step":
             return .step(TrainingStepRecord(
                 iteration: iteration, epoch: number("epoch") ?? 0, loss: number("loss") ?? .nan,
                 syntheticFraction: number("synthetic_fraction"), learningRate: number("learning_rate") ?? 0,
-                imagesPerSecond: number("images_per_second") ?? 0, elapsedSeconds: number("elapsed_seconds") ?? 0))
-        case "eval":
+                imagesPerSecond: number("images_per_second") ?? 0, elapsedSeconds: number("elapsed_seconds") ?? 0,
+                embeddingSpread: number("embedding_spread")))
+        case "eval", "baseline":
             var metrics = [String: Double]()
             for (k, v) in object where !["event", "iteration", "elapsed_seconds"].contains(k) {
-                if let n = v as? NSNumber { metrics[k] = n.doubleValue }
+                if let d = v.double { metrics[k] = d }
             }
+            if event == "baseline" { return .baseline(metrics: metrics, elapsedSeconds: number("elapsed_seconds") ?? 0) }
             return .evaluation(iteration: iteration, metrics: metrics, elapsedSeconds: number("elapsed_seconds") ?? 0)
+        case "collapse":
+            var criterion = "spread"
+            if case .string(let s)? = object["criterion"] { criterion = s }
+            return .collapse(CollapseRecord(iteration: iteration, began: integer("began"), criterion: criterion,
+                                            spread: number("spread") ?? .nan, initialSpread: number("initial_spread") ?? .nan,
+                                            loss: number("loss") ?? .nan, collapseLoss: number("collapse_loss") ?? .nan))
         default:
             return nil
         }
+    }
+}
+
+/// A JSON value of a log line: scalars are kept, nested values are accepted and ignored.
+enum JSONLogValue: Decodable, Sendable {
+    case null, bool(Bool), integer(Int), number(Double), string(String), other
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let b = try? container.decode(Bool.self) { self = .bool(b) }
+        else if let d = try? container.decode(Double.self) { self = .number(d) }
+        else if let s = try? container.decode(String.self) { self = .string(s) }
+        else { self = .other }
+    }
+
+    /// The value as a number, if it is one.
+    var double: Double? {
+        switch self {
+        case .number(let d): d
+        case .integer(let i): Double(i)
+        default: nil
+        }
+    }
+
+    /// The JSON text: numbers in Swift's shortest round-trip form (`0.1`, `1e-05`, `5.0`).
+    var text: String {
+        switch self {
+        case .null, .other: "null"
+        case .bool(let b): b ? "true" : "false"
+        case .integer(let i): "\(i)"
+        case .number(let d): d.isFinite ? "\(d)" : "null"
+        case .string(let s): JSONLogValue.quoted(s)
+        }
+    }
+
+    /// A JSON string literal.
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// The `collapse` record of `log.jsonl`.
+public struct CollapseRecord: Sendable, Equatable, Codable {
+    /// The iteration at which the collapse was detected (the end of a logging window).
+    public var iteration: Int
+    /// The first iteration of the stretch over which the criterion held.
+    public var began: Int
+    /// `spread` (the batch embeddings' spread fell below a fraction of its initial value) or
+    /// `loss` (the loss sat at its collapse value).
+    public var criterion: String
+    /// The relative spread of the last window (see `CollapseDetector.relativeSpread`).
+    public var spread: Double
+    /// The relative spread of the first logging window.
+    public var initialSpread: Double
+    /// The mean loss of the last window.
+    public var loss: Double
+    /// The loss value of a batch collapsed to one point.
+    public var collapseLoss: Double
+
+    /// A collapse record.
+    public init(iteration: Int, began: Int, criterion: String, spread: Double, initialSpread: Double,
+                loss: Double, collapseLoss: Double) {
+        self.iteration = iteration
+        self.began = began
+        self.criterion = criterion
+        self.spread = spread
+        self.initialSpread = initialSpread
+        self.loss = loss
+        self.collapseLoss = collapseLoss
     }
 }
 
@@ -83,10 +203,14 @@ public struct TrainingStepRecord: Sendable, Equatable, Codable {
     public var imagesPerSecond: Double
     /// Wall time since the run (or its resumption) started.
     public var elapsedSeconds: Double
+    /// The mean relative spread of the batch embeddings (`CollapseDetector.relativeSpread`),
+    /// nil when collapse detection is off.
+    public var embeddingSpread: Double?
 
     /// A step record.
     public init(iteration: Int, epoch: Double, loss: Double, syntheticFraction: Double?, learningRate: Double,
-                imagesPerSecond: Double, elapsedSeconds: Double) {
+                imagesPerSecond: Double, elapsedSeconds: Double, embeddingSpread: Double? = nil) {
+        self.embeddingSpread = embeddingSpread
         self.iteration = iteration
         self.epoch = epoch
         self.loss = loss

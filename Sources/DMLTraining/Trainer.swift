@@ -31,6 +31,16 @@ public final class Trainer {
     private var bestIteration = 0
     private let inputShape: TensorShape
     private var lastEvaluation: EvaluationResult?
+    /// The pending logging window (kept in checkpoints so a resumed window covers the same steps).
+    private var window = TrainingWindow()
+    private var collapse = CollapseDetector()
+    private var lock: RunDirectoryLock?
+    /// Set when the directory's old run files are to be replaced once the run can start.
+    private var replacesOldRun = false
+    private var resumed = false
+    /// The run's compute threads (`configuration.threads`), created once: the layers, the
+    /// optimizer and the held-out evaluation split their work over it.
+    public let pool: ThreadPool
 
     /// Where the run's files go.
     public var directory: String { configuration.output }
@@ -39,7 +49,19 @@ public final class Trainer {
 
     /// A trainer for `configuration` on `dataset`. With `resume`, the state of the run
     /// directory's last checkpoint is restored (and its configuration must match).
-    public init(configuration: TrainingConfiguration, dataset: Dataset, resume: Bool = false) throws {
+    public convenience init(configuration: TrainingConfiguration, dataset: Dataset, resume: Bool) throws {
+        try self.init(configuration: configuration, dataset: dataset, start: resume ? .resume : .fresh)
+    }
+
+    /// A trainer for `configuration` on `dataset`, taking the run directory's lock (held until
+    /// `run()` returns or the trainer is released).
+    ///
+    /// `start` says what to do with a directory that already holds a run: `.fresh` refuses it,
+    /// `.overwrite` replaces its run files once the new run can start, `.resume` restores the
+    /// state of its `last` checkpoint (the configurations must match except `output`,
+    /// `iterations` — which may not fall below the iterations done — and `collapse.stop`), or
+    /// starts from iteration 0 when it has no checkpoint yet.
+    public init(configuration: TrainingConfiguration, dataset: Dataset, start: RunStart = .fresh) throws {
         try configuration.validate()
         self.configuration = configuration
         self.dataset = dataset
@@ -47,23 +69,72 @@ public final class Trainer {
         inputShape = TensorShape(channels: shape.channels, height: shape.height, width: shape.width)
         model = try EmbeddingNetwork.makeChecked(configuration.model, input: shape, isImageData: dataset.train.isImageData,
                                                  seed: configuration.seed)
-        optimizer = Trainer.makeOptimizer(configuration.optimizer)
+        pool = ThreadPool(threads: configuration.threads)
+        model.use(pool: pool)
+        optimizer = Trainer.makeOptimizer(configuration.optimizer, pool: pool)
         sampler = try ClassBalancedSampler(labels: dataset.train.labels, classesPerBatch: configuration.classesPerBatch,
                                            samplesPerClass: configuration.samplesPerClass, seed: configuration.seed)
         log = RunLog(path: configuration.output + "/log.jsonl")
-        if resume { try restore() }
+        lock = try RunDirectoryLock(directory: configuration.output)
+        let runDirectory = RunFiles(configuration.output)
+        runDirectory.removeStaleTemporaries()
+        let existing = runDirectory.existingRunFiles()
+        switch start {
+        case .fresh:
+            guard existing.isEmpty else {
+                throw RunDirectoryError.holdsAnotherRun(directory: configuration.output, files: existing)
+            }
+        case .overwrite:
+            replacesOldRun = !existing.isEmpty
+        case .resume:
+            if FileManager.default.fileExists(atPath: lastCheckpointPath) {
+                try restore()
+            } else {
+                // Nothing was checkpointed: the run starts again, if it is the same run.
+                if FileManager.default.fileExists(atPath: directory + "/config.json") {
+                    let saved = try JSONConfiguration.read(TrainingConfiguration.self, from: directory + "/config.json",
+                                                           over: TrainingConfiguration())
+                    try Trainer.checkSameRun(saved, configuration, source: directory + "/config.json")
+                }
+                replacesOldRun = !existing.isEmpty
+            }
+        }
+    }
+
+    /// Throws unless `saved` and `current` describe the same run: equal except for `output`
+    /// (where the directory is), `iterations` and `collapse.stop`.
+    static func checkSameRun(_ saved: TrainingConfiguration, _ current: TrainingConfiguration, source: String) throws {
+        var expected = saved
+        expected.output = current.output
+        expected.iterations = current.iterations
+        expected.collapse.stop = current.collapse.stop
+        // Thread counts are a property of the machine, not of the run: a run may resume with others.
+        expected.threads = current.threads
+        expected.loaderThreads = current.loaderThreads
+        guard expected == current else {
+            let a = (try? JSONSerialization.jsonObject(with: JSONConfiguration.encode(expected))) as? [String: Any] ?? [:]
+            let b = (try? JSONSerialization.jsonObject(with: JSONConfiguration.encode(current))) as? [String: Any] ?? [:]
+            let differing = a.keys.sorted().filter { key in
+                guard let x = a[key], let y = b[key] else { return true }
+                func text(_ v: Any) -> Data? { try? JSONSerialization.data(withJSONObject: ["v": v], options: [.sortedKeys]) }
+                return text(x) != text(y)
+            }
+            throw TrainingError.invalidCheckpoint(file: source,
+                                                  reason: "the run was made with another configuration (differs in \(differing.joined(separator: ", "))); only --iterations and the thread counts may change on resume; use --overwrite to start a new run there")
+        }
     }
 
     /// The optimizer of a configuration; the embedding layer gets its learning-rate multiplier.
-    static func makeOptimizer(_ c: OptimizerConfiguration) -> any Optimizer<Float> {
+    static func makeOptimizer(_ c: OptimizerConfiguration, pool: ThreadPool? = nil) -> any Optimizer<Float> {
         let groups = [ParameterGroup(namePrefix: "embedding", learningRateMultiplier: c.embeddingLearningRateMultiplier)]
         switch c.name {
         case .sgd:
-            return SGD<Float>(learningRate: c.learningRate, momentum: c.momentum, weightDecay: .coupled(c.weightDecay), groups: groups)
+            return SGD<Float>(learningRate: c.learningRate, momentum: c.momentum, weightDecay: .coupled(c.weightDecay),
+                              groups: groups, pool: pool)
         case .adamw:
-            return Adam<Float>(learningRate: c.learningRate, weightDecay: .decoupled(c.weightDecay), groups: groups)
+            return Adam<Float>(learningRate: c.learningRate, weightDecay: .decoupled(c.weightDecay), groups: groups, pool: pool)
         case .adam:
-            return Adam<Float>(learningRate: c.learningRate, weightDecay: .coupled(c.weightDecay), groups: groups)
+            return Adam<Float>(learningRate: c.learningRate, weightDecay: .coupled(c.weightDecay), groups: groups, pool: pool)
         }
     }
 
@@ -83,29 +154,71 @@ public final class Trainer {
 
     /// Trains to `configuration.iterations`, evaluating and checkpointing on the way, then
     /// writes the final embeddings and metrics. Returns the final evaluation.
+    ///
+    /// `config.json` is written only once the run can start (after the iteration-0
+    /// evaluation, or the restore of a resumed run); a directory being overwritten loses its
+    /// old run files at that moment, not before. Every step passes the `DivergenceGuard`
+    /// (a `DivergenceError` stops the run before anything of that step is checkpointed), and
+    /// the `CollapseDetector` watches each logging window.
+    ///
+    /// Threads: the layers' loops, the optimizer and the evaluation run on `pool`
+    /// (`configuration.threads`), and OpenBLAS is single-threaded for the whole run: the pool
+    /// owns the threads, and a network's GEMMs are too small for OpenBLAS's threads to pay (two
+    /// of them made a step slower than one, see docs/networks.md). The OpenBLAS setting is scoped
+    /// to this call (`BLASThreads.with`): the previous value is restored when it returns.
     @discardableResult
     public func run(progress: Bool = true) throws -> EvaluationResult {
-        BLASThreads.set(configuration.threads)
-        try AtomicFile.createDirectory(directory + "/checkpoints")
-        try AtomicFile.write(JSONConfiguration.encode(configuration), to: directory + "/config.json")
+        try run(progress: progress, interruptAfterCheckpoint: nil)
+    }
+
+    /// Stands for a kill in tests: `run` throws `SimulatedInterruption` right after writing the
+    /// checkpoints of iteration `interruptAfterCheckpoint`.
+    struct SimulatedInterruption: Error {}
+
+    @discardableResult
+    func run(progress: Bool, interruptAfterCheckpoint: Int?) throws -> EvaluationResult {
+        try BLASThreads.with(1) { try runScoped(progress: progress, interruptAfterCheckpoint: interruptAfterCheckpoint) }
+    }
+
+    private func runScoped(progress: Bool, interruptAfterCheckpoint: Int?) throws -> EvaluationResult {
+        if lock?.isHeld != true { lock = try RunDirectoryLock(directory: directory) }
+        defer { lock?.release() }
         var bar = ProgressBar(total: configuration.iterations, enabled: progress)
         if iteration > 0 { bar.message("resuming at iteration \(iteration) from \(lastCheckpointPath)") }
+        if let detected = collapse.detected { bar.warning = "collapsed since it \(detected.began)" }
         let start = Date()
         let firstIteration = iteration
         var windowStart = Date()
         var windowImages = 0
-        var losses = [Double](), fractions = [Double]()
         let batchSize = configuration.classesPerBatch * configuration.samplesPerClass
-        // The untrained network's score is the baseline the curves start from.
+        // The raw inputs' score is the reference every embedding must beat; the untrained
+        // network's is where the curves start from.
         if iteration == 0 {
-            let baseline = try evaluateHeldOut(elapsed: 0)
+            if configuration.evaluation.rawInputBaseline {
+                let raw = try evaluateRawInputs()
+                bar.message("raw inputs (baseline): " + Trainer.summary(raw))
+            }
+            let baseline = try evaluateHeldOut(elapsed: 0, flush: false)
             bar.message("iteration 0 (untrained): " + Trainer.summary(baseline))
         }
+        // The run can start: replace the old run's files, then write this run's configuration.
+        if replacesOldRun {
+            try RunFiles(directory).removeRun()
+            replacesOldRun = false
+        }
+        if resumed && iteration < configuration.iterations {
+            // A finished run being extended is unfinished again until its new metrics.json.
+            for name in ["metrics.json", "report.html"] { try? FileManager.default.removeItem(atPath: directory + "/" + name) }
+        }
+        try AtomicFile.createDirectory(directory + "/checkpoints")
+        try AtomicFile.write(JSONConfiguration.encode(configuration), to: directory + "/config.json")
+        try log.flush()
         // Background threads prepare the coming batches from a copy of the sampler; the
         // trainer's own sampler advances in step with them, so checkpoints hold its exact state.
-        let loader = configuration.loaderThreads > 0
+        let loaderThreads = configuration.effectiveLoaderThreads
+        let loader = loaderThreads > 0 && iteration < configuration.iterations
             ? BatchLoader(split: dataset.train, mode: .train, seed: configuration.seed, indices: sampler,
-                          workers: configuration.loaderThreads, prefetch: 4, firstIteration: iteration)
+                          workers: loaderThreads, prefetch: 4, firstIteration: iteration)
             : nil
         defer { loader?.stop() }
         while iteration < configuration.iterations {
@@ -121,67 +234,125 @@ public final class Trainer {
                 x = try dataset.train.batch(indices, mode: .train, seed: configuration.seed, iteration: t)
             }
             let labels = dataset.train.labels(of: indices)
-            let (loss, fraction) = try step(x, labels: labels, learningRate: learningRate(at: t))
+            let outcome = try step(x, labels: labels, learningRate: learningRate(at: t), iteration: t + 1)
             iteration += 1
             windowImages += batchSize
-            losses.append(loss)
-            if let fraction { fractions.append(fraction) }
-            guard loss.isFinite else { throw TrainingError.divergence(iteration: iteration) }
+            window.losses.append(outcome.loss)
+            window.spreads.append(outcome.spread)
+            if let fraction = outcome.syntheticFraction { window.fractions.append(fraction) }
             let elapsed = Date().timeIntervalSince(start)
             if iteration % configuration.logEvery == 0 || iteration == configuration.iterations {
-                let window = Date().timeIntervalSince(windowStart)
-                let throughput = Double(windowImages) / max(window, 1e-9)
-                let meanLoss = losses.reduce(0, +) / Double(losses.count)
-                let meanFraction = fractions.isEmpty ? nil : fractions.reduce(0, +) / Double(fractions.count)
+                let seconds = Date().timeIntervalSince(windowStart)
+                let throughput = Double(windowImages) / max(seconds, 1e-9)
+                let meanLoss = window.losses.reduce(0, +) / Double(window.losses.count)
+                let meanFraction = window.fractions.isEmpty ? nil : window.fractions.reduce(0, +) / Double(window.fractions.count)
+                let meanSpread = window.spreads.reduce(0, +) / Double(window.spreads.count)
                 log.append(.step(TrainingStepRecord(
                     iteration: iteration, epoch: Double(iteration * batchSize) / Double(dataset.train.count),
                     loss: meanLoss, syntheticFraction: meanFraction, learningRate: learningRate(at: t),
-                    imagesPerSecond: throughput, elapsedSeconds: elapsed)))
+                    imagesPerSecond: throughput, elapsedSeconds: elapsed,
+                    embeddingSpread: configuration.collapse.enabled ? meanSpread : nil)))
+                let collapseValue = configuration.collapse.enabled
+                    ? CollapseDetector.collapseLoss(configuration.loss, embeddings: outcome.embeddings, labels: labels) : .nan
+                let detected = collapse.observeWindow(firstIteration: iteration - window.losses.count + 1, lastIteration: iteration,
+                                                      meanSpread: meanSpread, meanLoss: meanLoss, collapseLoss: collapseValue,
+                                                      settings: configuration.collapse)
+                if let detected {
+                    log.append(.collapse(detected))
+                    bar.warning = "collapsed since it \(detected.began)"
+                    bar.message("warning at iteration \(iteration): " + CollapseDetector.explanation(detected))
+                }
                 bar.update(iteration: iteration, loss: meanLoss, syntheticFraction: meanFraction,
                            imagesPerSecond: throughput, elapsed: elapsed, iterationsThisSession: iteration - firstIteration)
-                losses.removeAll(keepingCapacity: true)
-                fractions.removeAll(keepingCapacity: true)
+                window = TrainingWindow()
                 windowStart = Date()
                 windowImages = 0
                 try log.flush()
+                if let detected, configuration.collapse.stop { throw CollapseError(record: detected) }
             }
             if iteration % configuration.evalEvery == 0 || iteration == configuration.iterations {
                 let result = try evaluateHeldOut(elapsed: Date().timeIntervalSince(start))
                 bar.message("iteration \(iteration): " + Trainer.summary(result))
                 try saveCheckpoints(recallAt1: result.recall(at: configuration.evaluation.recallKs.first ?? 1) ?? 0)
+                if iteration == interruptAfterCheckpoint { throw SimulatedInterruption() }
                 windowStart = Date()
             }
         }
-        let final = try lastEvaluation ?? evaluateHeldOut(elapsed: Date().timeIntervalSince(start))
+        // A finished run resumed: its final evaluation is in the log already; recompute it
+        // (deterministically) without logging it a second time.
+        let alreadyLogged = log.records.contains { if case .evaluation(let i, _, _) = $0 { i == iteration } else { false } }
+        let final = try lastEvaluation ?? evaluateHeldOut(elapsed: Date().timeIntervalSince(start), record: !alreadyLogged)
         try writeFinalOutputs(final)
         return final
     }
 
-    /// One optimizer step on batch `x`; returns the loss and the synthetic fraction.
-    func step(_ x: Matrix<Float>, labels: [Int], learningRate: Double) throws -> (Double, Double?) {
-        let embeddings = model.forward(Tensor(x, shape: inputShape), training: true)
+    /// What one optimizer step gives back.
+    struct StepOutcome {
+        /// The batch loss.
+        var loss: Double
+        /// The synthetic fraction, nil without synthesis.
+        var syntheticFraction: Double?
+        /// `CollapseDetector.relativeSpread` of the batch embeddings.
+        var spread: Double
+        /// The batch embeddings (network output).
+        var embeddings: Matrix<Float>
+    }
+
+    /// One optimizer step on batch `x` (iteration `iteration`, 1-based), guarded by the
+    /// `DivergenceGuard`; returns the loss, the synthetic fraction and the embeddings' spread.
+    func step(_ x: Matrix<Float>, labels: [Int], learningRate: Double, iteration: Int) throws -> StepOutcome {
+        let input = Tensor(x, shape: inputShape)
+        let embeddings = model.forward(input, training: true)
+        do {
+            try DivergenceGuard.checkEmbeddings(embeddings.values, iteration: iteration, optimizer: configuration.optimizer)
+        } catch var error as DivergenceError {
+            let diagnosis = DivergenceGuard.diagnose(model, input: input)
+            if !diagnosis.isEmpty { error.detail = diagnosis }
+            throw error
+        }
         let output: LossOutput<Float> = try configuration.loss.evaluate(embeddings.values, labels: labels)
+        try DivergenceGuard.checkLoss(Double(output.value), iteration: iteration, optimizer: configuration.optimizer)
         model.zeroGradients()
         _ = model.backward(Tensor(output.gradient, shape: embeddings.shape))
         optimizer.learningRate = learningRate
         optimizer.step(model)
-        return (Double(output.value), output.syntheticFraction)
+        try DivergenceGuard.checkModel(model, iteration: iteration, optimizer: configuration.optimizer)
+        let spread = configuration.collapse.enabled ? CollapseDetector.relativeSpread(embeddings.values) : 0
+        collapse.noteInitialSpread(spread)
+        return StepOutcome(loss: Double(output.value), syntheticFraction: output.syntheticFraction, spread: spread,
+                           embeddings: embeddings.values)
     }
 
     // MARK: Evaluation and outputs
 
-    /// Embeds the held-out split and scores it; logs an `eval` record.
-    func evaluateHeldOut(elapsed: Double) throws -> EvaluationResult {
+    /// Embeds the held-out split and scores it; logs an `eval` record (unless `record` is
+    /// false) and writes the log (unless `flush` is false).
+    func evaluateHeldOut(elapsed: Double, record: Bool = true, flush: Bool = true) throws -> EvaluationResult {
         let embeddings = try EmbeddingNetwork.embed(dataset.test, with: model)
         let settings = configuration.evaluation
         var options = EvaluationOptions(metric: settings.metric, recallKs: settings.recallKs,
                                         clustering: settings.clustering)
         options.seed = configuration.seed
-        let result = try evaluate(embeddings: embeddings, labels: dataset.test.labels, options: options)
-        log.append(.evaluation(iteration: iteration, metrics: Trainer.metrics(of: result), elapsedSeconds: elapsed))
-        try log.flush()
+        let result = try evaluate(embeddings: embeddings, labels: dataset.test.labels, options: options, pool: pool)
+        if record { log.append(.evaluation(iteration: iteration, metrics: Trainer.metrics(of: result), elapsedSeconds: elapsed)) }
+        if flush { try log.flush() }
         lastEvaluation = result
         return result
+    }
+
+    /// Scores the held-out split's raw inputs (`RawInputBaseline`); logs a `baseline` record.
+    func evaluateRawInputs() throws -> EvaluationResult {
+        let start = Date()
+        let result = try RawInputBaseline.evaluate(dataset.test, settings: configuration.evaluation, seed: configuration.seed)
+        // Flushed with the iteration-0 evaluation, once the run can start.
+        log.append(.baseline(metrics: Trainer.metrics(of: result), elapsedSeconds: Date().timeIntervalSince(start)))
+        return result
+    }
+
+    /// The raw-input metrics of this run's log (kept across `--resume`), nil when not computed.
+    public var baselineMetrics: [String: Double]? {
+        for record in log.records { if case .baseline(let metrics, _) = record { return metrics } }
+        return nil
     }
 
     /// The numeric metrics of an evaluation as they appear in `log.jsonl` and `metrics.json`
@@ -210,7 +381,7 @@ public final class Trainer {
         return parts.joined(separator: "  ")
     }
 
-    /// Writes the test embeddings, labels and thumbnails, then `metrics.json` — last, because
+    /// Writes the test embeddings, labels, thumbnails and class names, then `metrics.json` — last, because
     /// its presence marks the run as finished.
     func writeFinalOutputs(_ result: EvaluationResult) throws {
         let embeddings = try EmbeddingNetwork.embed(dataset.test, with: model)
@@ -219,8 +390,10 @@ public final class Trainer {
         if let thumbnails = try dataset.test.thumbnails(size: 32) {
             try thumbnails.write(to: directory + "/embeddings/test_thumbnails.npy")
         }
+        try AtomicFile.write(TestClasses.json(of: dataset.test), to: directory + "/embeddings/test_classes.json")
         var metrics: [String: Any] = Trainer.metrics(of: result)
         metrics["iteration"] = iteration
+        if let baselineMetrics { metrics["baseline"] = baselineMetrics }
         try AtomicFile.write(JSONSerialization.data(withJSONObject: metrics, options: [.prettyPrinted, .sortedKeys]),
                              to: directory + "/metrics.json")
     }
@@ -231,31 +404,39 @@ public final class Trainer {
         var archive = model.exportState(prefix: "model.")
         optimizer.exportState(into: &archive, prefix: "optimizer.")
         let shape = dataset.train.sampleShape
-        return Checkpoint(metadata: CheckpointMetadata(
+        var metadata = CheckpointMetadata(
             iteration: iteration, sampler: sampler, bestMetric: bestMetric, bestIteration: bestIteration,
-            configuration: configuration, inputShape: [shape.channels, shape.height, shape.width]), tensors: archive)
+            configuration: configuration, inputShape: [shape.channels, shape.height, shape.width])
+        metadata.window = window
+        metadata.collapse = collapse
+        return Checkpoint(metadata: metadata, tensors: archive)
     }
 
+    /// Writes `best` (when Recall@1 improved) and then `last`. In this order a kill at any
+    /// instant leaves them consistent: `last` never names a best iteration whose `best` file
+    /// is not on disk, and a resume from the older `last` rewrites the same `best`.
     private func saveCheckpoints(recallAt1: Double) throws {
         if recallAt1 > bestMetric {
             bestMetric = recallAt1
             bestIteration = iteration
         }
         let state = checkpoint()
-        try state.write(to: lastCheckpointPath)
+        if let bad = DivergenceGuard.firstNonFinite(state.tensors) {
+            throw DivergenceError(iteration: iteration, location: "checkpoint tensor \(bad)", problem: "non-finite values (NaN or ±infinity)",
+                                  cause: DivergenceGuard.likelyCause(configuration.optimizer))
+        }
         if bestIteration == iteration { try state.write(to: bestCheckpointPath) }
+        try state.write(to: lastCheckpointPath)
     }
 
     private func restore() throws {
-        guard FileManager.default.fileExists(atPath: lastCheckpointPath) else {
-            throw TrainingError.invalidCheckpoint(file: lastCheckpointPath, reason: "no checkpoint to resume from")
-        }
         let state = try Checkpoint(contentsOf: lastCheckpointPath)
-        var expected = state.metadata.configuration
-        expected.iterations = configuration.iterations
-        guard expected == configuration else {
-            throw TrainingError.invalidCheckpoint(file: lastCheckpointPath,
-                                                  reason: "the checkpoint was made with another configuration (only the iteration count may change on resume)")
+        try Trainer.checkSameRun(state.metadata.configuration, configuration, source: lastCheckpointPath)
+        guard configuration.iterations >= state.metadata.iteration else {
+            throw RunDirectoryError.shrinking(directory: directory, done: state.metadata.iteration, requested: configuration.iterations)
+        }
+        if let bad = DivergenceGuard.firstNonFinite(state.tensors) {
+            throw TrainingError.invalidCheckpoint(file: lastCheckpointPath, reason: "tensor \(bad) holds non-finite values (NaN or ±infinity); the run diverged before this checkpoint")
         }
         guard state.metadata.sampler.drawsFromSameItems(as: sampler) else {
             throw TrainingError.invalidCheckpoint(file: lastCheckpointPath,
@@ -267,7 +448,24 @@ public final class Trainer {
         iteration = state.metadata.iteration
         bestMetric = state.metadata.bestMetric
         bestIteration = state.metadata.bestIteration
+        window = state.metadata.window ?? TrainingWindow()
+        collapse = state.metadata.collapse ?? CollapseDetector()
         log = try RunLog.resuming(path: log.path, upTo: iteration)
+        resumed = true
+    }
+
+    /// The configuration of the run in `directory`, for `--resume`: that of its `last`
+    /// checkpoint, else its `config.json`, else nil (nothing to resume).
+    public static func savedConfiguration(in directory: String) throws -> TrainingConfiguration? {
+        let checkpoint = directory + "/checkpoints/last.ckpt"
+        if FileManager.default.fileExists(atPath: checkpoint) {
+            return try Checkpoint(contentsOf: checkpoint).metadata.configuration
+        }
+        let config = directory + "/config.json"
+        if FileManager.default.fileExists(atPath: config) {
+            return try JSONConfiguration.read(TrainingConfiguration.self, from: config, over: TrainingConfiguration())
+        }
+        return nil
     }
 
     /// Loads the model of a checkpoint file (for `dml embed`), with the per-sample input shape
@@ -279,6 +477,9 @@ public final class Trainer {
         let s = state.metadata.inputShape
         let shape = SampleShape(channels: s[0], height: s[1], width: s[2])
         let isImage = s[1] > 1 || s[2] > 1
+        if let bad = DivergenceGuard.firstNonFinite(state.tensors.entries(withPrefix: "model.")) {
+            throw TrainingError.invalidCheckpoint(file: path, reason: "tensor model.\(bad) holds non-finite values (NaN or ±infinity): the run diverged; this model cannot embed anything")
+        }
         let model: Sequential<Float>
         do {
             model = try EmbeddingNetwork.makeChecked(c.model, input: shape, isImageData: isImage, seed: c.seed)
@@ -288,4 +489,18 @@ public final class Trainer {
         }
         return (model, c, shape, isImage)
     }
+}
+
+/// The steps of the logging window in progress: their losses, synthetic fractions and
+/// embedding spreads, in order (a `step` record is their mean).
+public struct TrainingWindow: Codable, Sendable, Equatable {
+    /// Batch losses.
+    public var losses: [Double] = []
+    /// Synthetic fractions (empty without synthesis).
+    public var fractions: [Double] = []
+    /// `CollapseDetector.relativeSpread` of the batch embeddings.
+    public var spreads: [Double] = []
+
+    /// An empty window.
+    public init() {}
 }

@@ -1,3 +1,4 @@
+import DMLNumerics
 import MetricLearning
 import DMLEvaluation
 
@@ -28,12 +29,25 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var evaluation = EvaluationSettings()
     /// The seed of initialization, sampling, augmentation and dropout.
     public var seed: UInt64 = 0
-    /// OpenBLAS threads (1 is often faster on a loaded 2-core machine).
-    public var threads = 1
-    /// Background threads that decode and augment batches ahead of the trainer.
+    /// Compute threads (default: the machine's cores, `ThreadBudget.availableCores`): the size of
+    /// the run's `ThreadPool`, which the layers, the optimizer and the evaluation split their
+    /// work over (OpenBLAS stays single-threaded). Results are identical run after run at a
+    /// fixed value.
+    public var threads = ThreadBudget.availableCores
+    /// Background threads that decode and augment batches ahead of the trainer, taken from the
+    /// same budget: `effectiveLoaderThreads = min(loaderThreads, threads − 1)`, so with
+    /// `threads = 1` batches are prepared on the training thread and one thread does all the work.
     public var loaderThreads = 1
-    /// The run directory (see docs/RUN_DIRECTORY.md).
+
+    /// The loader threads a run starts: `min(loaderThreads, threads − 1)` (0: batches are
+    /// prepared on the training thread). Loader threads block while the prefetch queue is full,
+    /// so on in-memory data they cost the pool almost nothing.
+    public var effectiveLoaderThreads: Int { Swift.max(0, Swift.min(loaderThreads, threads - 1)) }
+    /// The run directory (see docs/RUN_DIRECTORY.md). Not part of a run's identity: a run
+    /// directory moved or spelled another way resumes.
     public var output = "runs/fashion-mnist"
+    /// Collapse detection (see `CollapseDetector`).
+    public var collapse = CollapseSettings()
 
     /// The defaults: Fashion-MNIST, the small CNN, lifted structured loss with hard negative
     /// pair mining and Embedding Expansion.
@@ -55,6 +69,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
                   "2...\(limits.batchDimension) (negatives need two classes)")
         try check((2...limits.batchDimension).contains(samplesPerClass), "samplesPerClass", samplesPerClass,
                   "2...\(limits.batchDimension) (positives need two samples)")
+        try RunFiles.validateOutput(output)
         try check(iterations >= 1, "iterations", iterations, "at least 1")
         try check(logEvery >= 1, "logEvery", logEvery, "at least 1")
         try check(evalEvery >= 1, "evalEvery", evalEvery, "at least 1")
@@ -235,6 +250,9 @@ public struct EvaluationSettings: Codable, Sendable, Equatable {
     public var recallKs = [1, 2, 4, 8]
     /// Whether k-means NMI and F1 are computed (costly on large test sets).
     public var clustering = true
+    /// Whether the raw inputs of the held-out split are scored once before iteration 0, as the
+    /// reference (`baseline` in `metrics.json`; see `RawInputBaseline`).
+    public var rawInputBaseline = true
 
     /// The default evaluation.
     public init() {}

@@ -48,7 +48,7 @@ struct KMeansTests {
         // Costs 1, 0, 1, 0: points 0 and 2 tie as farthest → point 0 moves to cluster 2.
         let x = Matrix<Double>([[0], [1], [2], [10]])
         var centres = Matrix<Double>([[1], [10], [50]])
-        let reseeded = KMeans.update(x, assignments: [0, 0, 0, 1], costs: [1, 0, 1, 0], centres: &centres)
+        let reseeded = KMeans.update(x, assignments: [0, 0, 0, 1], costs: [1, 0, 1, 0], centres: &centres, pool: ThreadPool(threads: 2))
         #expect(reseeded == 1)
         #expect(centres == Matrix<Double>([[1.5], [10], [0]]))
     }
@@ -57,7 +57,7 @@ struct KMeansTests {
     func seedingDistribution(batch: Int) {
         let values: [Double] = [0, 1, 3, 7, 15]
         let x = Matrix<Double>(values.map { [$0] })
-        let blocks = SquaredDistanceBlocks(points: x, blockSize: 2, threads: 1)
+        let blocks = SquaredDistanceBlocks(points: x, blockSize: 2, pool: ThreadPool(threads: 1))
         let seeding = KMeansPlusPlusSeeding(points: x, distances: blocks, batch: batch)
         let runs = 20_000
         var counts = [[Int]: Int]()
@@ -98,7 +98,7 @@ struct KMeansTests {
         // potential below 6, any other one above 10⁴; candidates are drawn ∝ D², so with 20 of them one of
         // the far group is (all but surely) drawn and kept.
         let x = Matrix<Double>([[0], [1], [2], [100], [101]])
-        let blocks = SquaredDistanceBlocks(points: x, blockSize: 2, threads: 1)
+        let blocks = SquaredDistanceBlocks(points: x, blockSize: 2, pool: ThreadPool(threads: 1))
         let greedy = GreedyKMeansPlusPlusSeeding(points: x, distances: blocks, candidates: 20)
         for seed in UInt64(0)..<20 {
             var generator = SeededGenerator(seed: seed)
@@ -110,7 +110,7 @@ struct KMeansTests {
         }
         // Three groups, three centres: the greedy choice always ends with one centre per group.
         let y = Matrix<Double>([[0], [0.5], [50], [50.5], [100], [100.5]])
-        let seeding = GreedyKMeansPlusPlusSeeding(points: y, distances: SquaredDistanceBlocks(points: y, blockSize: 4, threads: 1),
+        let seeding = GreedyKMeansPlusPlusSeeding(points: y, distances: SquaredDistanceBlocks(points: y, blockSize: 4, pool: ThreadPool(threads: 1)),
                                                   candidates: 8)
         for seed in UInt64(0)..<20 {
             var generator = SeededGenerator(seed: seed)

@@ -22,10 +22,13 @@ public enum EvaluationBenchmark {
         public var spread: Double
         /// Data and k-means seed.
         public var seed: UInt64
-        /// Selection threads (set BLAS threads separately).
+        /// Compute threads: the size of the pool the benchmark creates (BLAS runs single-threaded
+        /// inside its workers).
         public var threads: Int
         /// k-means iteration cap.
         public var kMeansIterations: Int
+        /// Neighbour-search blocking (its `threads` is replaced by `threads`).
+        public var search = NeighbourSearchOptions()
         /// Whether to run k-means (the full evaluation and the extra K); `false` times only the search.
         public var clustering: Bool
 
@@ -69,6 +72,10 @@ public enum EvaluationBenchmark {
         public var iterations: Int?
         /// The metrics computed, for the record.
         public var metrics: String
+        /// CPU seconds of the whole process (all threads) during the stage, for the full
+        /// evaluation: on a shared machine steadier than `seconds`, and `cpuSeconds / seconds` is
+        /// the number of cores the stage kept busy.
+        public var cpuSeconds: Double? = nil
 
         /// `seconds / gemmSeconds`.
         public var gemmRatio: Double? { gemmSeconds.map { seconds / $0 } }
@@ -83,17 +90,21 @@ public enum EvaluationBenchmark {
             var options = EvaluationOptions(recallKs: configuration.recallKs, clustering: configuration.clustering)
             options.kMeans = KMeansOptions(seed: configuration.seed, maxIterations: configuration.kMeansIterations,
                                            threads: configuration.threads)
+            options.search = configuration.search
             options.search.threads = configuration.threads
-            let searchGEMM = try gemmPassSeconds(data.embeddings, references: nil, options: options.search)
+            let pool = ThreadPool(threads: configuration.threads)
+            let searchGEMM = try gemmPassSeconds(data.embeddings, references: nil, options: options.search, pool: pool)
             let clusterGEMM = configuration.clustering
                 ? try gemmPassSeconds(data.embeddings, references: classes, options: options.search,
-                                      blockSize: options.kMeans.pointBlockSize)
+                                      blockSize: options.kMeans.pointBlockSize, pool: pool)
                 : nil
 
             ProcessMemory.resetPeak()
             let start = DispatchTime.now()
-            let result = try evaluate(embeddings: data.embeddings, labels: data.labels, options: options)
+            let cpuStart = BenchmarkClock.processCPU.now()
+            let result = try evaluate(embeddings: data.embeddings, labels: data.labels, options: options, pool: pool)
             let total = Evaluation.seconds(since: start)
+            let cpu = BenchmarkClock.processCPU.now() - cpuStart
             let peak = peakMiB()
             let recalls = result.retrieval.recallAtK.map { "R@\($0.k) \(format($0.value))" }.joined(separator: ", ")
             let d = configuration.dimension
@@ -101,21 +112,21 @@ public enum EvaluationBenchmark {
                        metrics: "\(recalls), MAP@R \(format(result.retrieval.mapAtR)), RP \(format(result.retrieval.rPrecision))"))
             guard configuration.clustering else {
                 report(Row(stage: "full evaluation", items: n, dimension: d, seconds: total, peakResidentMiB: peak,
-                           metrics: "search only"))
+                           metrics: "search only", cpuSeconds: cpu))
                 continue
             }
             report(Row(stage: "k-means", items: n, dimension: d, clusters: classes, seconds: result.clusteringSeconds,
                        gemmSeconds: clusterGEMM, iterations: result.kMeansIterations,
                        metrics: "NMI \(format(result.clustering?.nmi ?? .nan)), F1 \(format(result.clustering?.f1 ?? .nan))"))
             report(Row(stage: "full evaluation", items: n, dimension: d, clusters: classes, seconds: total,
-                       peakResidentMiB: peak, metrics: "search + k-means + NMI + F1"))
+                       peakResidentMiB: peak, metrics: "search + k-means + NMI + F1", cpuSeconds: cpu))
 
             for k in configuration.extraClusterCounts where k < n && k != classes {
                 let gemm = try gemmPassSeconds(data.embeddings, references: k, options: options.search,
-                                               blockSize: options.kMeans.pointBlockSize)
+                                               blockSize: options.kMeans.pointBlockSize, pool: pool)
                 ProcessMemory.resetPeak()
                 let start = DispatchTime.now()
-                let kMeans = try KMeans.run(data.embeddings, clusters: k, options: options.kMeans)
+                let kMeans = try KMeans.run(data.embeddings, clusters: k, options: options.kMeans, pool: pool)
                 let scores = try ClusteringScores.compute(clusters: kMeans.assignments, classes: data.labels)
                 report(Row(stage: "k-means", items: n, dimension: d, clusters: k, seconds: Evaluation.seconds(since: start),
                            gemmSeconds: gemm, peakResidentMiB: peakMiB(), iterations: kMeans.iterations,
@@ -125,16 +136,20 @@ public enum EvaluationBenchmark {
     }
 
     /// Seconds of the blocked GEMM tiles of a search of `points` against themselves
-    /// (`references == nil`) or against their first `references` rows (the k-means shape).
+    /// (`references == nil`) or against their first `references` rows (the k-means shape), on
+    /// the workers of `pool` with the tiles the search (or k-means) uses.
     static func gemmPassSeconds(_ points: Matrix<Float>, references: Int?, options: NeighbourSearchOptions,
-                                blockSize: Int? = nil) throws -> Double {
+                                blockSize: Int? = nil, pool: ThreadPool) throws -> Double {
         var options = options
         if let blockSize { options.queryBlockSize = blockSize }
         let referenceMatrix = references.map { points.gatheringRows(Array(0..<$0)) }
-        if let references { options.referenceBlockSize = references }
+        if let references {
+            options.referenceBlockSize = references
+            options.queryBlockSize = SquaredDistanceBlocks<Float>.blockRows(blockSize: options.queryBlockSize, centres: references)
+        }
         let search = try BlockedNeighbourSearch(queries: points, references: referenceMatrix, k: 1, options: options)
         let start = DispatchTime.now()
-        let checksum = search.gemmPass()
+        let checksum = search.gemmPass(pool: pool)
         let seconds = Evaluation.seconds(since: start)
         return checksum.isNaN ? .nan : seconds
     }

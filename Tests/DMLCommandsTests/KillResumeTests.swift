@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+import DMLNumerics
+import DMLTraining
+
+/// Fault injection on the real `dml` executable: SIGKILL at random instants, then `--resume`,
+/// must end in exactly the run an uninterrupted `dml train` writes; a second writer on a run
+/// directory is refused while the first is alive, and not after it was killed. (The kill count
+/// is `DML_FAULT_KILLS`, 24 by default; `scripts/kill-resume.sh` runs a longer version.)
+@Suite(.serialized) struct KillResumeTests {
+    /// The `dml` executable built beside the test bundle.
+    static var executable: String? {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = here.deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = directory.appendingPathComponent("dml").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    /// 24 classes × 8 items of 16 generated features (half the classes train, half are held out).
+    static func writeData(into directory: String) throws {
+        var rng = SeededGenerator(seed: 21)
+        var features = Matrix<Float>(rows: 192, columns: 16)
+        for row in 0..<192 {
+            let c = row / 8
+            for j in 0..<16 { features[row, j] = Float((j == c % 16 ? 2.0 : 0.0) + rng.nextNormal()) }
+        }
+        try NPYArray(features).write(to: directory + "/features.npy")
+        try NPYArray(labels: (0..<192).map { $0 / 8 }).write(to: directory + "/labels.npy")
+    }
+
+    static func arguments(data: String, output: String, iterations: Int) -> [String] {
+        ["train", "--dataset", "npy", "--data-root", data, "--iterations", "\(iterations)", "--eval-every", "5",
+         "--log-every", "3", "--classes-per-batch", "4", "--samples-per-class", "2", "--embedding-size", "8",
+         "--loss", "triplet", "--mining", "hnpm", "--synthesis", "symm", "--lr", "0.01", "--quiet", "-o", output]
+    }
+
+    /// Starts `dml` with `arguments`, standard error to `log`.
+    static func start(_ executable: String, _ arguments: [String], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// The log's records without wall time and throughput.
+    static func deterministicLog(_ directory: String) throws -> [String] {
+        try RunLog.read(from: directory + "/log.jsonl").map { $0.withoutTimings.jsonLine() }
+    }
+
+    static func bytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
+
+    static func leftovers(_ directory: String) -> [String] {
+        (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? [])
+            .filter { $0.contains(".tmp-") || $0.hasSuffix("run.lock") }
+    }
+
+    @Test func killedAtRandomInstantsResumesToTheUninterruptedRun() throws {
+        guard let dml = Self.executable else {
+            Issue.record("the dml executable is not built beside the tests (run swift build --build-tests)")
+            return
+        }
+        let kills = Int(ProcessInfo.processInfo.environment["DML_FAULT_KILLS"] ?? "") ?? 24
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kill-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try Self.writeData(into: root)
+        let run = root + "/run", reference = root + "/reference"
+        let iterations = 30
+        // The uninterrupted run, written at the same path (checkpoints hold the path), then moved.
+        let began = Date()
+        let whole = try Self.start(dml, Self.arguments(data: root, output: run, iterations: iterations), log: root + "/whole.err")
+        whole.waitUntilExit()
+        let duration = Date().timeIntervalSince(began)
+        #expect(whole.terminationStatus == 0, "\((try? String(contentsOfFile: root + "/whole.err", encoding: .utf8)) ?? "")")
+        try FileManager.default.moveItem(atPath: run, toPath: reference)
+
+        // Chains of launches with `--resume`, each killed after a random delay uniform over the
+        // uninterrupted run's duration, until a launch finishes by itself; then the run must
+        // equal the reference, and the next chain starts from an empty directory. Every kill
+        // thus lands in a run still in progress.
+        var generator = SystemRandomNumberGenerator()
+        var killed = 0, chains = 0, launches = 0
+        func compare() throws {
+            for file in ["config.json", "metrics.json", "checkpoints/last.ckpt", "checkpoints/best.ckpt",
+                         "embeddings/test_embeddings.npy", "embeddings/test_labels.npy"] {
+                let a = Self.bytes(reference + "/" + file), b = Self.bytes(run + "/" + file)
+                #expect(a != nil && a == b, "chain \(chains): \(file) differs after \(killed) kills")
+            }
+            #expect(FileManager.default.fileExists(atPath: run + "/report.html"))
+            #expect(try Self.deterministicLog(run) == Self.deterministicLog(reference), "chain \(chains): log.jsonl differs")
+            #expect(Self.leftovers(run).isEmpty, "chain \(chains) left behind: \(Self.leftovers(run))")
+        }
+        while killed < kills && launches < 4 * kills {
+            let err = root + "/launch\(launches).err"
+            launches += 1
+            let process = try Self.start(dml, Self.arguments(data: root, output: run, iterations: iterations) + ["--resume"], log: err)
+            usleep(UInt32(Double.random(in: 0..<duration, using: &generator) * 1e6))
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal {
+                killed += 1
+                continue
+            }
+            #expect(process.terminationStatus == 0, "launch \(launches): \((try? String(contentsOfFile: err, encoding: .utf8)) ?? "")")
+            chains += 1
+            try compare()
+            try FileManager.default.removeItem(atPath: run)
+        }
+        #expect(killed == kills, "\(killed) kills in \(launches) launches")
+        // Finish the last chain.
+        let last = try Self.start(dml, Self.arguments(data: root, output: run, iterations: iterations) + ["--resume"], log: root + "/last.err")
+        last.waitUntilExit()
+        #expect(last.terminationStatus == 0, "\((try? String(contentsOfFile: root + "/last.err", encoding: .utf8)) ?? "")")
+        chains += 1
+        try compare()
+        print("KillResumeTests: \(killed) SIGKILLs over \(chains) runs (\(launches + 1) launches; uninterrupted run \(String(format: "%.2f", duration)) s)")
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    @Test func aSecondWriterIsRefusedUntilTheFirstIsKilled() throws {
+        guard let dml = Self.executable else {
+            Issue.record("the dml executable is not built beside the tests (run swift build --build-tests)")
+            return
+        }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("writers-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try Self.writeData(into: root)
+        let run = root + "/run"
+        let first = try Self.start(dml, Self.arguments(data: root, output: run, iterations: 100_000), log: root + "/first.err")
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        // Wait until the first run holds the lock and has started (config.json is written then).
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: run + "/config.json") && Date() < deadline && first.isRunning { usleep(20_000) }
+        #expect(first.isRunning)
+        for extra in [["--resume"], ["--overwrite"], []] {
+            let second = try Self.start(dml, Self.arguments(data: root, output: run, iterations: 10) + extra, log: root + "/second.err")
+            second.waitUntilExit()
+            let message = (try? String(contentsOfFile: root + "/second.err", encoding: .utf8)) ?? ""
+            #expect(second.terminationStatus != 0, "\(extra)")
+            let expected = extra.isEmpty ? "already holds a run" : "in use by another dml process (pid \(first.processIdentifier)"
+            #expect(message.contains(expected), "\(extra): \(message)")
+        }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        // The kernel dropped the lock with the process: the next writer proceeds.
+        let third = try Self.start(dml, Self.arguments(data: root, output: run, iterations: 4) + ["--overwrite"], log: root + "/third.err")
+        third.waitUntilExit()
+        let message = (try? String(contentsOfFile: root + "/third.err", encoding: .utf8)) ?? ""
+        #expect(third.terminationStatus == 0, "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: run + "/run.lock"))
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
