@@ -6,7 +6,15 @@ import DMLNumerics
 /// to the padded input when `countIncludesPadding` (PyTorch's `count_include_pad=True`, the
 /// default; a ceil-mode window running past the padding counts only up to its end) and the
 /// number of image positions in the window otherwise. Backward spreads `g/D` over each window.
-public final class AvgPool2D<Scalar: NetworkScalar>: Layer {
+///
+/// With a pool, contiguous ranges of planes run on its workers (the same numbers at every
+/// thread count).
+public final class AvgPool2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
+    /// The pool the planes are split over (nil: the calling thread).
+    public var pool: ThreadPool?
+    /// The fewest input values a worker's chunk of planes holds, so small layers stay on the
+    /// calling thread.
+    public var minimumParallelElements = elementwiseGrain
     private var window: PoolingWindow<Scalar>
     /// Whether padded positions count in the divisor.
     public let countIncludesPadding: Bool
@@ -42,14 +50,30 @@ public final class AvgPool2D<Scalar: NetworkScalar>: Layer {
     public func forward(_ x: Tensor<Scalar>, training: Bool) -> Tensor<Scalar> {
         let (shape, g, planes) = window.beginForward(x)
         let include = countIncludesPadding
-        withPointers(x.values, &window.output) { Scalar.averagePoolForward($0, into: $1, planes: planes, geometry: g, countIncludesPadding: include) }
+        let inPlane = g.height * g.width, outPlane = g.outputHeight * g.outputWidth
+        let pool = pool, grain = minimumParallelElements
+        withPointers(x.values, &window.output) { xp, yp in
+            let out = WorkerPointer(yp)
+            PoolingWindow<Scalar>.forEachPlaneRange(planes, geometry: g, pool: pool, minimumElements: grain) { r in
+                Scalar.averagePoolForward(xp + r.lowerBound * inPlane, into: out.base + r.lowerBound * outPlane, planes: r.count,
+                                          geometry: g, countIncludesPadding: include)
+            }
+        }
         return Tensor(window.output, shape: shape)
     }
 
     public func backward(_ gradient: Tensor<Scalar>) -> Tensor<Scalar> {
         let (g, planes) = window.beginBackward(gradient)
         let include = countIncludesPadding
-        withPointers(gradient.values, &window.inputGradient) { Scalar.averagePoolBackward($0, into: $1, planes: planes, geometry: g, countIncludesPadding: include) }
+        let inPlane = g.height * g.width, outPlane = g.outputHeight * g.outputWidth
+        let pool = pool, grain = minimumParallelElements
+        withPointers(gradient.values, &window.inputGradient) { gp, dx in
+            let out = WorkerPointer(dx)
+            PoolingWindow<Scalar>.forEachPlaneRange(planes, geometry: g, pool: pool, minimumElements: grain) { r in
+                Scalar.averagePoolBackward(gp + r.lowerBound * outPlane, into: out.base + r.lowerBound * inPlane, planes: r.count,
+                                           geometry: g, countIncludesPadding: include)
+            }
+        }
         return Tensor(window.inputGradient, shape: window.inputShape)
     }
 }

@@ -21,7 +21,13 @@ import DMLNumerics
 /// State names, as PyTorch: parameters `weight` (γ) and `bias` (β), buffers `running_mean` and
 /// `running_var` (checkpoints written before these names, with `runningMean` and
 /// `runningVariance`, still load).
-public final class BatchNorm<Scalar: NetworkScalar>: Layer {
+public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
+    /// The pool the channels are split over (nil: the calling thread). Every statistic and
+    /// gradient sum lies within one channel, so the numbers are the same at every thread count.
+    public var pool: ThreadPool?
+    /// The fewest values (`N·H·W` per channel) a worker's chunk of channels holds, so small
+    /// layers stay on the calling thread.
+    public var minimumParallelElements = elementwiseGrain
     /// The number of channels `C`.
     public let channels: Int
     /// The running-statistics momentum `m` (0.1, PyTorch's default).
@@ -84,13 +90,18 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer {
     public func forward(_ x: Tensor<Scalar>, training: Bool) -> Tensor<Scalar> {
         precondition(x.shape.channels == channels, "BatchNorm expects \(channels) channels, got \(x.shape)")
         let n = x.batch, c = channels, p = x.shape.spatialCount
-        let count = n * p
+        let count = n * p, pool = pool
         usedBatchStatistics = training && !freezesStatistics
         if usedBatchStatistics {
             precondition(count > 1, "BatchNorm in training mode needs more than one value per channel")
+            let grain = channelGrain(values: count)
             withPointers(x.values, &mean) { xp, mp in
                 variance.withUnsafeMutableBufferPointer { vp in
-                    Scalar.channelStatistics(xp, batch: n, channels: c, spatial: p, mean: mp, variance: vp.baseAddress!)
+                    let meanOut = WorkerPointer(mp), varianceOut = WorkerPointer(vp.baseAddress!)
+                    pool.parallelFor(count: c, minimumChunk: grain) { range in
+                        Scalar.channelStatistics(xp, batch: n, channels: c, spatial: p, channelRange: range,
+                                                 mean: meanOut.base, variance: varianceOut.base)
+                    }
                 }
             }
             let m = Scalar(momentum), unbias = Scalar(Double(count) / Double(count - 1))
@@ -112,9 +123,12 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer {
                     beta.withUnsafeBufferPointer { bp in
                         normalized.withUnsafeMutableBufferPointer { hp in
                             withPointers(x.values, &output) { xp, yp in
-                                Scalar.batchNormForward(xp, batch: n, channels: c, spatial: p, mean: mp.baseAddress!,
-                                                        inverseStd: rp.baseAddress!, gamma: gp.baseAddress!, beta: bp.baseAddress!,
-                                                        normalized: hp.baseAddress!, into: yp)
+                                let out = WorkerPointer(yp), hat = WorkerPointer(hp.baseAddress!)
+                                pool.parallelFor(count: c, minimumChunk: channelGrain(values: n * p)) { range in
+                                    Scalar.batchNormForward(xp, batch: n, channels: c, spatial: p, channelRange: range, mean: mp.baseAddress!,
+                                                            inverseStd: rp.baseAddress!, gamma: gp.baseAddress!, beta: bp.baseAddress!,
+                                                            normalized: hat.base, into: out.base)
+                                }
                             }
                         }
                     }
@@ -130,7 +144,7 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer {
         inputGradient.reshapeForReuse(rows: n, columns: g.shape.count)
         // A frozen layer accumulates into scratch buffers (swapped in and out, no copy), leaving
         // its gradients untouched.
-        let frozen = isFrozen
+        let frozen = isFrozen, pool = pool
         if frozen { swap(&gammaGradient, &scratchGamma); swap(&betaGradient, &scratchBeta) }
         defer { if frozen { swap(&gammaGradient, &scratchGamma); swap(&betaGradient, &scratchBeta) } }
         normalized.withUnsafeBufferPointer { hp in
@@ -139,9 +153,14 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer {
                     gammaGradient.withUnsafeMutableBufferPointer { dgp in
                         betaGradient.withUnsafeMutableBufferPointer { dbp in
                             withPointers(g.values, &inputGradient) { gv, dx in
-                                Scalar.batchNormBackward(gv, normalized: hp.baseAddress!, batch: n, channels: c, spatial: p,
-                                                         gamma: gp.baseAddress!, inverseStd: rp.baseAddress!, training: training,
-                                                         into: dx, gammaGradient: dgp.baseAddress!, betaGradient: dbp.baseAddress!)
+                                let out = WorkerPointer(dx)
+                                let dGamma = WorkerPointer(dgp.baseAddress!), dBeta = WorkerPointer(dbp.baseAddress!)
+                                pool.parallelFor(count: c, minimumChunk: channelGrain(values: n * p)) { range in
+                                    Scalar.batchNormBackward(gv, normalized: hp.baseAddress!, batch: n, channels: c, spatial: p,
+                                                             channelRange: range, gamma: gp.baseAddress!, inverseStd: rp.baseAddress!,
+                                                             training: training, into: out.base, gammaGradient: dGamma.base,
+                                                             betaGradient: dBeta.base)
+                                }
                             }
                         }
                     }
@@ -150,6 +169,10 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer {
         }
         return Tensor(inputGradient, shape: g.shape)
     }
+
+    /// Channels per chunk so that a chunk holds at least `elementwiseGrain` values (a channel
+    /// holds `values`).
+    private func channelGrain(values: Int) -> Int { Swift.max(1, minimumParallelElements / Swift.max(1, values)) }
 
     public func visitParameters(_ visit: (String, inout Matrix<Scalar>, inout Matrix<Scalar>) -> Void) {
         visit("weight", &gamma, &gammaGradient)

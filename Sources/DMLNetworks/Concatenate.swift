@@ -8,7 +8,11 @@ import DMLNumerics
 ///
 /// Backward: branch `b` receives the channel slice `g[:, C_1+…+C_{b−1} ..< C_1+…+C_b]` of the
 /// output gradient and `∂L/∂x = Σ_b b.backward(slice_b)`.
-public final class Concatenate<Scalar: NetworkScalar>: Layer {
+public final class Concatenate<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
+    /// The pool handed on to every branch (nil: the calling thread).
+    public var pool: ThreadPool? {
+        didSet { for (_, layer) in branches { handOver(pool, to: layer) } }
+    }
     /// The named branches, in channel order.
     public private(set) var branches: [(name: String, layer: any Layer<Scalar>)]
     /// Whether `backward` must return `∂L/∂x` (set by the parent container).

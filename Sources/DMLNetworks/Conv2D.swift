@@ -15,7 +15,12 @@ import DMLNumerics
 /// Backward: `∂W += ∂Y · colsᵀ`, `∂cols = Wᵀ · ∂Y`, col2im (likewise per group); the bias
 /// gradient is the sum of `∂Y` over each output plane. Frozen (`isFrozen`): no weight or bias
 /// gradient is computed.
-public final class Conv2D<Scalar: NetworkScalar>: Layer {
+public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
+    /// The pool the samples are split over (nil: the calling thread). Each worker has its own
+    /// patch buffer and weight-gradient accumulator; the accumulators are added in worker order,
+    /// so a given thread count gives the same numbers run after run (and different thread
+    /// counts the same up to rounding). The batched algorithm stays one GEMM.
+    public var pool: ThreadPool?
     /// Input channels `C`.
     public let inputChannels: Int
     /// Output channels `O`.
@@ -58,6 +63,8 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
     private var inputGradient = Matrix<Scalar>.empty
     private var input = Matrix<Scalar>.empty
     private var usedKernel = Kernel.perSample
+    private var patchScratch = WorkerScratch<Scalar>(workers: 1)
+    private var gradientScratch = WorkerScratch<Scalar>(workers: 1)
     private var inputGradientIsZero = false
 
     private enum Kernel { case depthwise, pointwise, perSample, batched }
@@ -172,13 +179,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
             inputGradient.withUnsafeMutableBufferPointer { if count > 0 { Scalar.fill($0.baseAddress!, count: count, value: 0) } }
             inputGradientIsZero = true
         }
-        if biasGradient != nil && !isFrozen {
-            withPointers(gradient.values, &biasGradient!) { gp, s in
-                for sample in 0..<n {
-                    for c in 0..<o { s[c] += Scalar.channelRowSum(gp + (sample * o + c) * p, count: p) }
-                }
-            }
-        }
+        if biasGradient != nil && !isFrozen { accumulateBiasGradient(gradient, planeSize: p) }
         switch usedKernel {
         case .depthwise: backwardDepthwise(gradient, geometry: g)
         case .pointwise, .perSample: backwardPerSample(gradient, geometry: g, pointwise: usedKernel == .pointwise)
@@ -188,8 +189,76 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
         return Tensor(inputGradient, shape: inputShape)
     }
 
+    // MARK: the pool
+
+    /// The number of sample chunks a pass over `n` samples is split into (1 without a pool).
+    private func sampleChunks(_ n: Int) -> Int { pool?.chunkCount(count: n) ?? 1 }
+
+    /// Runs `body(samples, worker)` over `0..<n` split into `sampleChunks(n)` contiguous ranges
+    /// on the pool's workers (OpenBLAS single-threaded meanwhile), or on the calling thread.
+    private func forEachSampleChunk(_ n: Int, _ body: (_ samples: Range<Int>, _ worker: Int) -> Void) {
+        guard n > 0 else { return }
+        if let pool, pool.chunkCount(count: n) > 1 {
+            BLASThreads.with(1) { pool.parallelFor(count: n, body) }
+        } else {
+            body(0..<n, 0)
+        }
+    }
+
+    /// Patch buffers of `count` elements for `workers` workers, allocated here on the calling
+    /// thread (the workers only read their pointer).
+    private func patchBuffers(workers: Int, count: Int) -> [SendablePointer<Scalar>] {
+        if patchScratch.workers < workers { patchScratch = WorkerScratch(workers: workers) }
+        return (0..<workers).map { SendablePointer(patchScratch.buffer($0, count: count)) }
+    }
+
+    /// Where each worker accumulates its weight gradient: worker 0 into `weightGradient` itself
+    /// (so one chunk is exactly the serial computation), worker `w ≥ 1` into its own zeroed
+    /// `O × (C/g·kh·kw)` buffer, added by `addWeightGradientPartials` in worker order.
+    private func weightGradientTargets(workers: Int, base: UnsafeMutablePointer<Scalar>) -> [SendablePointer<Scalar>] {
+        if gradientScratch.workers < workers { gradientScratch = WorkerScratch(workers: workers) }
+        let count = weight.count
+        return (0..<workers).map { w in
+            if w == 0 { return SendablePointer(base) }
+            let buffer = gradientScratch.buffer(w, count: count)
+            Scalar.fill(buffer, count: count, value: 0)
+            return SendablePointer(buffer)
+        }
+    }
+
+    /// `∂W += Σ_{w=1}^{W−1} partial_w`, in worker order (each element's sum in that order, the
+    /// elements split over the pool), so a given thread count gives the same numbers every run.
+    private func addWeightGradientPartials(_ targets: [SendablePointer<Scalar>]) {
+        guard targets.count > 1 else { return }
+        let count = weight.count, destination = targets[0]
+        let body: (Range<Int>) -> Void = { range in
+            let d = destination.pointer + range.lowerBound
+            for source in targets.dropFirst() {
+                Scalar.accumulate(source.pointer + range.lowerBound, into: d, count: range.count)
+            }
+        }
+        if let pool { pool.parallelFor(count: count, minimumChunk: 1 << 14) { range, _ in body(range) } } else { body(0..<count) }
+    }
+
+    /// `∂b_c += Σ_n Σ_q ∂Y[n, c, q]`, the channels split over the pool (each channel summed in
+    /// sample order, so the result is the same at every thread count).
+    private func accumulateBiasGradient(_ gradient: Tensor<Scalar>, planeSize p: Int) {
+        let n = batch, o = outputChannels
+        let grain = Swift.max(1, elementwiseGrain / Swift.max(1, n * p))
+        let pool = pool
+        withPointers(gradient.values, &biasGradient!) { gp, s in
+            let out = WorkerPointer(s)
+            pool.parallelFor(count: o, minimumChunk: grain) { channels in
+                for sample in 0..<n {
+                    for c in channels { out.base[c] += Scalar.channelRowSum(gp + (sample * o + c) * p, count: p) }
+                }
+            }
+        }
+    }
+
     // MARK: depthwise
 
+    /// The samples split over the pool, each sample's planes by the direct kernel.
     private func forwardDepthwise(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
         input = x.values
         let n = x.batch, inputCount = x.shape.count, outputCount = outputChannels * g.outputSpatial
@@ -198,35 +267,46 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
         weight.withUnsafeBufferPointer { w in
             biasValues.withUnsafeBufferPointer { b in
                 withPointers(x.values, &output) { xp, yp in
-                    for sample in 0..<n {
-                        Scalar.depthwiseForward(xp + sample * inputCount, weight: w.baseAddress!, bias: hasBias ? b.baseAddress! : nil,
-                                                geometry: g, multiplier: multiplier, into: yp + sample * outputCount)
+                    let out = WorkerPointer(yp)
+                    forEachSampleChunk(n) { samples, _ in
+                        for sample in samples {
+                            Scalar.depthwiseForward(xp + sample * inputCount, weight: w.baseAddress!, bias: hasBias ? b.baseAddress! : nil,
+                                                    geometry: g, multiplier: multiplier, into: out.base + sample * outputCount)
+                        }
                     }
                 }
             }
         }
     }
 
+    /// The samples split over the pool; each worker accumulates its own weight gradient
+    /// (`weightGradientTargets`), summed in worker order afterwards.
     private func backwardDepthwise(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
         let n = batch, inputCount = inputShape.count, outputCount = outputChannels * g.outputSpatial
         let multiplier = outputChannels / inputChannels
         let needsInput = computesInputGradient, needsWeight = !isFrozen
         guard needsInput || needsWeight, n > 0 else { return }
         let cached = input
+        let workers = sampleChunks(n)
         weight.withUnsafeBufferPointer { w in
             weightGradient.withUnsafeMutableBufferPointer { dw in
+                let targets = needsWeight ? weightGradientTargets(workers: workers, base: dw.baseAddress!) : []
                 inputGradient.withUnsafeMutableBufferPointer { dx in
+                    let dxBase = dx.baseAddress.map(WorkerPointer.init)
                     cached.withUnsafeBufferPointer { xp in
                         gradient.values.withUnsafeBufferPointer { gp in
-                            for sample in 0..<n {
-                                Scalar.depthwiseBackward(gp.baseAddress! + sample * outputCount, input: xp.baseAddress! + sample * inputCount,
-                                                         weight: w.baseAddress!, geometry: g, multiplier: multiplier,
-                                                         weightGradient: needsWeight ? dw.baseAddress! : nil,
-                                                         inputGradient: needsInput ? dx.baseAddress! + sample * inputCount : nil)
+                            forEachSampleChunk(n) { samples, worker in
+                                for sample in samples {
+                                    Scalar.depthwiseBackward(gp.baseAddress! + sample * outputCount, input: xp.baseAddress! + sample * inputCount,
+                                                             weight: w.baseAddress!, geometry: g, multiplier: multiplier,
+                                                             weightGradient: needsWeight ? targets[worker].pointer : nil,
+                                                             inputGradient: needsInput ? dxBase!.base + sample * inputCount : nil)
+                                }
                             }
                         }
                     }
                 }
+                if needsWeight { addWeightGradientPartials(targets) }
             }
         }
     }
@@ -235,37 +315,42 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
 
     /// Per sample `n` and group: patches `cols` (`C/g·kh·kw × P`, small enough to stay in cache;
     /// for a pointwise convolution the input plane block itself), then
-    /// `y_n[group rows] = W_group · cols + b` written straight into the NCHW output row.
+    /// `y_n[group rows] = W_group · cols + b` written straight into the NCHW output row. The
+    /// samples are split over the pool, each worker with its own patch buffer.
     private func forwardPerSample(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool) {
         let n = x.batch, p = g.outputSpatial, o = outputChannels, k = g.patchLength
         let og = o / groups, groupCount = groups, groupInput = g.channels * g.inputSpatial
         let inputCount = x.shape.count
         input = x.values
-        if !pointwise { columns.reshapeForReuse(rows: k, columns: p) }
+        let patches = pointwise ? [] : patchBuffers(workers: sampleChunks(n), count: k * p)
         let hasBias = bias != nil
         let biasValues = bias ?? .empty
+        let profiler = profiler
         weight.withUnsafeBufferPointer { w in
             biasValues.withUnsafeBufferPointer { b in
-                columns.withUnsafeMutableBufferPointer { col in
-                    withPointers(x.values, &output) { xp, yp in
-                        for sample in 0..<n {
-                            let y = yp + sample * o * p
+                withPointers(x.values, &output) { xp, yp in
+                    let out = WorkerPointer(yp)
+                    forEachSampleChunk(n) { samples, worker in
+                        for sample in samples {
+                            let y = out.base + sample * o * p
                             if hasBias {
                                 for c in 0..<o { Scalar.fill(y + c * p, count: p, value: b[c]) }
                             }
                             for group in 0..<groupCount {
                                 let source = xp + sample * inputCount + group * groupInput
-                                let patches: UnsafePointer<Scalar>
+                                let cols: UnsafePointer<Scalar>
                                 if pointwise {
-                                    patches = source
+                                    cols = source
                                 } else {
-                                    Scalar.im2col(source, geometry: g, batch: 1, into: col.baseAddress!)
-                                    patches = UnsafePointer(col.baseAddress!)
+                                    Scalar.im2col(source, geometry: g, batch: 1, into: patches[worker].pointer)
+                                    cols = UnsafePointer(patches[worker].pointer)
                                 }
-                                profiler.measure {
+                                let product = {
                                     Scalar.gemm(.none, .none, m: og, n: p, k: k, alpha: 1, a: w.baseAddress! + group * og * k, lda: k,
-                                                b: patches, ldb: p, beta: hasBias ? 1 : 0, c: y + group * og * p, ldc: p)
+                                                b: cols, ldb: p, beta: hasBias ? 1 : 0, c: y + group * og * p, ldc: p)
                                 }
+                                // The profiler is not thread-safe: it times the calling thread's share.
+                                if worker == 0 { profiler.measure(product) } else { product() }
                             }
                         }
                     }
@@ -276,46 +361,54 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
 
     /// Per sample and group: the patches are recomputed (cheaper than keeping `N` of them), then
     /// `∂W_group += g_n · colsᵀ`, `∂cols = W_groupᵀ g_n` and col2im into `∂x_n` (pointwise: the
-    /// products read and write the input and its gradient directly).
+    /// products read and write the input and its gradient directly). The samples are split over
+    /// the pool, each worker with its own patch buffer and weight-gradient accumulator
+    /// (`weightGradientTargets`), summed in worker order afterwards.
     private func backwardPerSample(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool) {
         let n = batch, p = g.outputSpatial, o = outputChannels, k = g.patchLength
         let og = o / groups, groupCount = groups, groupInput = g.channels * g.inputSpatial
         let inputCount = inputShape.count
         let needsInput = computesInputGradient, needsWeight = !isFrozen
-        guard needsInput || needsWeight else { return }
-        if !pointwise { columns.reshapeForReuse(rows: k, columns: p) }
+        guard needsInput || needsWeight, n > 0 else { return }
+        let workers = sampleChunks(n)
+        let patches = pointwise ? [] : patchBuffers(workers: workers, count: k * p)
         let cached = input
+        let profiler = profiler
         weight.withUnsafeBufferPointer { w in
             weightGradient.withUnsafeMutableBufferPointer { dw in
-                columns.withUnsafeMutableBufferPointer { col in
-                    inputGradient.withUnsafeMutableBufferPointer { dx in
-                        cached.withUnsafeBufferPointer { xp in
-                            gradient.values.withUnsafeBufferPointer { gp in
-                                for sample in 0..<n {
+                let targets = needsWeight ? weightGradientTargets(workers: workers, base: dw.baseAddress!) : []
+                inputGradient.withUnsafeMutableBufferPointer { dx in
+                    let dxBase = dx.baseAddress.map(WorkerPointer.init)
+                    cached.withUnsafeBufferPointer { xp in
+                        gradient.values.withUnsafeBufferPointer { gp in
+                            forEachSampleChunk(n) { samples, worker in
+                                let col = pointwise ? nil : patches[worker].pointer
+                                for sample in samples {
                                     let gs = gp.baseAddress! + sample * o * p
                                     for group in 0..<groupCount {
                                         let source = xp.baseAddress! + sample * inputCount + group * groupInput
-                                        let target = dx.baseAddress.map { $0 + sample * inputCount + group * groupInput }
+                                        let target = dxBase.map { $0.base + sample * inputCount + group * groupInput }
                                         let gGroup = gs + group * og * p, wGroup = w.baseAddress! + group * og * k
-                                        let patches: UnsafePointer<Scalar>
+                                        let cols: UnsafePointer<Scalar>
                                         if pointwise {
-                                            patches = source
+                                            cols = source
                                         } else {
-                                            if needsWeight { Scalar.im2col(source, geometry: g, batch: 1, into: col.baseAddress!) }
-                                            patches = UnsafePointer(col.baseAddress!)
+                                            if needsWeight { Scalar.im2col(source, geometry: g, batch: 1, into: col!) }
+                                            cols = UnsafePointer(col!)
                                         }
-                                        profiler.measure {
+                                        let products = {
                                             if needsWeight {
                                                 Scalar.gemm(.none, .transpose, m: og, n: k, k: p, alpha: 1, a: gGroup, lda: p,
-                                                            b: patches, ldb: p, beta: 1, c: dw.baseAddress! + group * og * k, ldc: k)
+                                                            b: cols, ldb: p, beta: 1, c: targets[worker].pointer + group * og * k, ldc: k)
                                             }
                                             if needsInput {
                                                 Scalar.gemm(.transpose, .none, m: k, n: p, k: og, alpha: 1, a: wGroup, lda: k,
-                                                            b: gGroup, ldb: p, beta: 0, c: pointwise ? target! : col.baseAddress!, ldc: p)
+                                                            b: gGroup, ldb: p, beta: 0, c: pointwise ? target! : col!, ldc: p)
                                             }
                                         }
+                                        if worker == 0 { profiler.measure(products) } else { products() }
                                         if needsInput && !pointwise {
-                                            Scalar.col2im(col.baseAddress!, geometry: g, batch: 1, into: target!)
+                                            Scalar.col2im(col!, geometry: g, batch: 1, into: target!)
                                         }
                                     }
                                 }
@@ -323,6 +416,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer {
                         }
                     }
                 }
+                if needsWeight { addWeightGradientPartials(targets) }
             }
         }
     }

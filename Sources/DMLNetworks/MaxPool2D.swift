@@ -6,7 +6,15 @@ import DMLNumerics
 /// `y[n, c, oh, ow] = max` of `x[n, c, oh·sh − top + i, ow·sw − left + j]` over the window
 /// positions inside the image. Backward routes each output gradient to the position of its
 /// maximum (the first one in row-major window order on ties, as PyTorch).
-public final class MaxPool2D<Scalar: NetworkScalar>: Layer {
+///
+/// With a pool, contiguous ranges of planes run on its workers (the same numbers at every
+/// thread count).
+public final class MaxPool2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
+    /// The pool the planes are split over (nil: the calling thread).
+    public var pool: ThreadPool?
+    /// The fewest input values a worker's chunk of planes holds, so small layers stay on the
+    /// calling thread.
+    public var minimumParallelElements = elementwiseGrain
     private var window: PoolingWindow<Scalar>
     private var argmax: [Int32] = []
 
@@ -40,16 +48,33 @@ public final class MaxPool2D<Scalar: NetworkScalar>: Layer {
     public func forward(_ x: Tensor<Scalar>, training: Bool) -> Tensor<Scalar> {
         let (shape, g, planes) = window.beginForward(x)
         if argmax.count != x.batch * shape.count { argmax = [Int32](repeating: 0, count: x.batch * shape.count) }
+        let inPlane = g.height * g.width, outPlane = g.outputHeight * g.outputWidth
+        let pool = pool, grain = minimumParallelElements
         argmax.withUnsafeMutableBufferPointer { arg in
-            withPointers(x.values, &window.output) { Scalar.maxPoolForward($0, into: $1, argmax: arg.baseAddress!, planes: planes, geometry: g) }
+            let indices = WorkerPointer(arg.baseAddress!)
+            withPointers(x.values, &window.output) { xp, yp in
+                let out = WorkerPointer(yp)
+                PoolingWindow<Scalar>.forEachPlaneRange(planes, geometry: g, pool: pool, minimumElements: grain) { r in
+                    Scalar.maxPoolForward(xp + r.lowerBound * inPlane, into: out.base + r.lowerBound * outPlane,
+                                          argmax: indices.base + r.lowerBound * outPlane, planes: r.count, geometry: g)
+                }
+            }
         }
         return Tensor(window.output, shape: shape)
     }
 
     public func backward(_ gradient: Tensor<Scalar>) -> Tensor<Scalar> {
         let (g, planes) = window.beginBackward(gradient)
+        let inPlane = g.height * g.width, outPlane = g.outputHeight * g.outputWidth
+        let pool = pool, grain = minimumParallelElements
         argmax.withUnsafeBufferPointer { arg in
-            withPointers(gradient.values, &window.inputGradient) { Scalar.maxPoolBackward($0, argmax: arg.baseAddress!, into: $1, planes: planes, geometry: g) }
+            withPointers(gradient.values, &window.inputGradient) { gp, dx in
+                let out = WorkerPointer(dx)
+                PoolingWindow<Scalar>.forEachPlaneRange(planes, geometry: g, pool: pool, minimumElements: grain) { r in
+                    Scalar.maxPoolBackward(gp + r.lowerBound * outPlane, argmax: arg.baseAddress! + r.lowerBound * outPlane,
+                                           into: out.base + r.lowerBound * inPlane, planes: r.count, geometry: g)
+                }
+            }
         }
         return Tensor(window.inputGradient, shape: window.inputShape)
     }

@@ -3,8 +3,18 @@ import RealModule
 extension NetworkScalar {
     @inlinable
     public static func channelStatistics(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, mean: UnsafeMutablePointer<Self>, variance: UnsafeMutablePointer<Self>) {
+        channelStatistics(x, batch: batch, channels: channels, spatial: spatial, channelRange: 0..<channels, mean: mean, variance: variance)
+    }
+
+    /// `μ_c = (1/M) Σ x`, `σ²_c = (1/M) Σ (x − μ_c)²` over the `M = N·P` values of each channel
+    /// `c` in `channelRange` of NCHW `x` (`mean[c]`, `variance[c]`; other channels untouched).
+    /// Each channel's sums do not depend on the range, so splitting the channels over threads
+    /// gives the same numbers.
+    @inlinable
+    public static func channelStatistics(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, channelRange: Range<Int>,
+                                         mean: UnsafeMutablePointer<Self>, variance: UnsafeMutablePointer<Self>) {
         let count = Self(batch * spatial)
-        for c in 0..<channels {
+        for c in channelRange {
             var sum: Self = 0
             for n in 0..<batch {
                 let p = x + (n * channels + c) * spatial
@@ -23,8 +33,18 @@ extension NetworkScalar {
 
     @inlinable
     public static func batchNormForward(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, mean: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, gamma: UnsafePointer<Self>, beta: UnsafePointer<Self>, normalized: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>) {
+        batchNormForward(x, batch: batch, channels: channels, spatial: spatial, channelRange: 0..<channels, mean: mean,
+                         inverseStd: inverseStd, gamma: gamma, beta: beta, normalized: normalized, into: y)
+    }
+
+    /// `x̂ = (x − μ_c) r_c`, `y = γ_c x̂ + β_c` for the channels in `channelRange` of NCHW `x`
+    /// (`normalized` and `y` written there only).
+    @inlinable
+    public static func batchNormForward(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, channelRange: Range<Int>,
+                                        mean: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, gamma: UnsafePointer<Self>,
+                                        beta: UnsafePointer<Self>, normalized: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>) {
         for n in 0..<batch {
-            for c in 0..<channels {
+            for c in channelRange {
                 let offset = (n * channels + c) * spatial
                 let mu = mean[c], r = inverseStd[c], gm = gamma[c], bt = beta[c]
                 let xp = x + offset, hp = normalized + offset, yp = y + offset
@@ -39,8 +59,22 @@ extension NetworkScalar {
 
     @inlinable
     public static func batchNormBackward(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, gamma: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, training: Bool, into dx: UnsafeMutablePointer<Self>, gammaGradient: UnsafeMutablePointer<Self>, betaGradient: UnsafeMutablePointer<Self>) {
+        batchNormBackward(g, normalized: normalized, batch: batch, channels: channels, spatial: spatial, channelRange: 0..<channels,
+                          gamma: gamma, inverseStd: inverseStd, training: training, into: dx,
+                          gammaGradient: gammaGradient, betaGradient: betaGradient)
+    }
+
+    /// The batch-norm backward pass for the channels in `channelRange`: with batch statistics
+    /// `∂x = γ_c r_c (g − Σg/M − x̂ Σ g x̂ / M)`, with fixed ones `∂x = γ_c r_c g`;
+    /// `∂γ_c += Σ g x̂`, `∂β_c += Σ g` (every sum within one channel, so a split by channel
+    /// needs no reduction across threads).
+    @inlinable
+    public static func batchNormBackward(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int,
+                                         channelRange: Range<Int>, gamma: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>,
+                                         training: Bool, into dx: UnsafeMutablePointer<Self>, gammaGradient: UnsafeMutablePointer<Self>,
+                                         betaGradient: UnsafeMutablePointer<Self>) {
         let m = Self(batch * spatial)
-        for c in 0..<channels {
+        for c in channelRange {
             var sumG: Self = 0, sumGH: Self = 0
             for n in 0..<batch {
                 let offset = (n * channels + c) * spatial

@@ -65,4 +65,14 @@ struct PoolingWindow<Scalar: NetworkScalar> {
         inputGradient.reshapeForReuse(rows: gradient.batch, columns: inputShape.count)
         return (g, gradient.batch * inputShape.channels)
     }
+
+    /// Runs `body(planes)` over `0..<planes` split into contiguous plane ranges on `pool`'s
+    /// workers, each chunk at least `minimumElements` input values (the calling thread without a
+    /// pool, or when the planes are too few). Every plane is computed by the same code whatever the split, so the numbers are the
+    /// same at every thread count.
+    static func forEachPlaneRange(_ planes: Int, geometry g: PoolingGeometry, pool: ThreadPool?, minimumElements: Int,
+                                  _ body: (_ planes: Range<Int>) -> Void) {
+        let perPlane = Swift.max(1, g.height * g.width)
+        pool.parallelFor(count: planes, minimumChunk: Swift.max(1, minimumElements / perPlane), body)
+    }
 }

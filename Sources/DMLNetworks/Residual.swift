@@ -13,7 +13,17 @@ import DMLNumerics
 ///
 /// Backward: `g' = g · f'(y)`; `∂L/∂x = body.backward(g') + shortcut.backward(g')` (`+ g'` for
 /// the identity).
-public final class Residual<Scalar: NetworkScalar>: Layer {
+///
+/// With a pool (`pool`, handed on to the body and the shortcut), the sum is split over its
+/// workers in contiguous element ranges (the same numbers at every thread count).
+public final class Residual<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
+    /// The pool of the block's layers and of its sum (nil: the calling thread).
+    public var pool: ThreadPool? {
+        didSet {
+            body.use(pool: pool)
+            if let shortcut { handOver(pool, to: shortcut) }
+        }
+    }
     /// The main branch.
     public let body: Sequential<Scalar>
     /// The shortcut branch, or nil for the identity.
@@ -76,12 +86,12 @@ public final class Residual<Scalar: NetworkScalar>: Layer {
         if let activation {
             sum.reshapeForReuse(rows: rows, columns: columns)
             main.values.withUnsafeBufferPointer { a in
-                withPointers(skip.values, &sum) { b, y in Scalar.add(a.baseAddress!, b, into: y, count: n) }
+                withPointers(skip.values, &sum) { b, y in parallelAdd(a.baseAddress!, b, into: y, count: n) }
             }
             Activation<Scalar>.apply(activation, sum, into: &output)
         } else {
             main.values.withUnsafeBufferPointer { a in
-                withPointers(skip.values, &output) { b, y in Scalar.add(a.baseAddress!, b, into: y, count: n) }
+                withPointers(skip.values, &output) { b, y in parallelAdd(a.baseAddress!, b, into: y, count: n) }
             }
         }
         return Tensor(output, shape: main.shape)
@@ -109,8 +119,23 @@ public final class Residual<Scalar: NetworkScalar>: Layer {
         let n = main.values.count
         inputGradient.reshapeForReuse(rows: main.values.rows, columns: main.values.columns)
         main.values.withUnsafeBufferPointer { a in
-            withPointers(skip.values, &inputGradient) { b, y in Scalar.add(a.baseAddress!, b, into: y, count: n) }
+            withPointers(skip.values, &inputGradient) { b, y in parallelAdd(a.baseAddress!, b, into: y, count: n) }
         }
         return Tensor(inputGradient, shape: inputShape)
     }
+
+    /// `y = a + b` elementwise, contiguous ranges on the pool's workers.
+    private func parallelAdd(_ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int) {
+        let out = WorkerPointer(y)
+        pool.parallelFor(count: count, minimumChunk: elementwiseGrain) { r in
+            Scalar.add(a + r.lowerBound, b + r.lowerBound, into: out.base + r.lowerBound, count: r.count)
+        }
+    }
+}
+
+/// Hands `pool` to `layer`: to its own work when it splits it (`PoolParallelLayer`) and to
+/// the layers of a nested `Sequential`.
+func handOver<Scalar: NetworkScalar>(_ pool: ThreadPool?, to layer: any Layer<Scalar>) {
+    (layer as? any PoolParallelLayer)?.pool = pool
+    (layer as? Sequential<Scalar>)?.use(pool: pool)
 }
