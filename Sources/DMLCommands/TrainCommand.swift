@@ -4,6 +4,7 @@ import DMLNumerics
 import DMLTraining
 import DMLBackbones
 import DMLReport
+import DMLDistributed
 
 /// `dml train`: trains an embedding network and evaluates it on held-out classes.
 struct TrainCommand: ParsableCommand {
@@ -163,27 +164,45 @@ struct TrainCommand: ParsableCommand {
         return c
     }
 
+    /// Runs the command; under an MPI launcher (`mpirun -np N dml train …`) every rank runs it,
+    /// and an error on any rank ends the whole job (`MPI_Abort`) with its message, so no rank is
+    /// left waiting in a collective.
     func run() throws {
+        let communicator = try makeCommunicator()
+        defer { MPICommunicator.finalize() }
+        guard communicator.size > 1 else { return try train(communicator: communicator) }
+        do {
+            try train(communicator: communicator)
+            try communicator.barrier()
+        } catch {
+            communicator.abort(code: 1, message: "dml train, rank \(communicator.rank) of \(communicator.size): \(error)")
+        }
+    }
+
+    private func train(communicator: any Communicator) throws {
         let configuration = try resolvedConfiguration()
+        let speaks = !quiet && communicator.isRoot
         // Fail before loading data when the directory cannot be used.
         if !resume && !overwrite {
             let existing = RunFiles(configuration.output).existingRunFiles()
             if !existing.isEmpty { throw RunDirectoryError.holdsAnotherRun(directory: configuration.output, files: existing) }
         }
         AllocatorTuning.keepLargeBlocksInTheHeap()
-        if !quiet { FileHandle.standardError.write(Data("loading \(configuration.dataset.name)…\n".utf8)) }
+        if speaks { FileHandle.standardError.write(Data("loading \(configuration.dataset.name)…\n".utf8)) }
         let data = try configuration.loadDataset()
-        if !quiet {
+        if speaks {
+            let processes = communicator.size > 1 ? " on \(communicator.size) processes" : ""
             FileHandle.standardError.write(Data("""
                 \(configuration.dataset.name): \(data.train.count) training items of \(data.train.classCount) classes, \
                 \(data.test.count) held-out items of \(data.test.classCount) classes
-                training \(configuration.loss.kind.rawValue) (\(configuration.loss.modeDescription)) for \(configuration.iterations) iterations into \(configuration.output)
+                training \(configuration.loss.kind.rawValue) (\(configuration.loss.modeDescription)) for \(configuration.iterations) iterations into \(configuration.output)\(processes)
 
                 """.utf8))
         }
         let trainer = try Trainer(configuration: configuration, dataset: data,
-                                  start: resume ? .resume : overwrite ? .overwrite : .fresh)
+                                  start: resume ? .resume : overwrite ? .overwrite : .fresh, communicator: communicator)
         let result = try trainer.run(progress: !quiet)
+        guard communicator.isRoot else { return }
         var summary: [String: Any] = Trainer.metrics(of: result)
         if let baseline = trainer.baselineMetrics { summary["baseline"] = baseline }
         summary["run_directory"] = configuration.output
