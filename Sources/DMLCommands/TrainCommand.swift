@@ -82,6 +82,12 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("samples-per-class"), help: "K: samples per class.")
     var samplesPerClass: Int?
 
+    @Option(name: .long, help: "Cross-batch memory: a queue of the last N batch embeddings the loss uses as extra reference points (default 0: off).")
+    var memory: Int?
+
+    @Option(name: .customLong("memory-warmup"), help: "Iterations trained before the loss uses the memory (default 0).")
+    var memoryWarmup: Int?
+
     @Option(name: .customLong("eval-every"), help: "Evaluate (and checkpoint) every N iterations.")
     var evalEvery: Int?
 
@@ -153,6 +159,8 @@ struct TrainCommand: ParsableCommand {
         if let iterations { c.iterations = iterations }
         if let classesPerBatch { c.classesPerBatch = classesPerBatch }
         if let samplesPerClass { c.samplesPerClass = samplesPerClass }
+        if let memory { c.memory = memory }
+        if let memoryWarmup { c.memoryWarmup = memoryWarmup }
         if let evalEvery { c.evalEvery = evalEvery }
         if let logEvery { c.logEvery = logEvery }
         if let seed { c.seed = seed }

@@ -99,7 +99,8 @@ public struct Checkpoint: Sendable {
             }
         }
         do {
-            metadata = try JSONDecoder().decode(CheckpointMetadata.self, from: Data(bytes[16..<end]))
+            metadata = try JSONDecoder().decode(CheckpointMetadata.self,
+                                                from: CheckpointMetadata.fillingLaterKeys(Data(bytes[16..<end])))
         } catch {
             throw fail("corrupt metadata (\(error))")
         }
@@ -134,6 +135,34 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     public var window: TrainingWindow?
     /// The collapse detector's state (absent in older checkpoints: a fresh detector).
     public var collapse: CollapseDetector?
+
+    /// The cross-batch memory's capacity (absent in older checkpoints and without memory: an
+    /// empty queue). Its embeddings are the tensor `memory.embeddings`, `count × d`, in slot order.
+    public var memoryCapacity: Int?
+    /// The label of every memory slot, in slot order.
+    public var memoryLabels: [Int]?
+    /// The slot the memory's next enqueued row overwrites (`CrossBatchMemory.head`).
+    public var memoryHead: Int?
+
+    /// Configuration keys added after checkpoints were first written, whose defaults are the
+    /// behaviour of the runs that predate them (`memory` 0 = off, `memoryWarmup` 0, `processes` 1).
+    static let configurationKeysAddedLater = ["memory", "memoryWarmup", "processes"]
+
+    /// The metadata JSON with the `configurationKeysAddedLater` an older checkpoint lacks set to
+    /// their defaults (any other missing key stays an error).
+    static func fillingLaterKeys(_ json: Data) throws -> Data {
+        guard var object = try JSONSerialization.jsonObject(with: json) as? [String: Any],
+              var configuration = object["configuration"] as? [String: Any] else { return json }
+        let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfiguration())) as? [String: Any] ?? [:]
+        var changed = false
+        for key in configurationKeysAddedLater where configuration[key] == nil {
+            configuration[key] = defaults[key]
+            changed = true
+        }
+        guard changed else { return json }
+        object["configuration"] = configuration
+        return try JSONSerialization.data(withJSONObject: object)
+    }
 
     /// Checks what decoding cannot: a valid configuration, a `[C, H, W]` input shape of
     /// positive sizes whose product fits the network limits, and counters in range.

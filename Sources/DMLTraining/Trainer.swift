@@ -35,6 +35,8 @@ public final class Trainer {
     /// The pending logging window (kept in checkpoints so a resumed window covers the same steps).
     private var window = TrainingWindow()
     private var collapse = CollapseDetector()
+    /// The cross-batch memory (`configuration.memory > 0`), created at the first enqueue.
+    private var memory: CrossBatchMemory<Float>?
     private var lock: RunDirectoryLock?
     /// Set when the directory's old run files are to be replaced once the run can start.
     private var replacesOldRun = false
@@ -348,7 +350,8 @@ public final class Trainer {
             if !diagnosis.isEmpty { error.detail = diagnosis }
             throw error
         }
-        let output: LossOutput<Float> = try configuration.loss.evaluate(embeddings.values, labels: labels)
+        let memoryPoints = iteration > configuration.memoryWarmup ? memory?.points : nil
+        let output: LossOutput<Float> = try configuration.loss.evaluate(embeddings.values, labels: labels, memory: memoryPoints)
         try DivergenceGuard.checkLoss(Double(output.value), iteration: iteration, optimizer: configuration.optimizer)
         model.zeroGradients()
         _ = model.backward(Tensor(parallel.localRows(of: output.gradient), shape: embeddings.shape))
@@ -357,6 +360,7 @@ public final class Trainer {
         optimizer.learningRate = learningRate
         optimizer.step(model)
         try DivergenceGuard.checkModel(model, iteration: iteration, optimizer: configuration.optimizer)
+        try enqueueInMemory(embeddings.values, labels: labels)
         let spread = configuration.collapse.enabled ? CollapseDetector.relativeSpread(embeddings.values) : 0
         collapse.noteInitialSpread(spread)
         return StepOutcome(loss: Double(output.value), syntheticFraction: output.syntheticFraction, spread: spread,
@@ -466,7 +470,44 @@ public final class Trainer {
             configuration: configuration, inputShape: [shape.channels, shape.height, shape.width])
         metadata.window = window
         metadata.collapse = collapse
+        if let memory {
+            archive.tensors["memory.embeddings"] = memory.embeddings
+            (metadata.memoryCapacity, metadata.memoryLabels, metadata.memoryHead) = (memory.capacity, memory.labels, memory.head)
+        }
         return Checkpoint(metadata: metadata, tensors: archive)
+    }
+
+    /// Appends a step's embeddings and labels to the cross-batch memory (none when
+    /// `configuration.memory` is 0), creating the queue at the first call.
+    private func enqueueInMemory(_ embeddings: Matrix<Float>, labels: [Int]) throws {
+        guard configuration.memory > 0 else { return }
+        if memory == nil { memory = try CrossBatchMemory(capacity: configuration.memory, dimension: embeddings.columns) }
+        try memory!.enqueue(embeddings, labels: labels)
+    }
+
+    /// The cross-batch memory saved in a checkpoint: nil when it holds none (an older
+    /// checkpoint, or a run without memory); `source` names the file in errors.
+    static func restoredMemory(_ state: Checkpoint, source: String) throws -> CrossBatchMemory<Float>? {
+        let m = state.metadata
+        guard let capacity = m.memoryCapacity else { return nil }
+        func fail(_ reason: String) -> TrainingError { .invalidCheckpoint(file: source, reason: reason) }
+        guard capacity == m.configuration.memory else {
+            throw fail("the memory holds \(capacity) embeddings, the configuration's memory is \(m.configuration.memory)")
+        }
+        guard let labels = m.memoryLabels, let head = m.memoryHead, let embeddings = state.tensors.tensors["memory.embeddings"] else {
+            throw fail("memoryCapacity without memoryLabels, memoryHead and the tensor memory.embeddings")
+        }
+        guard embeddings.rows == labels.count else {
+            throw fail("tensor memory.embeddings has \(embeddings.rows) rows, memoryLabels \(labels.count) labels")
+        }
+        guard embeddings.columns == m.configuration.model.embeddingSize else {
+            throw fail("tensor memory.embeddings has \(embeddings.columns) columns, the embedding size is \(m.configuration.model.embeddingSize)")
+        }
+        do {
+            return try CrossBatchMemory(capacity: capacity, embeddings: embeddings, labels: labels, head: head)
+        } catch {
+            throw fail("invalid memory: \(error)")
+        }
     }
 
     /// Writes `best` (when Recall@1 improved) and then `last`. In this order a kill at any
@@ -512,6 +553,7 @@ public final class Trainer {
         bestIteration = state.metadata.bestIteration
         window = state.metadata.window ?? TrainingWindow()
         collapse = state.metadata.collapse ?? CollapseDetector()
+        memory = try Trainer.restoredMemory(state, source: lastCheckpointPath)
         log = try RunLog.resuming(path: log.path, upTo: iteration)
         resumed = true
     }

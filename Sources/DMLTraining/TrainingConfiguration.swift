@@ -43,6 +43,15 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// (1 for a plain run). Not a setting: the launcher decides it (`mpirun -np N`), and a run may
     /// resume with another number of processes (the global batch, and so the run, is the same).
     public var processes = 1
+    /// Cross-batch memory size in embeddings (`dml train --memory N`; 0: off): a FIFO queue
+    /// (`CrossBatchMemory`) of the last `memory` batch embeddings and labels, enqueued after the
+    /// optimizer step that produced them, whose points the loss uses as extra reference points
+    /// (no gradient; see docs/losses.md "Cross-batch memory"). Saved in the checkpoints.
+    public var memory = 0
+    /// Iterations trained before the loss uses the memory (`--memory-warmup`): iteration `t`
+    /// (0-based) evaluates the loss with the queue's points when `t ≥ memoryWarmup`, with none
+    /// before; the queue fills during the warm-up all the same.
+    public var memoryWarmup = 0
 
     /// The loader threads a run starts: `min(loaderThreads, threads − 1)` (0: batches are
     /// prepared on the training thread). Loader threads block while the prefetch queue is full,
@@ -82,6 +91,11 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try check(processes >= 1, "processes", processes, "at least 1")
         try check((0...limits.threads).contains(loaderThreads), "loaderThreads", loaderThreads,
                   "0 (load on the training thread) ... \(limits.threads)")
+        try check((0...limits.memory).contains(memory), "memory", memory, "0 (off) ... \(limits.memory) embeddings")
+        let (memoryValues, memoryOverflow) = memory.multipliedReportingOverflow(by: model.embeddingSize)
+        try check(!memoryOverflow && memoryValues <= limits.memoryValues, "memory", memory,
+                  "a queue of at most \(limits.memoryValues) values (memory × embedding size)")
+        try check(memoryWarmup >= 0, "memoryWarmup", memoryWarmup, "at least 0")
         try check(dataset.imageSize == 0 || (limits.minimumImageSize...limits.maximumImageSize).contains(dataset.imageSize),
                   "dataset.imageSize", dataset.imageSize,
                   "0 (the dataset preset's size) or \(limits.minimumImageSize)...\(limits.maximumImageSize) pixels")
@@ -125,6 +139,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         public static let threads = 1024
         /// Widest layer (embedding, hidden or convolution width).
         public static let width = 65_536
+        /// Largest cross-batch memory, in embeddings.
+        public static let memory = 1 << 20
+        /// Largest cross-batch memory, in values (`memory × embeddingSize`: 1 GiB of Float).
+        public static let memoryValues = 1 << 28
         /// Most convolution blocks.
         public static let convolutionBlocks = 16
         /// Smallest and largest `dataset.imageSize` other than 0 (4: the 3×3 convolutions and

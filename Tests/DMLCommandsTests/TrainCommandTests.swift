@@ -48,3 +48,15 @@ import DMLTraining
         #expect(synthesis?.message == "--synthesis ee needs --mining hnpm (synthetic points are used through hard negative pair mining)")
     }
 }
+
+@Suite struct TrainCommandMemoryOptionTests {
+    @Test func memoryOptionsReachTheConfiguration() throws {
+        let c = try TrainCommand.parse(["--memory", "4096", "--memory-warmup", "200"]).resolvedConfiguration()
+        #expect(c.memory == 4096 && c.memoryWarmup == 200)
+        let defaults = try TrainCommand.parse([]).resolvedConfiguration()
+        #expect(defaults.memory == 0 && defaults.memoryWarmup == 0)
+        let negative = #expect(throws: TrainingError.self) { try TrainCommand.parse(["--memory=-1"]).resolvedConfiguration() }
+        #expect(negative.map { "\($0)" }?.contains("memory") == true)
+        #expect(throws: TrainingError.self) { try TrainCommand.parse(["--memory-warmup=-5"]).resolvedConfiguration() }
+    }
+}
