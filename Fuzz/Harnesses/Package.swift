@@ -20,7 +20,7 @@ let package = Package(
     name: "DMLFuzz",
     dependencies: [.package(path: root.path)],
     targets: [
-        .target(name: "FuzzSupport"),
+        .target(name: "FuzzSupport", dependencies: [.product(name: "SwiftMetricLearning", package: rootIdentity)]),
     ] + harnesses.map { name in
         .executableTarget(
             name: "fuzz-\(name)",

@@ -64,7 +64,7 @@ struct GreedyKMeansPlusPlusSeeding<T: BLASScalar> {
             guard potential > 0 else { break }
             var ids = [Int](repeating: 0, count: l)
             for c in 0..<l {
-                ids[c] = Self.firstIndex(in: prefix, above: generator.nextUniform() * potential)
+                ids[c] = KMeansPlusPlusSeeding<T>.firstIndex(in: prefix, above: generator.nextUniform() * potential)
                 candidateRows.setRow(c, points.row(ids[c]))
             }
             closest.withUnsafeBufferPointer { cp in
@@ -100,22 +100,7 @@ struct GreedyKMeansPlusPlusSeeding<T: BLASScalar> {
             isChosen[id] = true
             for i in 0..<n { closest[i] = trial[i * l + best] }
         }
-        var next = 0
-        while chosen.count < clusters {
-            while isChosen[next] { next += 1 }
-            chosen.append(next)
-            isChosen[next] = true
-        }
+        KMeansPlusPlusSeeding<T>.complete(&chosen, isChosen: &isChosen, clusters: clusters)
         return chosen
-    }
-
-    /// The first `i` with `prefix[i] > target`, clipped to the last point.
-    private static func firstIndex(in prefix: [Double], above target: Double) -> Int {
-        var low = 0, high = prefix.count - 1
-        while low < high {
-            let mid = (low + high) / 2
-            if prefix[mid] > target { high = mid } else { low = mid + 1 }
-        }
-        return low
     }
 }

@@ -84,18 +84,24 @@ struct KMeansPlusPlusSeeding<T: BLASScalar> {
                 }
             }
         }
+        Self.complete(&chosen, isChosen: &isChosen, clusters: clusters)
+        return chosen
+    }
+
+    /// Fills `chosen` up to `clusters` centres with the lowest-index points not chosen yet (when
+    /// every remaining point coincides with a centre, the potential is 0 and nothing is drawn).
+    static func complete(_ chosen: inout [Int], isChosen: inout [Bool], clusters: Int) {
         var next = 0
         while chosen.count < clusters {
             while isChosen[next] { next += 1 }
             chosen.append(next)
             isChosen[next] = true
         }
-        return chosen
     }
 
     /// The first `i` with `prefix[i] > target` (so `i` is drawn with probability ∝ its weight);
     /// weights of zero are never drawn.
-    private static func firstIndex(in prefix: [Double], above target: Double) -> Int {
+    static func firstIndex(in prefix: [Double], above target: Double) -> Int {
         var low = 0, high = prefix.count - 1
         while low < high {
             let mid = (low + high) / 2

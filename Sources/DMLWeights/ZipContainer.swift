@@ -1,3 +1,5 @@
+import DMLNumerics
+
 /// A read-only view of a zip archive as `torch.save` writes it: every entry *stored*
 /// (method 0, no compression), optionally ZIP64. Entries are byte ranges of the archive, checked
 /// against its size and their CRC-32 when read.
@@ -137,22 +139,4 @@ struct ZipContainer {
     }
 
     private func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
-}
-
-/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as zip uses it.
-enum CRC32 {
-    static let table: [UInt32] = (0..<256).map { n -> UInt32 in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    /// The CRC-32 of `bytes`.
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        table.withUnsafeBufferPointer { t in
-            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        }
-        return c ^ 0xFFFF_FFFF
-    }
 }

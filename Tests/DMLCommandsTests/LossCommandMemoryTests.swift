@@ -50,8 +50,10 @@ import MetricLearning
         #expect(message("M5.npy", "L2.npy").contains("L2.npy has 2 labels"))
         #expect(message("Mnan.npy", "L3.npy").contains("row 1, column 2"))
         #expect(!w.exists("G.npy"))
-        #expect(throws: (any Error).self) {
+        let half = #expect(throws: (any Error).self) {
             try LossCommand.parse(["--embeddings", "X", "--labels", "y", "--loss", "npair", "--memory-labels", "L.npy"])
         }
+        #expect(half.map { LossCommand.message(for: $0) }?.contains("--memory-embeddings") == true,
+                "\(half.map { LossCommand.message(for: $0) } ?? "")")
     }
 }

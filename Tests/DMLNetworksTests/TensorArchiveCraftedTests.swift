@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import DMLNumerics
 @testable import DMLNetworks
 
 /// Tensor archives found by the `tensor-archive` fuzzer (scripts/fuzz.sh), each with a valid

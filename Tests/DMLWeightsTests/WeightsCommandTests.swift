@@ -53,6 +53,7 @@ import DMLWeights
         let error = weightError { try WeightsCommand.parse([bad, "--out", dir + "/x.safetensors"]).execute() }
         #expect(error?.description.hasPrefix("\(bad): not a safetensors file") == true)
         #expect(!FileManager.default.fileExists(atPath: dir + "/x.safetensors"))
-        #expect(throws: (any Error).self) { try WeightsCommand.parse([]) }
+        let missing = #expect(throws: (any Error).self) { try WeightsCommand.parse([]) }
+        #expect(missing.map { WeightsCommand.message(for: $0) }?.contains("Missing expected argument") == true)
     }
 }

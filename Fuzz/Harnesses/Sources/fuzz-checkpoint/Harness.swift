@@ -19,7 +19,7 @@ public func fuzzOneInput(_ pointer: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             candidates.append(FuzzInput.withTrailingCRC(bytes, from: jsonEnd))
             if jsonEnd + 4 <= bytes.count {
                 var v2 = Data(bytes)
-                let crc = FuzzCRC32.checksum(v2.prefix(jsonEnd))
+                let crc = CRC32.checksum(v2.prefix(jsonEnd))
                 for k in 0..<4 { v2[jsonEnd + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
                 candidates.append(FuzzInput.withTrailingCRC(v2, from: jsonEnd + 4))
             }
