@@ -3,6 +3,7 @@ import Foundation
 import DMLNumerics
 import DMLNetworks
 import DMLBackbones
+import DMLData
 import DMLTraining
 
 /// `dml features`: the pooled features of a frozen ImageNet backbone for one split of a dataset,
@@ -37,7 +38,7 @@ struct FeaturesCommand: ParsableCommand {
     var trainClasses: String?
 
     @Option(name: .long, help: "Which split: train or test.")
-    var split: String = "test"
+    var split: DataSplit = .test
 
     @Option(name: .customLong("image-size"), help: "Side of the square network input (default: the dataset preset's, 227).")
     var imageSize: Int?
@@ -61,7 +62,6 @@ struct FeaturesCommand: ParsableCommand {
     var threads = 1
 
     func validate() throws {
-        guard split == "train" || split == "test" else { throw ValidationError("--split must be train or test, not \(split)") }
         guard backbone.isImageNetArchitecture else {
             throw ValidationError("--backbone must be efficientnet-lite0, resnet18, resnet50 or googlenet, not \(backbone.rawValue)")
         }
@@ -80,7 +80,7 @@ struct FeaturesCommand: ParsableCommand {
         if let imageSize { data.imageSize = imageSize }
         if let resize { data.resize = resize }
         let loaded = try data.load(normalization: backbone.inputNormalization)
-        let chosen = split == "train" ? loaded.train : loaded.test
+        let chosen = loaded.split(split)
         let file = try pretrained.map { $0 == "default" ? try PretrainedWeights.defaultFile(for: backbone) : $0 }
         let tensors = try file.map { try Backbones.readWeights($0) }
         let network = try EmbeddingNetwork.backbone(backbone, input: chosen.sampleShape, isImageData: chosen.isImageData,
