@@ -145,8 +145,9 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     public var memoryHead: Int?
 
     /// Configuration keys added after checkpoints were first written, whose defaults are the
-    /// behaviour of the runs that predate them (`memory` 0 = off, `memoryWarmup` 0, `processes` 1).
-    static let configurationKeysAddedLater = ["memory", "memoryWarmup", "processes"]
+    /// behaviour of the runs that predate them (`memory` 0 = off, `memoryWarmup` 0, `processes` 1,
+    /// `batchNorm` sync — the same as local for every single-process run).
+    static let configurationKeysAddedLater = ["memory", "memoryWarmup", "processes", "batchNorm"]
 
     /// The metadata JSON with the `configurationKeysAddedLater` an older checkpoint lacks set to
     /// their defaults (any other missing key stays an error).

@@ -4,7 +4,9 @@ import DMLNumerics
 /// One line of a run's `log.jsonl` (see docs/RUN_DIRECTORY.md).
 public enum RunLogRecord: Sendable, Equatable {
     /// A training step: `{"event": "step", "iteration", "epoch", "loss", "synthetic_fraction",
-    /// "learning_rate", "images_per_second", "elapsed_seconds"}`.
+    /// "learning_rate", "images_per_second", "elapsed_seconds"}`, with `"embedding_spread"` when
+    /// collapse detection is on and, on several processes, `"allgather_seconds"`,
+    /// `"allreduce_seconds"`, `"batchnorm_sync_seconds"` (`CollectiveStepSeconds`).
     case step(TrainingStepRecord)
     /// An evaluation on the held-out classes: `{"event": "eval", "iteration", metrics…,
     /// "elapsed_seconds"}`.
@@ -27,6 +29,7 @@ public enum RunLogRecord: Sendable, Equatable {
         case .step(var s):
             s.imagesPerSecond = 0
             s.elapsedSeconds = 0
+            if s.collectives != nil { s.collectives = CollectiveStepSeconds(embeddingGather: 0, gradientReduce: 0, batchNorm: 0) }
             return .step(s)
         case let .evaluation(iteration, metrics, _): return .evaluation(iteration: iteration, metrics: metrics, elapsedSeconds: 0)
         case let .baseline(metrics, _): return .baseline(metrics: metrics, elapsedSeconds: 0)
@@ -58,6 +61,11 @@ public enum RunLogRecord: Sendable, Equatable {
                 "elapsed_seconds": .number(s.elapsedSeconds),
             ]
             if let spread = s.embeddingSpread { object["embedding_spread"] = .number(spread) }
+            if let c = s.collectives {
+                object["allgather_seconds"] = .number(c.embeddingGather)
+                object["allreduce_seconds"] = .number(c.gradientReduce)
+                object["batchnorm_sync_seconds"] = .number(c.batchNorm)
+            }
         case let .evaluation(iteration, metrics, elapsed):
             object = ["event": .string("eval"), "iteration": .integer(iteration), "elapsed_seconds": .number(elapsed)]
             for (k, v) in metrics { object[k] = .number(v) }
@@ -94,7 +102,11 @@ public enum RunLogRecord: Sendable, Equatable {
                 iteration: iteration, epoch: number("epoch") ?? 0, loss: number("loss") ?? .nan,
                 syntheticFraction: number("synthetic_fraction"), learningRate: number("learning_rate") ?? 0,
                 imagesPerSecond: number("images_per_second") ?? 0, elapsedSeconds: number("elapsed_seconds") ?? 0,
-                embeddingSpread: number("embedding_spread")))
+                embeddingSpread: number("embedding_spread"),
+                collectives: number("allgather_seconds").map { gather in
+                    CollectiveStepSeconds(embeddingGather: gather, gradientReduce: number("allreduce_seconds") ?? 0,
+                                          batchNorm: number("batchnorm_sync_seconds") ?? 0)
+                }))
         case "eval", "baseline":
             var metrics = [String: Double]()
             for (k, v) in object where !["event", "iteration", "elapsed_seconds"].contains(k) {
@@ -213,11 +225,15 @@ public struct TrainingStepRecord: Sendable, Equatable, Codable {
     /// The mean relative spread of the batch embeddings (`CollapseDetector.relativeSpread`),
     /// nil when collapse detection is off.
     public var embeddingSpread: Double?
+    /// The mean time per step of the window spent in collectives, nil for a single process.
+    public var collectives: CollectiveStepSeconds?
 
     /// A step record.
     public init(iteration: Int, epoch: Double, loss: Double, syntheticFraction: Double?, learningRate: Double,
-                imagesPerSecond: Double, elapsedSeconds: Double, embeddingSpread: Double? = nil) {
+                imagesPerSecond: Double, elapsedSeconds: Double, embeddingSpread: Double? = nil,
+                collectives: CollectiveStepSeconds? = nil) {
         self.embeddingSpread = embeddingSpread
+        self.collectives = collectives
         self.iteration = iteration
         self.epoch = epoch
         self.loss = loss
@@ -225,6 +241,34 @@ public struct TrainingStepRecord: Sendable, Equatable, Codable {
         self.learningRate = learningRate
         self.imagesPerSecond = imagesPerSecond
         self.elapsedSeconds = elapsedSeconds
+    }
+}
+
+/// The mean wall time per step spent in the collectives of a data-parallel run (`mpirun -np N`,
+/// `N > 1`) over a logging window, in seconds: the `step` record's `allgather_seconds` (the
+/// embeddings), `allreduce_seconds` (the fused gradient all-reduce; in local batch-norm mode
+/// with the running-statistics average) and `batchnorm_sync_seconds` (the gathers and sums of
+/// synchronized batch norm). Each includes the wait for the slowest rank.
+public struct CollectiveStepSeconds: Sendable, Equatable, Codable {
+    /// All-gather of the embeddings.
+    public var embeddingGather: Double
+    /// All-reduce of the gradients (and buffers).
+    public var gradientReduce: Double
+    /// Batch-norm collectives.
+    public var batchNorm: Double
+
+    /// Times per step.
+    public init(embeddingGather: Double, gradientReduce: Double, batchNorm: Double) {
+        self.embeddingGather = embeddingGather
+        self.gradientReduce = gradientReduce
+        self.batchNorm = batchNorm
+    }
+
+    /// The accumulated `times` divided by `steps`.
+    public init(_ times: CollectiveTimes, steps: Int) {
+        let n = Double(Swift.max(steps, 1))
+        self.init(embeddingGather: times.embeddingGather / n, gradientReduce: times.gradientReduce / n,
+                  batchNorm: times.batchNorm / n)
     }
 }
 
