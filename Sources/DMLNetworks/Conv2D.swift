@@ -41,8 +41,8 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     public var bias: Matrix<Scalar>?
     /// `∂L/∂b`.
     public var biasGradient: Matrix<Scalar>?
-    /// When set, the GEMM time of this layer is added to it.
-    public var profiler: GEMMProfiler?
+    /// Instrumentation: when set, every GEMM of this layer runs through it (see `GEMMObserver`).
+    public var gemmObserver: (any GEMMObserver)?
     /// Whether `backward` computes `∂L/∂x`. The first layer of a network, whose input is data,
     /// can switch it off to save a GEMM and col2im; `backward` then returns zeros for `∂L/∂x`.
     public var computesInputGradient = true
@@ -358,7 +358,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         let patches = pointwise ? [] : patchBuffers(workers: sampleChunks(n), count: k * p)
         let hasBias = bias != nil
         let biasValues = bias ?? .empty
-        let profiler = profiler
+        let observer = gemmObserver
         weight.withUnsafeBufferPointer { w in
             biasValues.withUnsafeBufferPointer { b in
                 withPointers(x.values, &output) { xp, yp in
@@ -382,8 +382,8 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                                     Scalar.gemm(.none, .none, m: og, n: p, k: k, alpha: 1, a: w.baseAddress! + group * og * k, lda: k,
                                                 b: cols, ldb: p, beta: hasBias ? 1 : 0, c: y + group * og * p, ldc: p)
                                 }
-                                // The profiler is not thread-safe: it times the calling thread's share.
-                                if worker == 0 { profiler.measure(product) } else { product() }
+                                // The observer sees the calling thread's share only (see `GEMMObserver`).
+                                if worker == 0 { observer.observe(product) } else { product() }
                             }
                         }
                     }
@@ -401,7 +401,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         let p = g.outputSpatial, o = outputChannels, k = g.patchLength
         let og = o / groups, groupCount = groups, groupInput = g.channels * g.inputSpatial
         let inputCount = inputShape.count
-        let profiler = profiler
+        let observer = gemmObserver
         backwardOverSampleChunks(gradient, patchCount: pointwise ? 0 : k * p) { samples, worker, buffers in
             let col = buffers.patches
             for sample in samples {
@@ -427,7 +427,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                                         b: gGroup, ldb: p, beta: 0, c: pointwise ? target : col!, ldc: p)
                         }
                     }
-                    if worker == 0 { profiler.measure(products) } else { products() }
+                    if worker == 0 { observer.observe(products) } else { products() }
                     if let target, !pointwise {
                         Scalar.col2im(col!, geometry: g, batch: 1, into: target)
                     }
@@ -443,7 +443,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         columns.reshapeForReuse(rows: g.patchLength, columns: n * p)
         withPointers(x.values, &columns) { Scalar.im2col($0, geometry: g, batch: n, into: $1) }
         channelMajor.reshapeForReuse(rows: o, columns: n * p)
-        profiler.measure { Matrix.gemm(weight, columns, into: &channelMajor) }
+        gemmObserver.observe { Matrix.gemm(weight, columns, into: &channelMajor) }
         if let bias {
             bias.withUnsafeBufferPointer { b in
                 withPointers(channelMajor, &output) {
@@ -463,13 +463,13 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
             Scalar.batchToChannelMajor($0, into: $1, batch: n, channels: o, spatial: p)
         }
         if !isFrozen {
-            profiler.measure {
+            gemmObserver.observe {
                 Matrix.gemm(channelMajor, columns, transB: .transpose, beta: 1, into: &weightGradient)
             }
         }
         guard computesInputGradient else { return }
         // The patch buffer is no longer needed: reuse it for ∂cols.
-        profiler.measure { Matrix.gemm(weight, channelMajor, transA: .transpose, into: &columns) }
+        gemmObserver.observe { Matrix.gemm(weight, channelMajor, transA: .transpose, into: &columns) }
         withPointers(columns, &inputGradient) { Scalar.col2im($0, geometry: g, batch: n, into: $1) }
     }
 
