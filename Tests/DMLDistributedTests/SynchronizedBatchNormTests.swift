@@ -4,6 +4,7 @@ import DMLNetworks
 import DMLDistributed
 import MetricLearning
 @testable import DMLTraining
+import DMLRunDirectory
 import DMLTestSupport
 
 /// What one rank ends a run of `SynchronizedBatchNormTests.run` with.
