@@ -18,6 +18,8 @@ import PackageDescription
 ///   DMLTraining           sampler, trainer, checkpoints, run logs
 ///   DMLReport             HTML/SVG run reports and experiment summaries
 ///   SwiftMetricLearning   umbrella module re-exporting the above
+///   DMLBenchmarks         the benchmarks behind `dml bench` (clocks, GEMM profiler, /proc memory);
+///                         only the command-line tool depends on it, the umbrella does not
 ///   DMLCommands, dml      the command-line tool
 let package = Package(
     name: "SwiftMetricLearning",
@@ -76,9 +78,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "DMLBenchmarks",
+            dependencies: ["DMLNumerics", "DMLNetworks", "DMLEvaluation", "DMLData"]
+        ),
+        .target(
             name: "DMLCommands",
             dependencies: [
                 "SwiftMetricLearning",
+                "DMLBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -98,7 +105,8 @@ let package = Package(
             dependencies: ["DMLBackbones", "DMLNetworks", "DMLWeights", "DMLNumerics", "DMLTestSupport"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "DMLEvaluationTests", dependencies: ["DMLEvaluation", "DMLCommands", "DMLTestSupport"]),
+        .testTarget(name: "DMLEvaluationTests", dependencies: ["DMLEvaluation", "DMLBenchmarks", "DMLCommands", "DMLTestSupport"]),
+        .testTarget(name: "DMLBenchmarksTests", dependencies: ["DMLBenchmarks", "DMLEvaluation", "DMLNetworks", "DMLNumerics"]),
         .testTarget(name: "DMLDataTests", dependencies: ["DMLData", "CImageCodecs", "DMLTestSupport"]),
         .testTarget(name: "DMLTrainingTests", dependencies: ["DMLTraining", "DMLTestSupport"]),
         .testTarget(name: "DMLReportTests", dependencies: ["DMLReport", "DMLNumerics", "CImageCodecs"]),

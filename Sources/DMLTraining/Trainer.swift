@@ -75,8 +75,17 @@ public final class Trainer {
     /// `classesPerBatch × samplesPerClass` divisible by `N`, and the run directory visible to
     /// every rank at the same path (one machine, or a shared file system); only rank 0 takes the
     /// lock and writes files. See `DataParallelStep` and docs/distributed.md.
-    public init(configuration: TrainingConfiguration, dataset: Dataset, start: RunStart = .fresh,
-                communicator: any Communicator = SingleProcessCommunicator()) throws {
+    public convenience init(configuration: TrainingConfiguration, dataset: Dataset, start: RunStart = .fresh,
+                            communicator: any Communicator = SingleProcessCommunicator()) throws {
+        try self.init(configuration: configuration, dataset: dataset, start: start, communicator: communicator,
+                      buildBackbone: EmbeddingNetwork.fullSizeBackbone)
+    }
+
+    /// The trainer above with an ImageNet backbone made by `buildBackbone` (tests: reduced-width
+    /// copies that the small PyTorch fixtures fit; a checkpoint of such a run does not load in
+    /// `dml embed`, which builds the full-size network).
+    init(configuration: TrainingConfiguration, dataset: Dataset, start: RunStart, communicator: any Communicator,
+         buildBackbone: BackboneBuilder) throws {
         try configuration.validate()
         self.configuration = configuration
         self.dataset = dataset
@@ -93,7 +102,8 @@ public final class Trainer {
         let restoresCheckpoint = start == .resume
             && FileManager.default.fileExists(atPath: configuration.output + "/checkpoints/last.ckpt")
         model = try EmbeddingNetwork.makeChecked(configuration.model, input: shape, isImageData: dataset.train.isImageData,
-                                                 seed: configuration.seed, loadPretrained: !restoresCheckpoint)
+                                                 seed: configuration.seed, loadPretrained: !restoresCheckpoint,
+                                                 buildBackbone: buildBackbone)
         pool = ThreadPool(threads: configuration.threads)
         model.use(pool: pool)
         parallel.attach(to: model)

@@ -1,5 +1,6 @@
 import Testing
 import DMLNetworks
+import DMLBenchmarks
 
 /// The training micro-benchmark runs the real preset end to end and reports sane numbers.
 @Suite struct TrainingBenchmarkTests {
