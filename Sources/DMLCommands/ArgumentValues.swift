@@ -14,4 +14,5 @@ extension TripletReduction: ExpressibleByArgument {}
 extension PairingRule: ExpressibleByArgument {}
 extension OptimizerName: ExpressibleByArgument {}
 extension ScheduleName: ExpressibleByArgument {}
+extension BatchNormMode: ExpressibleByArgument {}
 extension DistanceMetric: ExpressibleByArgument {}

@@ -4,11 +4,24 @@ import DMLNumerics
 public struct UnknownLayerError: Error, Equatable, CustomStringConvertible {
     /// The path asked for.
     public let path: String
-    /// The model's top-level children, to say what exists.
+    /// The longest prefix of `path` that names a layer (empty: the model itself), to say where
+    /// the path goes wrong.
+    public let parent: String
+    /// The names of `parent`'s children: the valid next components of the path.
     public let children: [String]
 
+    /// The error for `path`, whose longest existing prefix is `parent` with `children`.
+    public init(path: String, parent: String = "", children: [String]) {
+        self.path = path
+        self.parent = parent
+        self.children = children
+    }
+
     public var description: String {
-        "the model has no layer \(path) (its layers: \(children.prefix(20).joined(separator: ", "))\(children.count > 20 ? ", …" : ""))"
+        let list = children.prefix(40).joined(separator: ", ") + (children.count > 40 ? ", … (\(children.count) in all)" : "")
+        if parent.isEmpty { return "the model has no layer \(path) (its layers: \(list))" }
+        if children.isEmpty { return "the model has no layer \(path) (\(parent) is a layer without sub-layers; freeze through \(parent) itself)" }
+        return "the model has no layer \(path) (\(parent) has the layers \(list), named \(parent).NAME)"
     }
 }
 
@@ -37,9 +50,16 @@ extension Layer {
         var entries: [(path: String, layer: any Layer<Scalar>)] = []
         visitDescendants { p, layer in entries.append((p, layer)) }
         guard let end = entries.firstIndex(where: { $0.path == path }) else {
+            // The deepest layer the path does name, and its children.
+            var parent = "", container: any Layer<Scalar> = self
+            for component in path.split(separator: ".", omittingEmptySubsequences: false) {
+                let candidate = parent.isEmpty ? String(component) : parent + "." + component
+                guard let entry = entries.first(where: { $0.path == candidate }) else { break }
+                (parent, container) = (candidate, entry.layer)
+            }
             var children: [String] = []
-            visitChildren { name, _ in children.append(name) }
-            throw UnknownLayerError(path: path, children: children)
+            container.visitChildren { name, _ in children.append(name) }
+            throw UnknownLayerError(path: path, parent: parent, children: children)
         }
         for (index, entry) in entries.enumerated() where entry.layer.isLeaf {
             if index <= end || entry.path.hasPrefix(path + ".") { entry.layer.isFrozen = true }

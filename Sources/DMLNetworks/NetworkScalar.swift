@@ -92,6 +92,13 @@ public protocol NetworkScalar: BLASScalar {
     static func batchNormBackward(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, gamma: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, training: Bool, into dx: UnsafeMutablePointer<Self>, gammaGradient: UnsafeMutablePointer<Self>, betaGradient: UnsafeMutablePointer<Self>)
     /// `batchNormBackward` for the channels in `channelRange` only.
     static func batchNormBackward(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, channelRange: Range<Int>, gamma: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, training: Bool, into dx: UnsafeMutablePointer<Self>, gammaGradient: UnsafeMutablePointer<Self>, betaGradient: UnsafeMutablePointer<Self>)
+    /// The two per-channel sums of the batch-norm backward pass for the channels in
+    /// `channelRange`: `sumG[c] = Σ g`, `sumGH[c] = Σ g x̂` over this batch's `N·P` values
+    /// (overwritten; synchronized batch normalization adds them over the replicas).
+    static func batchNormGradientSums(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, channelRange: Range<Int>, sumG: UnsafeMutablePointer<Self>, sumGH: UnsafeMutablePointer<Self>)
+    /// `dx = γ_c r_c (g − ḡ_c − x̂ h̄_c)` for the channels in `channelRange`, with the means over
+    /// the whole batch `ḡ_c = Σ g / M` (`meanG`) and `h̄_c = Σ g x̂ / M` (`meanGH`).
+    static func batchNormInputGradient(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, channelRange: Range<Int>, gamma: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, meanG: UnsafePointer<Self>, meanGH: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>)
 
     /// `y_i = x_i / max(‖x_i‖, ε)` row-wise; `norms_i = max(‖x_i‖, ε)`.
     static func l2NormalizeRows(_ x: UnsafePointer<Self>, rows: Int, columns: Int, epsilon: Self, into y: UnsafeMutablePointer<Self>, norms: UnsafeMutablePointer<Self>)

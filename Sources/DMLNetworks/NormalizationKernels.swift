@@ -96,4 +96,41 @@ extension NetworkScalar {
             }
         }
     }
+
+    /// `sumG[c] = Σ g`, `sumGH[c] = Σ g x̂` over the `N·P` values of each channel in
+    /// `channelRange` (the sums `batchNormBackward` forms, in the same order).
+    @inlinable
+    public static func batchNormGradientSums(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int,
+                                             spatial: Int, channelRange: Range<Int>, sumG: UnsafeMutablePointer<Self>,
+                                             sumGH: UnsafeMutablePointer<Self>) {
+        for c in channelRange {
+            var sG: Self = 0, sGH: Self = 0
+            for n in 0..<batch {
+                let offset = (n * channels + c) * spatial
+                let gp = g + offset, hp = normalized + offset
+                for q in 0..<spatial {
+                    sG = Relaxed.sum(sG, gp[q])
+                    sGH = Relaxed.multiplyAdd(gp[q], hp[q], sGH)
+                }
+            }
+            sumG[c] = sG
+            sumGH[c] = sGH
+        }
+    }
+
+    /// `dx = γ_c r_c (g − ḡ_c − x̂ h̄_c)` for the channels in `channelRange` (`dx` written there only).
+    @inlinable
+    public static func batchNormInputGradient(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int,
+                                              spatial: Int, channelRange: Range<Int>, gamma: UnsafePointer<Self>,
+                                              inverseStd: UnsafePointer<Self>, meanG: UnsafePointer<Self>,
+                                              meanGH: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>) {
+        for c in channelRange {
+            let scale = gamma[c] * inverseStd[c], mG = meanG[c], mGH = meanGH[c]
+            for n in 0..<batch {
+                let offset = (n * channels + c) * spatial
+                let gp = g + offset, hp = normalized + offset, dp = dx + offset
+                for q in 0..<spatial { dp[q] = scale * (gp[q] - mG - hp[q] * mGH) }
+            }
+        }
+    }
 }

@@ -3,7 +3,9 @@ import Foundation
 /// One line of a run's `log.jsonl` (see docs/RUN_DIRECTORY.md).
 public enum RunLogRecord: Sendable, Equatable {
     /// A training step: `{"event": "step", "iteration", "epoch", "loss", "synthetic_fraction",
-    /// "learning_rate", "images_per_second", "elapsed_seconds"}`.
+    /// "learning_rate", "images_per_second", "elapsed_seconds"}`, with `"embedding_spread"` when
+    /// collapse detection is on and, on several processes, `"allgather_seconds"`,
+    /// `"allreduce_seconds"`, `"batchnorm_sync_seconds"` (`CollectiveStepSeconds`).
     case step(TrainingStepRecord)
     /// An evaluation on the held-out classes: `{"event": "eval", "iteration", metrics…,
     /// "elapsed_seconds"}`.
@@ -26,6 +28,7 @@ public enum RunLogRecord: Sendable, Equatable {
         case .step(var s):
             s.imagesPerSecond = 0
             s.elapsedSeconds = 0
+            if s.collectives != nil { s.collectives = CollectiveStepSeconds(embeddingGather: 0, gradientReduce: 0, batchNorm: 0) }
             return .step(s)
         case let .evaluation(iteration, metrics, _): return .evaluation(iteration: iteration, metrics: metrics, elapsedSeconds: 0)
         case let .baseline(metrics, _): return .baseline(metrics: metrics, elapsedSeconds: 0)
@@ -57,6 +60,11 @@ public enum RunLogRecord: Sendable, Equatable {
                 "elapsed_seconds": .number(s.elapsedSeconds),
             ]
             if let spread = s.embeddingSpread { object["embedding_spread"] = .number(spread) }
+            if let c = s.collectives {
+                object["allgather_seconds"] = .number(c.embeddingGather)
+                object["allreduce_seconds"] = .number(c.gradientReduce)
+                object["batchnorm_sync_seconds"] = .number(c.batchNorm)
+            }
         case let .evaluation(iteration, metrics, elapsed):
             object = ["event": .string("eval"), "iteration": .integer(iteration), "elapsed_seconds": .number(elapsed)]
             for (k, v) in metrics { object[k] = .number(v) }
@@ -83,8 +91,9 @@ public enum RunLogRecord: Sendable, Equatable {
     /// number, or `null` for a loss that was not finite) on a `step`. Every other field may be
     /// absent or `null`: optional values (`synthetic_fraction`, `embedding_spread`) read as nil,
     /// measured values (a collapse's `spread`, `initial_spread`, `loss`, `collapse_loss`) as NaN,
-    /// counters and timings (`epoch`, `learning_rate`, `images_per_second`, `elapsed_seconds`)
-    /// as 0, `began` as the record's iteration, `criterion` as `spread`, `processes` as 1. A
+    /// counters and timings (`epoch`, `learning_rate`, `images_per_second`, `elapsed_seconds`,
+    /// `allreduce_seconds`, `batchnorm_sync_seconds`) as 0 (the collective times are nil when
+    /// `allgather_seconds` is absent), `began` as the record's iteration, `criterion` as `spread`, `processes` as 1. A
     /// field present with the wrong type is an error. Numbers are read exactly, so a record read
     /// back equals the one written.
     public static func parse(_ line: some StringProtocol, source: String = "log.jsonl") throws -> RunLogRecord? {
@@ -127,7 +136,11 @@ public enum RunLogRecord: Sendable, Equatable {
                 iteration: try iteration(), epoch: try number("epoch") ?? 0, loss: try number("loss") ?? .nan,
                 syntheticFraction: try number("synthetic_fraction"), learningRate: try number("learning_rate") ?? 0,
                 imagesPerSecond: try number("images_per_second") ?? 0, elapsedSeconds: elapsed,
-                embeddingSpread: try number("embedding_spread")))
+                embeddingSpread: try number("embedding_spread"),
+                collectives: try number("allgather_seconds").map { gather in
+                    CollectiveStepSeconds(embeddingGather: gather, gradientReduce: try number("allreduce_seconds") ?? 0,
+                                          batchNorm: try number("batchnorm_sync_seconds") ?? 0)
+                }))
         case "eval", "baseline":
             var metrics = [String: Double]()
             for (k, v) in object where !["event", "iteration", "elapsed_seconds"].contains(k) {
@@ -233,11 +246,15 @@ public struct TrainingStepRecord: Sendable, Equatable, Codable {
     /// The mean relative spread of the batch embeddings (`CollapseDetector.relativeSpread`),
     /// nil when collapse detection is off.
     public var embeddingSpread: Double?
+    /// The mean time per step of the window spent in collectives, nil for a single process.
+    public var collectives: CollectiveStepSeconds?
 
     /// A step record.
     public init(iteration: Int, epoch: Double, loss: Double, syntheticFraction: Double?, learningRate: Double,
-                imagesPerSecond: Double, elapsedSeconds: Double, embeddingSpread: Double? = nil) {
+                imagesPerSecond: Double, elapsedSeconds: Double, embeddingSpread: Double? = nil,
+                collectives: CollectiveStepSeconds? = nil) {
         self.embeddingSpread = embeddingSpread
+        self.collectives = collectives
         self.iteration = iteration
         self.epoch = epoch
         self.loss = loss
@@ -248,3 +265,23 @@ public struct TrainingStepRecord: Sendable, Equatable, Codable {
     }
 }
 
+/// The mean wall time per step spent in the collectives of a data-parallel run (`mpirun -np N`,
+/// `N > 1`) over a logging window, in seconds: the `step` record's `allgather_seconds` (the
+/// embeddings), `allreduce_seconds` (the fused gradient all-reduce; in local batch-norm mode
+/// with the running-statistics average) and `batchnorm_sync_seconds` (the gathers and sums of
+/// synchronized batch norm). Each includes the wait for the slowest rank.
+public struct CollectiveStepSeconds: Sendable, Equatable, Codable {
+    /// All-gather of the embeddings.
+    public var embeddingGather: Double
+    /// All-reduce of the gradients (and buffers).
+    public var gradientReduce: Double
+    /// Batch-norm collectives.
+    public var batchNorm: Double
+
+    /// Times per step.
+    public init(embeddingGather: Double, gradientReduce: Double, batchNorm: Double) {
+        self.embeddingGather = embeddingGather
+        self.gradientReduce = gradientReduce
+        self.batchNorm = batchNorm
+    }
+}

@@ -3,9 +3,18 @@ import DMLNetworks
 import DMLData
 import DMLBackbones
 
+/// Builds the randomly initialized backbone of an ImageNet architecture for square images of a
+/// given side, from a seed (`EmbeddingNetwork.fullSizeBackbone`: the real architecture).
+public typealias BackboneBuilder = (_ kind: BackboneKind, _ imageSize: Int, _ seed: UInt64) throws -> Sequential<Float>
+
 /// Builds the embedding network of a configuration for samples of a given shape, and embeds
 /// whole splits with it.
 public enum EmbeddingNetwork {
+    /// The full-size backbone of `kind` (`Backbones.make`).
+    public static func fullSizeBackbone(_ kind: BackboneKind, imageSize: Int, seed: UInt64) throws -> Sequential<Float> {
+        try Backbones.make(kind, imageSize: imageSize, seed: seed)
+    }
+
     /// The network for `configuration.model` and per-sample input `shape`, initialized from
     /// `seed`:
     /// - `small-cnn` (or `auto` on image data): `ModelPresets.convolutional`;
@@ -15,8 +24,12 @@ public enum EmbeddingNetwork {
     ///   optional `l2`. With `loadPretrained`, the backbone's weights come from
     ///   `configuration.pretrained` (`default` or a file); `freezeBatchNorm` freezes its
     ///   batch-norm statistics, `freezeThrough` its parameters up to a layer (or `all`).
+    ///   `buildBackbone` makes the backbone before any weights are loaded (the full-size one;
+    ///   tests pass reduced-width copies that the small PyTorch fixtures fit); the embedding
+    ///   layer takes the width of its pooled output.
     public static func make(_ configuration: ModelConfiguration, input shape: SampleShape, isImageData: Bool,
-                            seed: UInt64, loadPretrained: Bool = true) throws -> Sequential<Float> {
+                            seed: UInt64, loadPretrained: Bool = true,
+                            buildBackbone: BackboneBuilder = fullSizeBackbone) throws -> Sequential<Float> {
         let kind = configuration.architecture
         switch kind {
         case .auto, .smallCNN, .mlp:
@@ -31,7 +44,7 @@ public enum EmbeddingNetwork {
                                     seed: seed, as: Float.self)
         case .efficientNetLite0, .resnet18, .resnet50, .googlenet:
             let backbone = try backbone(kind, input: shape, isImageData: isImageData, seed: seed,
-                                        pretrained: loadPretrained ? configuration.pretrained : "")
+                                        pretrained: loadPretrained ? configuration.pretrained : "", build: buildBackbone)
             if configuration.freezeBatchNorm { backbone.freezeBatchNormStatistics() }
             if configuration.freezeThrough == "all" {
                 backbone.isFrozen = true
@@ -41,7 +54,8 @@ public enum EmbeddingNetwork {
                                                       expected: "a layer of the \(kind.rawValue) backbone or all (\(error))")
                 }
             }
-            let model = Backbones.embeddingNetwork(backbone: backbone, featureDimension: kind.featureDimension!,
+            let features = try backbone.outputShape(for: TensorShape(channels: shape.channels, height: shape.height, width: shape.width)).count
+            let model = Backbones.embeddingNetwork(backbone: backbone, featureDimension: features,
                                                    embeddingDimension: configuration.embeddingSize,
                                                    dropout: configuration.dropout, normalize: configuration.normalize,
                                                    seed: seed, as: Float.self)
@@ -51,14 +65,15 @@ public enum EmbeddingNetwork {
     }
 
     /// The ImageNet backbone `kind` for RGB images of `shape`, weights from `pretrained` (empty:
-    /// random from `seed`; `default`: the installed file; otherwise a weight file).
+    /// random from `seed`; `default`: the installed file; otherwise a weight file), built by
+    /// `build` before the weights are loaded.
     public static func backbone(_ kind: BackboneKind, input shape: SampleShape, isImageData: Bool, seed: UInt64,
-                                pretrained: String) throws -> Sequential<Float> {
+                                pretrained: String, build: BackboneBuilder = fullSizeBackbone) throws -> Sequential<Float> {
         guard isImageData, shape.channels == 3, shape.height == shape.width, shape.height >= 32 else {
             throw TrainingError.invalidOption(name: "model.architecture", value: kind.rawValue,
                                               expected: "square RGB images of at least 32 pixels for an ImageNet backbone (got \(shape)); use small-cnn or mlp for this data")
         }
-        let backbone: Sequential<Float> = try Backbones.make(kind, imageSize: shape.height, seed: seed)
+        let backbone = try build(kind, shape.height, seed)
         if !pretrained.isEmpty {
             let file = pretrained == "default" ? try PretrainedWeights.defaultFile(for: kind) : pretrained
             try Backbones.load(file: file, into: backbone, kind: kind)
@@ -76,7 +91,8 @@ public enum EmbeddingNetwork {
     /// image below 1×1; an ImageNet backbone only on square RGB images of at least 32 pixels.
     /// Every failure is a `TrainingError.invalidOption` naming the field.
     public static func makeChecked(_ configuration: ModelConfiguration, input shape: SampleShape, isImageData: Bool,
-                                   seed: UInt64, loadPretrained: Bool = true) throws -> Sequential<Float> {
+                                   seed: UInt64, loadPretrained: Bool = true,
+                                   buildBackbone: BackboneBuilder = fullSizeBackbone) throws -> Sequential<Float> {
         let kind = configuration.architecture
         guard shape.channels >= 1, shape.height >= 1, shape.width >= 1 else {
             throw TrainingError.invalidOption(name: "input shape", value: "\(shape)",
@@ -105,7 +121,8 @@ public enum EmbeddingNetwork {
                 }
             }
         }
-        let model = try make(configuration, input: shape, isImageData: isImageData, seed: seed, loadPretrained: loadPretrained)
+        let model = try make(configuration, input: shape, isImageData: isImageData, seed: seed, loadPretrained: loadPretrained,
+                             buildBackbone: buildBackbone)
         do {
             _ = try model.outputShape(for: TensorShape(channels: shape.channels, height: shape.height, width: shape.width))
         } catch {

@@ -78,14 +78,24 @@ public final class Trainer {
     /// `classesPerBatch × samplesPerClass` divisible by `N`, and the run directory visible to
     /// every rank at the same path (one machine, or a shared file system); only rank 0 takes the
     /// lock and writes files. See `DataParallelStep` and docs/distributed.md.
-    public init(configuration: TrainingConfiguration, dataset: Dataset, start: RunStart = .fresh,
-                communicator: any Communicator = SingleProcessCommunicator()) throws {
+    public convenience init(configuration: TrainingConfiguration, dataset: Dataset, start: RunStart = .fresh,
+                            communicator: any Communicator = SingleProcessCommunicator()) throws {
+        try self.init(configuration: configuration, dataset: dataset, start: start, communicator: communicator,
+                      buildBackbone: EmbeddingNetwork.fullSizeBackbone)
+    }
+
+    /// The trainer above with an ImageNet backbone made by `buildBackbone` (tests: reduced-width
+    /// copies that the small PyTorch fixtures fit; a checkpoint of such a run does not load in
+    /// `dml embed`, which builds the full-size network).
+    init(configuration: TrainingConfiguration, dataset: Dataset, start: RunStart, communicator: any Communicator,
+         buildBackbone: BackboneBuilder) throws {
         try configuration.validate()
         self.configuration = configuration
         self.dataset = dataset
         self.communicator = communicator
         parallel = try DataParallelStep(communicator: communicator,
-                                        globalBatch: configuration.classesPerBatch * configuration.samplesPerClass)
+                                        globalBatch: configuration.classesPerBatch * configuration.samplesPerClass,
+                                        batchNorm: configuration.batchNorm)
         if communicator.size > 1 {
             try communicator.requireIdentical([UInt8](try JSONConfiguration.encode(configuration)), what: "the training configuration")
         }
@@ -95,9 +105,11 @@ public final class Trainer {
         let restoresCheckpoint = start == .resume
             && FileManager.default.fileExists(atPath: RunFiles(configuration.output).file(RunFiles.lastCheckpoint))
         model = try EmbeddingNetwork.makeChecked(configuration.model, input: shape, isImageData: dataset.train.isImageData,
-                                                 seed: configuration.seed, loadPretrained: !restoresCheckpoint)
+                                                 seed: configuration.seed, loadPretrained: !restoresCheckpoint,
+                                                 buildBackbone: buildBackbone)
         pool = ThreadPool(threads: configuration.threads)
         model.use(pool: pool)
+        parallel.attach(to: model)
         optimizer = Trainer.makeOptimizer(configuration.optimizer, pool: pool)
         sampler = try ClassBalancedSampler(labels: dataset.train.labels, classesPerBatch: configuration.classesPerBatch,
                                            samplesPerClass: configuration.samplesPerClass, seed: configuration.seed)
@@ -220,6 +232,7 @@ public final class Trainer {
         let firstIteration = iteration
         var windowStart = Date()
         var windowImages = 0
+        parallel.times.reset()
         let batchSize = configuration.classesPerBatch * configuration.samplesPerClass
         // The raw inputs' score is the reference every embedding must beat; the untrained
         // network's is where the curves start from.
@@ -289,7 +302,8 @@ public final class Trainer {
                     iteration: iteration, epoch: Double(iteration * batchSize) / Double(dataset.train.count),
                     loss: meanLoss, syntheticFraction: meanFraction, learningRate: learningRate(at: t),
                     imagesPerSecond: throughput, elapsedSeconds: elapsed,
-                    embeddingSpread: configuration.collapse.enabled ? meanSpread : nil)))
+                    embeddingSpread: configuration.collapse.enabled ? meanSpread : nil,
+                    collectives: parallel.isDistributed ? CollectiveStepSeconds(parallel.times, steps: window.losses.count) : nil)))
                 let collapseValue = configuration.collapse.enabled
                     ? CollapseDetector.collapseLoss(configuration.loss, embeddings: outcome.embeddings, labels: labels) : .nan
                 let detected = collapse.observeWindow(firstIteration: iteration - window.losses.count + 1, lastIteration: iteration,
@@ -305,6 +319,7 @@ public final class Trainer {
                 window = TrainingWindow()
                 windowStart = Date()
                 windowImages = 0
+                parallel.times.reset()
                 try flushLog()
                 if let detected, configuration.collapse.stop { throw CollapseError(record: detected) }
             }
@@ -345,11 +360,16 @@ public final class Trainer {
     func step(_ x: Matrix<Float>, labels: [Int], learningRate: Double, iteration: Int) throws -> StepOutcome {
         let input = Tensor(x, shape: inputShape)
         let local = model.forward(input, training: true)
+        try parallel.checkBatchNormCollectives()
         let embeddings = Tensor(try parallel.gatherEmbeddings(local.values), shape: local.shape)
         do {
             try DivergenceGuard.checkEmbeddings(embeddings.values, iteration: iteration, optimizer: configuration.optimizer)
         } catch var error as DivergenceError {
+            // Layer by layer on this rank's rows alone: ranks may stop at different layers, so
+            // batch norm must not wait for the others there.
+            model.synchronizeBatchNorm(with: nil)
             let diagnosis = DivergenceGuard.diagnose(model, input: input)
+            parallel.attach(to: model)
             if !diagnosis.isEmpty { error.detail = diagnosis }
             throw error
         }
@@ -358,6 +378,7 @@ public final class Trainer {
         try DivergenceGuard.checkLoss(Double(output.value), iteration: iteration, optimizer: configuration.optimizer)
         model.zeroGradients()
         _ = model.backward(Tensor(parallel.localRows(of: output.gradient), shape: embeddings.shape))
+        try parallel.checkBatchNormCollectives()
         try parallel.allReduceGradients(of: model)
         try parallel.averageBuffers(of: model)
         optimizer.learningRate = learningRate
