@@ -91,8 +91,9 @@ public enum RunLogRecord: Sendable, Equatable {
     /// number, or `null` for a loss that was not finite) on a `step`. Every other field may be
     /// absent or `null`: optional values (`synthetic_fraction`, `embedding_spread`) read as nil,
     /// measured values (a collapse's `spread`, `initial_spread`, `loss`, `collapse_loss`) as NaN,
-    /// counters and timings (`epoch`, `learning_rate`, `images_per_second`, `elapsed_seconds`)
-    /// as 0, `began` as the record's iteration, `criterion` as `spread`, `processes` as 1. A
+    /// counters and timings (`epoch`, `learning_rate`, `images_per_second`, `elapsed_seconds`,
+    /// `allreduce_seconds`, `batchnorm_sync_seconds`) as 0 (the collective times are nil when
+    /// `allgather_seconds` is absent), `began` as the record's iteration, `criterion` as `spread`, `processes` as 1. A
     /// field present with the wrong type is an error. Numbers are read exactly, so a record read
     /// back equals the one written.
     public static func parse(_ line: some StringProtocol, source: String = "log.jsonl") throws -> RunLogRecord? {

@@ -150,7 +150,8 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     /// Decodes metadata JSON, its stored configuration laid over today's defaults
     /// (`TrainingConfiguration()`) as a configuration file is: every configuration key the
     /// checkpoint lacks, at any depth, takes its default — the behaviour of the runs written
-    /// before the key existed (`memory` 0 = off, `processes` 1, …) — so a checkpoint written
+    /// before the key existed (`memory` 0 = off, `processes` 1, `batchNorm` sync — the same as
+    /// local for every single-process run, …) — so a checkpoint written
     /// before any later configuration key still loads. Keys the configuration no longer has are
     /// ignored, as before; a value of the wrong type stays an error. The merge keeps every number
     /// exactly as written (`ExactJSON`), so the metadata decoded is the metadata saved.

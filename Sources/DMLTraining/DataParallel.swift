@@ -164,6 +164,15 @@ public final class CollectiveTimes {
     }
 }
 
+extension CollectiveStepSeconds {
+    /// The accumulated `times` divided by `steps`: the per-step means a `step` record holds.
+    public init(_ times: CollectiveTimes, steps: Int) {
+        let n = Double(Swift.max(steps, 1))
+        self.init(embeddingGather: times.embeddingGather / n, gradientReduce: times.gradientReduce / n,
+                  batchNorm: times.batchNorm / n)
+    }
+}
+
 /// Synchronized batch normalization over a `Communicator`: the `BatchStatisticsSynchronizer`
 /// the trainer hands to every batch-norm layer in `.sync` mode. `gather` is `allGather`, `sum`
 /// is `allReduceSum`, both on `Double`s (a layer of `C` channels gathers `2C + 1` values per
