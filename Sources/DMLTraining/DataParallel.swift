@@ -229,15 +229,6 @@ public final class SynchronizedBatchStatistics: BatchStatisticsSynchronizer {
     }
 }
 
-extension CollectiveStepSeconds {
-    /// The accumulated `times` divided by `steps`: the mean time per step of a logging window.
-    public init(_ times: CollectiveTimes, steps: Int) {
-        let n = Double(Swift.max(steps, 1))
-        self.init(embeddingGather: times.embeddingGather / n, gradientReduce: times.gradientReduce / n,
-                  batchNorm: times.batchNorm / n)
-    }
-}
-
 /// Monotonic wall-clock time in seconds (`CLOCK_MONOTONIC`), for the collective timings.
 private func monotonicSeconds() -> Double {
     var t = timespec()
