@@ -374,7 +374,9 @@ public final class Trainer {
             throw error
         }
         let memoryPoints = iteration > configuration.memoryWarmup ? memory?.points : nil
-        let output: LossOutput<Float> = try configuration.loss.evaluate(embeddings.values, labels: labels, memory: memoryPoints)
+        // Symm's α/β schedule and the negative class draw depend on the iteration (0-based here).
+        let loss = configuration.loss.scheduled(iteration: iteration - 1, of: configuration.iterations, seed: configuration.seed)
+        let output: LossOutput<Float> = try loss.evaluate(embeddings.values, labels: labels, memory: memoryPoints)
         try DivergenceGuard.checkLoss(Double(output.value), iteration: iteration, optimizer: configuration.optimizer)
         model.zeroGradients()
         _ = model.backward(Tensor(parallel.localRows(of: output.gradient), shape: embeddings.shape))
