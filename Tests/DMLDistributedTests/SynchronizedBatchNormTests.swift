@@ -400,3 +400,22 @@ final class CountingSynchronizer: BatchStatisticsSynchronizer {
         #expect(CollectiveStepSeconds(accumulated, steps: 4) == times)
     }
 }
+
+@Suite struct BatchNormModeConfigurationTests {
+    @Test func configurationsWithoutTheKeyReadAsSyncAndUnknownModesAreRefused() throws {
+        var c = TrainingConfiguration()
+        c.batchNorm = .local
+        var object = try JSONSerialization.jsonObject(with: JSONConfiguration.encode(c)) as! [String: Any]
+        #expect(object["batchNorm"] as? String == "local")
+        object["batchNorm"] = nil
+        let read = try JSONConfiguration.decode(TrainingConfiguration.self, from: JSONSerialization.data(withJSONObject: object),
+                                                over: TrainingConfiguration(), source: "config.json")
+        #expect(read.batchNorm == .sync)
+        object["batchNorm"] = "global"
+        let error = #expect(throws: (any Error).self) {
+            try JSONConfiguration.decode(TrainingConfiguration.self, from: JSONSerialization.data(withJSONObject: object),
+                                         over: TrainingConfiguration(), source: "config.json")
+        }
+        #expect(error.map { "\($0)" }?.contains("sync, local") == true, "\(String(describing: error))")
+    }
+}
