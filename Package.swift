@@ -4,8 +4,8 @@ import PackageDescription
 /// SwiftMetricLearning: deep metric learning in Swift.
 ///
 /// Modules, with one-way dependencies:
-///   CBLAS, CImageCodecs,  system libraries (OpenBLAS; libjpeg-turbo, libpng, zlib; Open MPI)
-///   CMPI
+///   CBLAS, CImageCodecs,  system libraries (OpenBLAS; libjpeg-turbo, libpng, zlib; Open MPI;
+///   CMPI, CFreeType       FreeType for rendering font glyphs)
 ///   DMLNumerics           matrices over contiguous storage, BLAS, stable helpers, RNG, .npy
 ///   MetricLearning        distances, losses, synthesis (EE, Symm), hard negative pair mining
 ///   DMLDistributed        the communicator: one process, or MPI ranks (all-gather, all-reduce)
@@ -42,6 +42,11 @@ let package = Package(
             providers: [.apt(["libopenmpi-dev"])]
         ),
         .systemLibrary(
+            name: "CFreeType",
+            pkgConfig: "freetype2",
+            providers: [.apt(["libfreetype-dev"])]
+        ),
+        .systemLibrary(
             name: "CImageCodecs",
             providers: [.apt(["libturbojpeg0-dev", "libpng-dev", "zlib1g-dev"])]
         ),
@@ -60,7 +65,7 @@ let package = Package(
             name: "DMLEvaluation",
             dependencies: ["DMLNumerics", .product(name: "RealModule", package: "swift-numerics")]
         ),
-        .target(name: "DMLData", dependencies: ["DMLNumerics", "CImageCodecs"]),
+        .target(name: "DMLData", dependencies: ["DMLNumerics", "CImageCodecs", "CFreeType"]),
         .target(name: "DMLBackbones", dependencies: ["DMLNumerics", "DMLNetworks", "DMLWeights", "DMLData"]),
         .target(
             name: "DMLTraining",
@@ -99,7 +104,7 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "DMLEvaluationTests", dependencies: ["DMLEvaluation", "DMLCommands", "DMLTestSupport"]),
-        .testTarget(name: "DMLDataTests", dependencies: ["DMLData", "CImageCodecs", "DMLTestSupport"]),
+        .testTarget(name: "DMLDataTests", dependencies: ["DMLData", "CImageCodecs", "DMLTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DMLTrainingTests", dependencies: ["DMLTraining", "DMLTestSupport"]),
         .testTarget(name: "DMLReportTests", dependencies: ["DMLReport", "DMLNumerics", "CImageCodecs"]),
         .testTarget(name: "DMLCommandsTests", dependencies: ["DMLCommands", "DMLTestSupport"]),
