@@ -114,7 +114,7 @@ public enum FontGlyphDataset {
     public static func load(root: String, trainClasses: ClassSplit? = nil) throws -> Dataset {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw DataError(file: root, "the font-glyph dataset is not prepared; run \(prepareCommand) (it installs the font packages and runs dml glyphs --out \(root))")
+            throw DataError(file: root, "the font-glyph dataset is not prepared; in the repository run scripts/setup.sh (the font packages), then \(prepareCommand) \(root) — or dml glyphs --font-list FILE --out \(root)")
         }
         let glyphFile = root + "/glyphs.npy", labelFile = root + "/labels.npy", classFile = root + "/classes.tsv"
         let glyphs = try readNPY(glyphFile)
