@@ -4,8 +4,8 @@ import PackageDescription
 /// SwiftMetricLearning: deep metric learning in Swift.
 ///
 /// Modules, with one-way dependencies:
-///   CBLAS, CImageCodecs,  system libraries (OpenBLAS; libjpeg-turbo, libpng, zlib; Open MPI)
-///   CMPI
+///   CBLAS, CImageCodecs,  system libraries (OpenBLAS; libjpeg-turbo, libpng, zlib; Open MPI;
+///   CMPI, CFreeType       FreeType for rendering font glyphs)
 ///   DMLNumerics           matrices over contiguous storage, BLAS, stable helpers, RNG, .npy
 ///   MetricLearning        distances, losses, synthesis (EE, Symm), hard negative pair mining
 ///   DMLDistributed        the communicator: one process, or MPI ranks (all-gather, all-reduce)
@@ -47,6 +47,11 @@ let package = Package(
             providers: [.apt(["libopenmpi-dev"])]
         ),
         .systemLibrary(
+            name: "CFreeType",
+            pkgConfig: "freetype2",
+            providers: [.apt(["libfreetype-dev"])]
+        ),
+        .systemLibrary(
             name: "CImageCodecs",
             providers: [.apt(["libturbojpeg0-dev", "libpng-dev", "zlib1g-dev"])]
         ),
@@ -65,7 +70,7 @@ let package = Package(
             name: "DMLEvaluation",
             dependencies: ["DMLNumerics", .product(name: "RealModule", package: "swift-numerics")]
         ),
-        .target(name: "DMLData", dependencies: ["DMLNumerics", "CImageCodecs"]),
+        .target(name: "DMLData", dependencies: ["DMLNumerics", "CImageCodecs", "CFreeType"]),
         .target(name: "DMLBackbones", dependencies: ["DMLNumerics", "DMLNetworks", "DMLWeights", "DMLData"]),
         .target(name: "DMLRunDirectory", dependencies: ["DMLNumerics"]),
         .target(
@@ -111,7 +116,7 @@ let package = Package(
         ),
         .testTarget(name: "DMLEvaluationTests", dependencies: ["DMLEvaluation", "DMLBenchmarks", "DMLCommands", "DMLTestSupport"]),
         .testTarget(name: "DMLBenchmarksTests", dependencies: ["DMLBenchmarks", "DMLEvaluation", "DMLNetworks", "DMLNumerics"]),
-        .testTarget(name: "DMLDataTests", dependencies: ["DMLData", "CImageCodecs", "DMLTestSupport"]),
+        .testTarget(name: "DMLDataTests", dependencies: ["DMLData", "CImageCodecs", "DMLTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DMLTrainingTests", dependencies: ["DMLTraining", "DMLRunDirectory", "DMLTestSupport"]),
         .testTarget(name: "DMLRunDirectoryTests", dependencies: ["DMLRunDirectory", "DMLNumerics"]),
         .testTarget(name: "DMLReportTests", dependencies: ["DMLReport", "DMLRunDirectory", "DMLTraining", "DMLNumerics", "DMLData"]),

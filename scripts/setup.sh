@@ -7,8 +7,13 @@
 #   zstd                   unpacking the Omniglot archive
 #   libopenmpi-dev         MPI headers and library (data-parallel training; linked by every build)
 #   openmpi-bin            mpirun, for multi-process runs and their tests
+#   libfreetype-dev        FreeType, rendering font glyphs (dml glyphs, the main job's dataset)
+#   the font packages of scripts/font-packages.txt (about 45 MB of downloads): the fonts the main
+#                          job's dataset is rendered from (scripts/prepare-fonts.sh)
 set -euo pipefail
-packages=(libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev dataset-fashion-mnist zstd libopenmpi-dev openmpi-bin)
+cd "$(dirname "$0")/.."
+packages=(libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev dataset-fashion-mnist zstd libopenmpi-dev openmpi-bin
+          libfreetype-dev $(grep -v '^#' scripts/font-packages.txt))
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,7 +7,7 @@ public struct DMLCommand: ParsableCommand {
         abstract: "Deep metric learning: losses, embedding-space synthesis, training and evaluation.",
         subcommands: [
             TrainCommand.self, EvalCommand.self, EmbedCommand.self, FeaturesCommand.self, ReportCommand.self, LossCommand.self,
-            ExperimentCommand.self, SummarizeCommand.self, BenchCommand.self, WeightsCommand.self,
+            ExperimentCommand.self, SummarizeCommand.self, BenchCommand.self, WeightsCommand.self, GlyphsCommand.self,
         ]
     )
 

@@ -13,18 +13,20 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train an embedding network on the training classes and evaluate it on the held-out classes.",
         discussion: """
-        With no arguments: Fashion-MNIST (Debian package dataset-fashion-mnist), classes 0-4 for \
-        training and 5-9 for testing, the small CNN, lifted structured loss with hard negative pair \
-        mining and Embedding Expansion. Settings come from the defaults, then --config FILE (JSON, \
-        any subset of the keys of config.json), then the options below. The run directory gets \
-        config.json, log.jsonl, checkpoints, metrics.json, the test embeddings and report.html.
+        With no arguments: the main job (scripts/main.sh) — the font-glyph dataset (dml glyphs, \
+        scripts/prepare-fonts.sh: Latin, digits and Greek to train, Cyrillic held out), the small \
+        CNN, angular loss with hard negative pair mining and Symmetrical Synthesis, batches of \
+        64 characters x 2 fonts, 300 iterations, evaluated every 150. Settings come from these \
+        defaults, then --config FILE (JSON, any subset of the keys of config.json), then the \
+        options below. The run directory gets config.json, log.jsonl, checkpoints, metrics.json, \
+        the test embeddings and report.html.
         """
     )
 
     @Option(name: .long, help: "A JSON configuration file (any subset of the keys of a run's config.json).")
     var config: String?
 
-    @Option(name: .long, help: "Dataset: fashion-mnist, mnist, omniglot, cub, cars, sop, folder or npy.")
+    @Option(name: .long, help: "Dataset: fonts (the default), fashion-mnist, mnist, omniglot, cub, cars, sop, folder or npy.")
     var dataset: String?
 
     @Option(name: .customLong("data-root"), help: "Where the dataset is (default: its usual place).")
@@ -125,11 +127,30 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .customLong("no-report"), help: "Do not write report.html at the end.")
     var noReport = false
 
-    /// The configuration: defaults, then the file, then the options.
+    /// The defaults of `dml train`: the main job (`scripts/main.sh`, README "Quick start"), the
+    /// library's `TrainingConfiguration()` (small CNN, 64-d embedding, Adam 1e-3 with the embedding
+    /// layer at 10×) with the font-glyph dataset, the angular loss with hard negative pair mining
+    /// and Symmetrical Synthesis (the best mode at 300 iterations on Omniglot, RESULTS.md), batches
+    /// of 64 characters × 2 fonts, 300 iterations, evaluated every 150.
+    static var defaults: TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.dataset.name = "fonts"
+        c.output = "runs/fonts"
+        c.loss.kind = .angular
+        c.loss.mining = .hnpm
+        c.loss.synthesis = .symm
+        c.classesPerBatch = 64
+        c.samplesPerClass = 2
+        c.iterations = 300
+        c.evalEvery = 150
+        return c
+    }
+
+    /// The configuration: defaults (`defaults`), then the file, then the options.
     /// With `--resume`, the run's own configuration (from its last checkpoint or
     /// `config.json`) replaces the defaults, so only what changes needs repeating.
     func resolvedConfiguration() throws -> TrainingConfiguration {
-        var c = TrainingConfiguration()
+        var c = Self.defaults
         guard !(resume && overwrite) else {
             throw TrainingError.invalidOption(name: "--resume/--overwrite", value: "both", expected: "at most one of them")
         }

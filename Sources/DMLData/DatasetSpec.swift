@@ -19,6 +19,9 @@ public struct DatasetSpec: Equatable, Sendable, Codable {
         case folder
         /// `.npy` features and labels.
         case npy
+        /// Glyphs of characters rendered from font files (`dml glyphs`): classes are characters,
+        /// samples are fonts; default root `FontGlyphDataset.defaultRoot`.
+        case fonts
     }
 
     /// The layout.
@@ -52,12 +55,12 @@ public struct DatasetSpec: Equatable, Sendable, Codable {
         self.normalization = normalization
     }
 
-    /// Parses a name (`fashion-mnist`, `omniglot`, `cub`, `cars`, `sop`, `folder`, `npy`; also
-    /// `cub200`, `cars196`, `stanford-online-products`, `mnist`) and a root.
+    /// Parses a name (`fashion-mnist`, `omniglot`, `cub`, `cars`, `sop`, `folder`, `npy`, `fonts`;
+    /// also `cub200`, `cars196`, `stanford-online-products`, `mnist`, `font-glyphs`) and a root.
     public init(name: String, root: String? = nil) throws {
         let aliases: [String: Kind] = ["cub200": .cub, "cub-200-2011": .cub, "cars196": .cars, "stanford-online-products": .sop,
                                        "mnist": .fashionMNIST, "idx": .fashionMNIST, "fashionmnist": .fashionMNIST,
-                                       "image-folder": .folder, "features": .npy]
+                                       "image-folder": .folder, "features": .npy, "font-glyphs": .fonts, "glyphs": .fonts]
         let key = name.lowercased()
         guard let kind = Kind(rawValue: key) ?? aliases[key] else {
             throw DataError(file: "--dataset", "unknown dataset '\(name)'; expected one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -79,6 +82,7 @@ public struct DatasetSpec: Equatable, Sendable, Codable {
         if let root { return root }
         switch kind {
         case .fashionMNIST: return IDXDataset.debianFashionMNIST
+        case .fonts: return FontGlyphDataset.defaultRoot
         case .omniglot:
             if let found = Self.omniglotCandidates.first(where: { FileManager.default.fileExists(atPath: $0) }) { return found }
             throw DataError(file: Self.omniglotCandidates.joined(separator: ", "), "Omniglot not found; pass --data-root with its folder or archive")
@@ -91,6 +95,11 @@ public struct DatasetSpec: Equatable, Sendable, Codable {
     public func imageOptions() throws -> ImageDatasetOptions? {
         switch kind {
         case .fashionMNIST, .npy: return nil
+        case .fonts:
+            if let imageSize {
+                throw DataError(file: "--image-size", "\(imageSize): the font glyphs keep the size they were rendered at (dml glyphs --size)")
+            }
+            return nil
         case .omniglot:
             var o = try ImageDatasetOptions.smallImages(size: imageSize ?? 28)
             if let cacheImages { o.cacheImages = cacheImages }
@@ -125,6 +134,7 @@ public struct DatasetSpec: Equatable, Sendable, Codable {
         case .sop: return try StanfordOnlineProducts.load(root: root, options: options!)
         case .folder: return try ImageFolderDataset.load(root: root, split: trainClasses ?? .firstHalf, options: options!)
         case .npy: return try NPYFeatureDataset.load(root: root, split: trainClasses ?? .firstHalf)
+        case .fonts: return try FontGlyphDataset.load(root: root, trainClasses: trainClasses)
         }
     }
 }
