@@ -102,7 +102,7 @@ let package = Package(
             dependencies: ["DMLBackbones", "DMLNetworks", "DMLWeights", "DMLNumerics", "DMLTestSupport"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "DMLEvaluationTests", dependencies: ["DMLEvaluation", "DMLCommands", "DMLTestSupport"]),
+        .testTarget(name: "DMLEvaluationTests", dependencies: ["DMLEvaluation", "DMLTestSupport"]),
         .testTarget(name: "DMLDataTests", dependencies: ["DMLData", "CImageCodecs", "DMLTestSupport"]),
         .testTarget(name: "DMLTrainingTests", dependencies: ["DMLTraining", "DMLRunDirectory", "DMLTestSupport"]),
         .testTarget(name: "DMLRunDirectoryTests", dependencies: ["DMLRunDirectory", "DMLNumerics"]),

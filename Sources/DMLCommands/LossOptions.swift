@@ -119,8 +119,10 @@ public struct LossOptions: ParsableArguments {
             try require(given, option, c.synthesis == .symm, "with --synthesis symm")
         }
         try require(detachSynthetic, "--detach-synthetic", c.synthesis != .none, "with --synthesis ee or symm")
-        if c.synthesis != .none && c.mining == .plain {
-            throw ValidationError("--synthesis \(c.synthesis.rawValue) needs --mining hnpm (synthetic points are used through hard negative pair mining)")
+        do {
+            try c.validate()
+        } catch MetricLearningError.invalidOption(let name, let value, let expected) {
+            throw ValidationError("--\(name) \(value): expected \(expected)")
         }
     }
 }
