@@ -32,6 +32,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Documentation only: `swift package generate-documentation --target <module>` builds a
+        // module's DocC catalog. A command plugin, so `swift build` and `swift test` build nothing
+        // of it (it and swift-docc-symbolkit are only fetched when the package is resolved).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
