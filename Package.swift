@@ -34,6 +34,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Documentation only: `swift package generate-documentation --target <module>` builds a
+        // module's DocC catalog. A command plugin, so `swift build` and `swift test` build nothing
+        // of it (it and swift-docc-symbolkit are only fetched when the package is resolved).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -114,7 +118,7 @@ let package = Package(
             dependencies: ["DMLBackbones", "DMLNetworks", "DMLWeights", "DMLNumerics", "DMLTestSupport"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "DMLEvaluationTests", dependencies: ["DMLEvaluation", "DMLBenchmarks", "DMLCommands", "DMLTestSupport"]),
+        .testTarget(name: "DMLEvaluationTests", dependencies: ["DMLEvaluation", "DMLBenchmarks", "DMLTestSupport"]),
         .testTarget(name: "DMLBenchmarksTests", dependencies: ["DMLBenchmarks", "DMLEvaluation", "DMLNetworks", "DMLNumerics"]),
         .testTarget(name: "DMLDataTests", dependencies: ["DMLData", "CImageCodecs", "DMLTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DMLTrainingTests", dependencies: ["DMLTraining", "DMLRunDirectory", "DMLTestSupport"]),

@@ -93,12 +93,10 @@ struct EvalCommand: ParsableCommand {
 
     /// The evaluation options the flags describe.
     var options: EvaluationOptions {
-        var options = EvaluationOptions(metric: metric, recallKs: k.values,
-                                        clustering: !noClustering, clusters: clusters)
-        options.kMeans = KMeansOptions(seed: seed, maxIterations: kmeansIterations, tolerance: kmeansTolerance,
-                                       threads: threads, seedingCandidates: kmeansCandidates)
-        options.search = NeighbourSearchOptions(queryBlockSize: blockSize, threads: threads)
-        return options
+        EvaluationOptions(metric: metric, recallKs: k.values, clustering: !noClustering, clusters: clusters,
+                          kMeans: KMeansOptions(seed: seed, maxIterations: kmeansIterations, tolerance: kmeansTolerance,
+                                                threads: threads, seedingCandidates: kmeansCandidates),
+                          search: NeighbourSearchOptions(queryBlockSize: blockSize, threads: threads))
     }
 
     /// Reads the inputs, evaluates, writes `--clusters-out` and returns the JSON text to print.

@@ -167,8 +167,10 @@ public struct LossOptions: ParsableArguments {
         try require(negativeClasses != nil, "--negative-classes", c.mining == .hnpm, "with --mining hnpm")
         try require(samplingSeed != nil, "--sampling-seed", c.negativeClasses > 0, "with --negative-classes")
         try require(memorySynthesis, "--memory-synthesis", c.synthesis != .none, "with --synthesis ee or symm")
-        if c.synthesis != .none && c.mining == .plain {
-            throw ValidationError("--synthesis \(c.synthesis.rawValue) needs --mining hnpm (synthetic points are used through hard negative pair mining)")
+        do {
+            try c.validate()
+        } catch MetricLearningError.invalidOption(let name, let value, let expected) {
+            throw ValidationError("--\(name) \(value): expected \(expected)")
         }
     }
 }

@@ -9,6 +9,16 @@ import Dispatch
 /// of range. Queries of singleton classes are excluded from the retrieval averages (see
 /// `RetrievalScores`).
 ///
+/// ```swift
+/// var rng = SeededGenerator(seed: 1)
+/// let embeddings: Matrix<Float> = rng.normalMatrix(rows: 12, columns: 4)
+/// let labels = (0..<12).map { $0 / 3 }                        // 4 classes of 3
+/// var options = EvaluationOptions(recallKs: [1, 2], clustering: true)
+/// options.seed = 7                                            // k-means++ seeding
+/// let result = try evaluate(embeddings: embeddings, labels: labels, options: options)
+/// // result.recall(at: 1), result.retrieval.mapAtR, result.clustering?.nmi, result.metricValues
+/// ```
+///
 /// The search and k-means run on the workers of `pool` (nil: a pool of `options.search.threads`
 /// threads for this call), with BLAS single-threaded inside them; the result does not depend
 /// on the number of threads.
@@ -45,8 +55,7 @@ package enum Evaluation {
                     options: EvaluationOptions, pool given: ThreadPool?) throws -> EvaluationResult {
         let referenceCount = references?.rows ?? queries.rows
         let leaveOneOut = references == nil
-        var searchOptions = options.search
-        searchOptions.metric = options.metric
+        let searchOptions = options.search
         var accumulator = try RetrievalAccumulator(referenceLabels: referenceLabels, recallKs: options.recallKs,
                                                    leaveOneOut: leaveOneOut)
         let available = BlockedNeighbourSearch<Float>.rankableReferences(references: referenceCount, leaveOneOut: leaveOneOut)

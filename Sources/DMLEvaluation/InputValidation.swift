@@ -5,12 +5,8 @@ enum InputValidation {
     /// Throws unless `matrix` has rows and columns, only finite values, and finite row norms.
     static func checkEmbeddings<T: BLASScalar>(_ matrix: Matrix<T>, name: String) throws {
         guard matrix.rows > 0, matrix.columns > 0 else { throw EvaluationError.empty(name: name) }
-        let firstBad = matrix.withUnsafeBufferPointer { p -> Int? in
-            for k in 0..<p.count where !p[k].isFinite { return k }
-            return nil
-        }
-        if let k = firstBad {
-            throw EvaluationError.nonFinite(name: name, row: k / matrix.columns, column: k % matrix.columns)
+        if let bad = matrix.firstNonFinite {
+            throw EvaluationError.nonFinite(name: name, row: bad.row, column: bad.column)
         }
         if let row = matrix.rowSquaredNorms().firstIndex(where: { !$0.isFinite }) {
             throw EvaluationError.nonFinite(name: name, row: row, column: 0)

@@ -7,6 +7,17 @@ import DMLNumerics
 /// **accumulates** (`+=`) the parameter gradients, so call `zeroGradients()` before each
 /// backward pass of a new step.
 ///
+/// ```swift
+/// var rng = SeededGenerator(seed: 1)
+/// let model = Sequential<Float>([Linear(4, 8, generator: &rng), ReLU(), Linear(8, 2, generator: &rng)])
+/// let batch = Tensor(rng.normalMatrix(rows: 5, columns: 4) as Matrix<Float>)   // 5 samples of 4 features
+/// let output = model.forward(batch, training: true)                          // 5 × 2
+/// model.zeroGradients()
+/// let inputGradient = model.backward(Tensor(Matrix<Float>(rows: 5, columns: 2, repeating: 1)))
+/// // inputGradient: ∂L/∂input for L = Σ output; the parameter gradients are accumulated in the
+/// // layers (`visitParameters`), ready for an `Optimizer` step.
+/// ```
+///
 /// Layers are `final class`es, not value types: a layer owns mutable caches (its last input or
 /// patches) and reusable buffers that persist between the forward and the backward pass and
 /// across iterations, and an optimizer updates its weights in place. Reference semantics

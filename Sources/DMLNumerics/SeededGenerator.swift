@@ -61,9 +61,25 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
         return Double.sqrt(-2 * Double.log(u1)) * Double.cos(2 * Double.pi * u2)
     }
 
-    /// A uniform integer in `0..<upperBound`.
+    /// A uniform integer in `0..<upperBound` (`upperBound ≥ 1`), by Lemire's nearly divisionless
+    /// method (D. Lemire, "Fast random integer generation in an interval", ACM TOMACS 2019):
+    /// with `n = upperBound` and `x` a 64-bit draw, `m = x · n` as a 128-bit product; the draw
+    /// is rejected while the low word of `m` is below `2⁶⁴ mod n` (so every value keeps exactly
+    /// `⌊2⁶⁴ / n⌋` accepted draws: no bias), and the high word of `m` is the result.
+    ///
+    /// Written here rather than taken from `Int.random(in:using:)` so the streams of seeded runs
+    /// do not depend on the standard library's version (its algorithm is not specified). On
+    /// Swift 6.3 it draws the same values as `Int.random(in:using:)`, so no seeded result changed
+    /// (checked by `nextIntMatchesLemiresMethodAndTheStandardLibrary`).
     public mutating func nextInt(below upperBound: Int) -> Int {
-        Int.random(in: 0..<upperBound, using: &self)
+        precondition(upperBound > 0, "nextInt(below:) needs a positive bound")
+        let n = UInt64(upperBound)
+        var m = next().multipliedFullWidth(by: n)
+        if m.low < n {
+            let threshold = (0 &- n) % n   // 2⁶⁴ mod n
+            while m.low < threshold { m = next().multipliedFullWidth(by: n) }
+        }
+        return Int(m.high)
     }
 
     /// A `rows × columns` matrix of independent `N(mean, std²)` values.

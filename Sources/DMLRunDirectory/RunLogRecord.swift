@@ -1,4 +1,5 @@
 import Foundation
+import DMLNumerics
 
 /// One line of a run's `log.jsonl` (see docs/RUN_DIRECTORY.md).
 public enum RunLogRecord: Sendable, Equatable {
@@ -80,7 +81,7 @@ public enum RunLogRecord: Sendable, Equatable {
             object = ["event": .string("baseline"), "iteration": .integer(0), "elapsed_seconds": .number(elapsed)]
             for (k, v) in metrics { object[k] = .number(v) }
         }
-        return "{" + object.keys.sorted().map { LogField.quoted($0) + ":" + object[$0]!.text }.joined(separator: ",") + "}"
+        return "{" + object.keys.sorted().map { JSONText.quoted($0) + ":" + object[$0]!.text }.joined(separator: ",") + "}"
     }
 
     /// Parses one line of `log.jsonl`; `nil` for a blank line or an unknown event (readers skip
@@ -176,23 +177,8 @@ enum LogField: Sendable {
         case .null: "null"
         case .integer(let i): "\(i)"
         case .number(let d): d.isFinite ? "\(d)" : "null"
-        case .string(let s): LogField.quoted(s)
+        case .string(let s): JSONText.quoted(s)
         }
-    }
-
-    /// A JSON string literal.
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
     }
 }
 

@@ -18,6 +18,17 @@ import DMLRunDirectory
 /// R-precision, NMI, F1); the `last` checkpoint is written then, and `best` when Recall@1
 /// improved. Everything random comes from the seed, so a run resumed from its `last`
 /// checkpoint reaches the same numbers as an uninterrupted one.
+///
+/// ```swift
+/// var configuration = TrainingConfiguration()   // Fashion-MNIST classes 0–4, small CNN, lifted + HNPM + EE
+/// configuration.iterations = 200
+/// configuration.seed = 3
+/// configuration.output = "runs/example"
+/// let dataset = try configuration.dataset.load()
+/// let trainer = try Trainer(configuration: configuration, dataset: dataset)
+/// let final = try trainer.run(progress: false)  // also writes runs/example (docs/RUN_DIRECTORY.md)
+/// print(final.recall(at: 1) ?? 0)
+/// ```
 public final class Trainer {
     /// The run's configuration.
     public let configuration: TrainingConfiguration
@@ -274,8 +285,13 @@ public final class Trainer {
             let indices = sampler.nextBatch()
             let x: Matrix<Float>
             if let loader {
-                guard let loaded = try loader.next(), loaded.iteration == t, loaded.indices == indices else {
-                    throw TrainingError.invalidOption(name: "loader", value: "batch \(t)", expected: "the sampler's batch")
+                guard let loaded = try loader.next() else {
+                    throw TrainingError.internalInconsistency(component: "batch loader", reason: "it stopped before iteration \(t + 1)")
+                }
+                guard loaded.iteration == t, loaded.indices == indices else {
+                    throw TrainingError.internalInconsistency(
+                        component: "batch loader",
+                        reason: "it delivered the batch of iteration \(loaded.iteration + 1) where the sampler drew that of iteration \(t + 1)")
                 }
                 x = loaded.samples
             } else {

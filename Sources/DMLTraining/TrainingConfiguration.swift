@@ -132,9 +132,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         for (k, value) in evaluation.recallKs.enumerated() {
             try check(value >= 1, "evaluation.recallKs[\(k)]", value, "at least 1")
         }
-        if loss.mining == .plain && loss.synthesis != .none {
-            throw TrainingError.invalidOption(name: "loss.synthesis", value: loss.synthesis.rawValue,
-                                              expected: "none when loss.mining is plain (synthesis feeds hard negative pair mining)")
+        do {
+            try loss.validate()
+        } catch MetricLearningError.invalidOption(let name, let value, let expected) {
+            throw TrainingError.invalidOption(name: "loss.\(name)", value: value, expected: expected)
         }
     }
 

@@ -10,6 +10,9 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case invalidCheckpoint(file: String, reason: String)
     /// The loss became NaN or infinite.
     case divergence(iteration: Int)
+    /// An invariant of the trainer itself failed (a defect, not bad input): which part, and what
+    /// it found.
+    case internalInconsistency(component: String, reason: String)
 
     public var description: String {
         switch self {
@@ -23,6 +26,8 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
             "\(file): \(reason)"
         case let .divergence(iteration):
             "the loss became NaN or infinite at iteration \(iteration); lower the learning rate"
+        case let .internalInconsistency(component, reason):
+            "internal error in the \(component): \(reason) (a defect of dml, not of the input; please report it)"
         }
     }
 }

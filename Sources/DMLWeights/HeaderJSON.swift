@@ -1,3 +1,5 @@
+import DMLNumerics
+
 /// A JSON value as the safetensors header needs it: objects keep their members in file order
 /// (so duplicate names can be reported) and integers are exact (`UInt64`, no detour through
 /// `Double`).
@@ -35,24 +37,8 @@ enum HeaderJSON {
         return value
     }
 
-    /// `s` as a JSON string literal (quotes included), escaping `"`, `\` and control characters.
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// `s` as a JSON string literal (`JSONText.quoted`).
+    static func quoted(_ s: String) -> String { JSONText.quoted(s) }
 
     private struct Parser {
         let bytes: UnsafeRawBufferPointer

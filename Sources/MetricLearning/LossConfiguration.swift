@@ -224,6 +224,16 @@ public struct LossConfiguration: Codable, Equatable, Sendable {
     /// `loss.loss(X, labels)` when plain, `loss.hardNegativeLoss(X, labels, synthesisPlugin)`
     /// with HNPM.
     ///
+    /// ```swift
+    /// var rng = SeededGenerator(seed: 1)
+    /// let x: Matrix<Float> = rng.normalMatrix(rows: 8, columns: 4)   // a 4 × 2 batch: C = 4, K = 2
+    /// let labels = [0, 0, 1, 1, 2, 2, 3, 3]
+    /// let loss = LossConfiguration(kind: .lifted, mining: .hnpm, synthesis: .ee)
+    /// let output = try loss.evaluate(x, labels: labels)
+    /// // output.value: L; output.gradient: ∂L/∂X (8 × 4); output.syntheticFraction: the share
+    /// // of mined hardest pairs that involve a synthetic point.
+    /// ```
+    ///
     /// - Throws: `MetricLearningError` for an invalid configuration (see `validate`) or batch.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)

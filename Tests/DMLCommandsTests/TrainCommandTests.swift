@@ -45,7 +45,7 @@ import DMLTraining
         let synthesis = #expect(throws: ValidationError.self) {
             try TrainCommand.parse(["--mining", "plain", "--synthesis", "ee"]).resolvedConfiguration()
         }
-        #expect(synthesis?.message == "--synthesis ee needs --mining hnpm (synthetic points are used through hard negative pair mining)")
+        #expect(synthesis?.message == "--synthesis ee: expected none when mining is plain (synthetic points are used through hard negative pair mining: set mining to hnpm)")
     }
 }
 

@@ -49,24 +49,53 @@ import DMLTestSupport
 }
 
 @Suite struct StableMathTests {
-    @Test func logSumExpIsStable() {
-        #expect(abs(StableMath.logSumExp([1000.0, 1000.0]) - (1000 + log(2.0))) < 1e-12)
-        #expect(abs(StableMath.logSumExp([-1000.0, -1000.0]) - (-1000 + log(2.0))) < 1e-12)
-        #expect(abs(StableMath.logSumExp([0.0, log(3.0)]) - log(4.0)) < 1e-12)
-        #expect(StableMath.logSumExp([Double]()) == -.infinity)
+    /// `log(1 + Σ exp(v))` and the weights `exp(v_k) / (1 + Σ exp(v))`, computed directly in Double.
+    private func direct(_ v: [Double]) -> (value: Double, weights: [Double]) {
+        let denominator = 1 + v.map { exp($0) }.reduce(0, +)
+        return (log(denominator), v.map { exp($0) / denominator })
     }
 
-    @Test func softplusAndLogOnePlusSumExp() {
-        #expect(abs(StableMath.softplus(0.0) - log(2.0)) < 1e-15)
-        #expect(StableMath.softplus(800.0) == 800)
-        // log(1 + e⁻⁸⁰⁰) ≈ 1e−347 rounds to 0; at −30 it is e⁻³⁰ − e⁻⁶⁰/2 + … (relative 1e−13 from e⁻³⁰).
-        #expect(StableMath.softplus(-800.0) == 0)
-        #expect(abs(StableMath.softplus(-30.0) - (exp(-30.0) - exp(-60.0) / 2)) <= 4e-16 * exp(-30.0))
-        let v = [0.3, -1.2, 2.0]
-        let direct = log(1 + v.map { exp($0) }.reduce(0, +))
-        #expect(abs(v.withUnsafeBufferPointer { StableMath.logOnePlusSumExp($0) } - direct) < 1e-12)
-        #expect(abs(StableMath.sigmoid(0.0) - 0.5) < 1e-15)
-        #expect(abs(StableMath.sigmoid(-3.0) - 1 / (1 + exp(3.0))) < 1e-15)
+    @Test func logOnePlusSumExpMatchesTheDirectFormulaAndItsGradient() {
+        for v in [[0.3, -1.2, 2.0], [5.0], [-3.0, -3.0, -0.5, 1.0]] {
+            var w = v
+            let value = w.withUnsafeMutableBufferPointer { StableMath.logOnePlusSumExp(overwritingWithWeights: $0.baseAddress!, count: $0.count) }
+            let expected = direct(v)
+            #expect(abs(value - expected.value) < 1e-12)
+            for k in v.indices { #expect(abs(w[k] - expected.weights[k]) < 1e-12) }
+            // The weights are the gradient: central differences of the value.
+            for k in v.indices {
+                var plus = v, minus = v
+                plus[k] += 1e-6
+                minus[k] -= 1e-6
+                #expect(abs((direct(plus).value - direct(minus).value) / 2e-6 - w[k]) < 1e-8)
+            }
+        }
+        let unused = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+        defer { unused.deallocate() }
+        #expect(StableMath.logOnePlusSumExp(overwritingWithWeights: unused, count: 0) == 0)
+    }
+
+    @Test func theShiftKeepsLargeAndSmallExponentsFinite() {
+        // exp(1000) overflows, exp(−1000) underflows: the direct formula fails, the shifted one does not.
+        var big = [1000.0, 1000.0]
+        let value = big.withUnsafeMutableBufferPointer { StableMath.logOnePlusSumExp(overwritingWithWeights: $0.baseAddress!, count: 2) }
+        #expect(abs(value - (1000 + log(2.0))) < 1e-12)
+        #expect(abs(big[0] - 0.5) < 1e-15 && abs(big[1] - 0.5) < 1e-15)
+        var small = [-1000.0]
+        let tiny = small.withUnsafeMutableBufferPointer { StableMath.logOnePlusSumExp(overwritingWithWeights: $0.baseAddress!, count: 1) }
+        #expect(tiny == 0 && small[0] == 0)
+        var float: [Float] = [100, 90]
+        let f = float.withUnsafeMutableBufferPointer { StableMath.logOnePlusSumExp(overwritingWithWeights: $0.baseAddress!, count: 2) }
+        #expect(abs(Double(f) - (100 + log(1 + exp(-10.0)))) < 1e-4 && float[0].isFinite)
+    }
+
+    @Test func logAddExpIsStable() {
+        #expect(abs(StableMath.logAddExp(0.0, log(3.0)) - log(4.0)) < 1e-15)
+        #expect(StableMath.logAddExp(1000.0, 1000.0) == 1000 + log(2.0))
+        #expect(StableMath.logAddExp(-1000.0, -1000.0) == -1000 + log(2.0))
+        // log(e⁰ + e⁻⁴⁰) = log1p(e⁻⁴⁰) ≈ e⁻⁴⁰: kept by log1p, lost by log(1 + x).
+        #expect(abs(StableMath.logAddExp(-40.0, 0.0) - exp(-40.0)) <= 1e-15 * exp(-40.0))
+        #expect(StableMath.logAddExp(2.0, -1.0) == StableMath.logAddExp(-1.0, 2.0))
     }
 }
 

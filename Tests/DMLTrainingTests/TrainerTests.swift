@@ -138,7 +138,8 @@ func temporaryDirectory(_ name: String) -> String {
         var c = TrainingConfiguration()
         c.loss.mining = .plain
         c.loss.synthesis = .ee
-        #expect(throws: TrainingError.self) { try c.validate() }
+        let error = #expect(throws: TrainingError.self) { try c.validate() }
+        #expect(error.map { "\($0)" }?.hasPrefix("option loss.synthesis = ee is invalid; expected none when mining is plain") == true)
         #expect(throws: Never.self) { try TrainingConfiguration().validate() }
     }
 }

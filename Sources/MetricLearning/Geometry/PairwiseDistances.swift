@@ -9,6 +9,14 @@ import DMLNumerics
 ///   slightly negative), with `D²_ii = 0` exactly;
 /// - distances `D_ij = √D²_ij`.
 ///
+/// Numerical note: `‖x_i‖² + ‖x_j‖² − 2 G_ij` subtracts nearly equal numbers when `x_i ≈ x_j`,
+/// so its rounding error is about `ε (‖x_i‖² + ‖x_j‖²)` (ε the unit roundoff: 6·10⁻⁸ in Float,
+/// 1·10⁻¹⁶ in Double) whatever the true distance; for unit vectors a true `D²` below ~10⁻⁷
+/// (Float) is noise and may come out negative. The clamp at 0 keeps `√` and the losses'
+/// margins defined; the diagonal is set to exactly 0 rather than computed. The gradient from
+/// `D²` is that of the unclamped formula (the clamp only moves values of the size of that
+/// noise); the gradient from `D` is 0 where `D = 0` (below).
+///
 /// `backward` turns the gradient of a loss with respect to any of `G`, `D²` and `D` into the
 /// gradient with respect to `X` with a single GEMM:
 /// - from `G`:  `∂L/∂X = (W + Wᵀ) X` for `W = ∂L/∂G`;

@@ -156,7 +156,7 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
                                 let q = points[start + k]
                                 v[k] = negativeWeight * (pg[a + q] + pg[p + q]) + base
                             }
-                            value += scale * LogOnePlusSumExp.valueAndWeights(v, count: count)
+                            value += scale * StableMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
                             var total: T = 0
                             for k in 0..<count {
                                 let q = points[start + k], g = scale * negativeWeight * v[k]

@@ -82,8 +82,7 @@ public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
                     weights.withUnsafeMutableBufferPointer { pw in
                         for i in 0..<b {
                             for j in (i + 1)..<max(b, i + 1) where y[j] == y[i] {
-                                let big = max(logSum[i], logSum[j]), small = min(logSum[i], logSum[j])
-                                let logPair = big + T.log(onePlus: T.exp(small - big))
+                                let logPair = StableMath.logAddExp(logSum[i], logSum[j])
                                 let dij = pd[i * n + j]
                                 let J = logPair + dij
                                 guard J > 0 else { continue }

@@ -142,7 +142,7 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
                         for i in 0..<b {
                             let start = positives.offsets[i], count = positives.offsets[i + 1] - start
                             for k in 0..<count { v[k] = -a * (pg[entries[start + k]] - l) }
-                            value += scale / a * LogOnePlusSumExp.valueAndWeights(v, count: count)
+                            value += scale / a * StableMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
                             for k in 0..<count { pw[entries[start + k]] -= scale * v[k] }
                         }
                     }
@@ -150,7 +150,7 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
                         for i in 0..<b {
                             let start = negatives.offsets[i], count = negatives.offsets[i + 1] - start
                             for k in 0..<count { v[k] = bt * (pg[entries[start + k]] - l) }
-                            value += scale / bt * LogOnePlusSumExp.valueAndWeights(v, count: count)
+                            value += scale / bt * StableMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
                             for k in 0..<count { pw[entries[start + k]] += scale * v[k] }
                         }
                     }

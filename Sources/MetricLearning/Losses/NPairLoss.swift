@@ -94,7 +94,7 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
                             let positive = pair.first * n + pair.second
                             let start = negatives.offsets[r], count = negatives.offsets[r + 1] - start
                             for k in 0..<count { v[k] = pg[entries[start + k]] - pg[positive] }
-                            value += scale * LogOnePlusSumExp.valueAndWeights(v, count: count)
+                            value += scale * StableMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
                             var total: T = 0
                             for k in 0..<count {
                                 pw[entries[start + k]] += scale * v[k]
