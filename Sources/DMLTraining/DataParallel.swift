@@ -1,3 +1,4 @@
+import Dispatch
 import DMLNumerics
 import DMLNetworks
 import DMLDistributed
@@ -74,9 +75,9 @@ public struct DataParallelStep {
     /// `[X_0; …; X_{N−1}]`: this rank's `B/N × d` embeddings gathered with every other rank's.
     public func gatherEmbeddings(_ local: Matrix<Float>) throws -> Matrix<Float> {
         guard isDistributed else { return local }
-        let start = BenchmarkClock.wall.now()
+        let start = monotonicSeconds()
         let all = try communicator.allGather(local.elements)
-        times.embeddingGather += BenchmarkClock.wall.now() - start
+        times.embeddingGather += monotonicSeconds() - start
         return Matrix(rows: globalBatch, columns: local.columns, elements: all)
     }
 
@@ -97,9 +98,9 @@ public struct DataParallelStep {
         var packed = [Float]()
         packed.reserveCapacity(total)
         model.visitTrainableParameters { _, _, gradient in packed.append(contentsOf: gradient.elements) }
-        let start = BenchmarkClock.wall.now()
+        let start = monotonicSeconds()
         try communicator.allReduceSum(&packed)
-        times.gradientReduce += BenchmarkClock.wall.now() - start
+        times.gradientReduce += monotonicSeconds() - start
         var offset = 0
         model.visitTrainableParameters { _, _, gradient in
             let n = gradient.count
@@ -123,9 +124,9 @@ public struct DataParallelStep {
         var packed = [Float]()
         model.visitBuffers { _, value in packed.append(contentsOf: value.elements) }
         guard !packed.isEmpty else { return }
-        let start = BenchmarkClock.wall.now()
+        let start = monotonicSeconds()
         try communicator.allReduceSum(&packed)
-        times.gradientReduce += BenchmarkClock.wall.now() - start
+        times.gradientReduce += monotonicSeconds() - start
         let scale = 1 / Float(communicator.size)
         var offset = 0
         model.visitBuffers { _, value in
@@ -186,7 +187,7 @@ public final class SynchronizedBatchStatistics: BatchStatisticsSynchronizer {
 
     public func gather(_ local: [Double]) -> [Double] {
         guard failure == nil else { return local }
-        let start = BenchmarkClock.wall.now()
+        let start = monotonicSeconds()
         defer { record(since: start) }
         do { return try communicator.allGather(local) } catch {
             failure = error
@@ -196,7 +197,7 @@ public final class SynchronizedBatchStatistics: BatchStatisticsSynchronizer {
 
     public func sum(_ buffer: inout [Double]) {
         guard failure == nil else { return }
-        let start = BenchmarkClock.wall.now()
+        let start = monotonicSeconds()
         defer { record(since: start) }
         let local = buffer
         do { try communicator.allReduceSum(&buffer) } catch {
@@ -213,7 +214,10 @@ public final class SynchronizedBatchStatistics: BatchStatisticsSynchronizer {
     }
 
     private func record(since start: Double) {
-        times.batchNorm += BenchmarkClock.wall.now() - start
+        times.batchNorm += monotonicSeconds() - start
         times.batchNormCalls += 1
     }
 }
+
+/// Monotonic wall-clock seconds (`DispatchTime`), for the communication timings above.
+private func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
