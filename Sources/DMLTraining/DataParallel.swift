@@ -1,7 +1,8 @@
-import Dispatch
+import Foundation
 import DMLNumerics
 import DMLNetworks
 import DMLDistributed
+import DMLRunDirectory
 
 /// The data-parallel parts of a training step over a `Communicator` (SPEC §9).
 ///
@@ -163,6 +164,15 @@ public final class CollectiveTimes {
     }
 }
 
+extension CollectiveStepSeconds {
+    /// The accumulated `times` divided by `steps`: the per-step means a `step` record holds.
+    public init(_ times: CollectiveTimes, steps: Int) {
+        let n = Double(Swift.max(steps, 1))
+        self.init(embeddingGather: times.embeddingGather / n, gradientReduce: times.gradientReduce / n,
+                  batchNorm: times.batchNorm / n)
+    }
+}
+
 /// Synchronized batch normalization over a `Communicator`: the `BatchStatisticsSynchronizer`
 /// the trainer hands to every batch-norm layer in `.sync` mode. `gather` is `allGather`, `sum`
 /// is `allReduceSum`, both on `Double`s (a layer of `C` channels gathers `2C + 1` values per
@@ -219,5 +229,9 @@ public final class SynchronizedBatchStatistics: BatchStatisticsSynchronizer {
     }
 }
 
-/// Monotonic wall-clock seconds (`DispatchTime`), for the communication timings above.
-private func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+/// Monotonic wall-clock time in seconds (`CLOCK_MONOTONIC`), for the collective timings.
+private func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}

@@ -2,6 +2,7 @@ import DMLNumerics
 import MetricLearning
 import DMLEvaluation
 import DMLBackbones
+import DMLRunDirectory
 
 /// Everything that defines a training run. Encoded as the run's `config.json`; a configuration
 /// file (`dml train --config FILE`) may set any subset of these keys, and command-line options
@@ -333,8 +334,9 @@ public struct EvaluationSettings: Codable, Sendable, Equatable {
 }
 
 extension LossConfiguration {
-    /// `plain`, `hnpm`, `hnpm+ee` or `hnpm+symm`: the mode names of the papers' ablations.
+    /// `plain`, `hnpm`, `hnpm+ee` or `hnpm+symm`: the mode names of the papers' ablations
+    /// (`RunIdentity.mode(mining:synthesis:)`, the names reports and experiment grids use).
     public var modeDescription: String {
-        mining == .plain ? "plain" : (synthesis == .none ? "hnpm" : "hnpm+\(synthesis.rawValue)")
+        RunIdentity.mode(mining: mining.rawValue, synthesis: synthesis.rawValue)
     }
 }
