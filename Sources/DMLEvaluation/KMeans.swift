@@ -40,8 +40,6 @@ public enum KMeans {
     ///
     /// Throws when `points` is empty or non-finite, `clusters` is not in `1...points.rows`, or an
     /// option is out of range.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
     public static func run<T: BLASScalar>(_ points: Matrix<T>, clusters: Int,
                                           options: KMeansOptions = KMeansOptions()) throws -> KMeansResult<T> {
         try options.validate()
@@ -53,6 +51,8 @@ public enum KMeans {
     /// split in ways that do not change any number.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func run<T: BLASScalar>(_ points: Matrix<T>, clusters: Int, options: KMeansOptions,
                                           pool: ThreadPool) throws -> KMeansResult<T> {
         try options.validate()

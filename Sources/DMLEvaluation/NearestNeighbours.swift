@@ -29,6 +29,8 @@ public struct NearestNeighbours<T: BLASScalar>: Sendable, Equatable {
     /// under the cosine metric, or `k` is not in `1...references.rows`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func search(queries: Matrix<T>, references: Matrix<T>, k: Int,
                               options: NeighbourSearchOptions = NeighbourSearchOptions(),
                               pool: ThreadPool? = nil) throws -> NearestNeighbours {
@@ -45,6 +47,8 @@ public struct NearestNeighbours<T: BLASScalar>: Sendable, Equatable {
     /// (the query itself is excluded by index). `k` must be in `1...(rows − 1)`. Threads as `search`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func leaveOneOut(_ embeddings: Matrix<T>, k: Int,
                                    options: NeighbourSearchOptions = NeighbourSearchOptions(),
                                    pool: ThreadPool? = nil) throws -> NearestNeighbours {

@@ -26,6 +26,8 @@ public struct PrincipalComponents: Sendable {
     /// Fits the top `count` components of the rows of `points` (at least 2 rows).
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public init<T: BLASScalar>(fitting points: Matrix<T>, count: Int = 2, seed: UInt64 = 0) {
         let n = points.rows
         let d = points.columns
@@ -70,6 +72,8 @@ public struct PrincipalComponents: Sendable {
     /// The coordinates of the rows of `points` on the components: `(X − 1μᵀ)·Wᵀ`, N × k.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func project<T: BLASScalar>(_ points: Matrix<T>) -> Matrix<Double> {
         var centred = points.converted(to: Double.self)
         let (n, d) = (centred.rows, centred.columns)

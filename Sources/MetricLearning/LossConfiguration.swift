@@ -235,8 +235,6 @@ public struct LossConfiguration: Codable, Equatable, Sendable {
     /// ```
     ///
     /// - Throws: `MetricLearningError` for an invalid configuration (see `validate`) or batch.
-    @_specialize(exported: true, where T == Float)
-    @_specialize(exported: true, where T == Double)
     public func evaluate<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
         try evaluate(embeddings, labels: labels, memory: nil)
     }
@@ -250,6 +248,8 @@ public struct LossConfiguration: Codable, Equatable, Sendable {
     ///   another dimension.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func evaluate<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
         try validate()
         var memory = memory?.isEmpty == false ? memory : nil

@@ -125,6 +125,53 @@ import DMLNumerics
         }
     }
 
+    /// What Adam and SGD share (`OptimizerState`): the checkpoint keys, shape checks that change
+    /// nothing on failure, no state without momentum, and the same numbers over a pool.
+    @Test func perParameterStateIsHandledAlikeByBothOptimizers() throws {
+        let model = Self.parameterHolder()
+        var adam = Adam<Double>(learningRate: 0.1)
+        Self.run(&adam, on: model)
+        var archive = TensorArchive<Double>()
+        adam.exportState(into: &archive, prefix: "opt.")
+        #expect(archive.tensors.keys.sorted() == ["opt.m.weight", "opt.v.weight"] && archive.integers == ["opt.step": 2])
+        // A moment of the wrong shape is refused and the optimizer keeps its state.
+        var wrong = archive
+        wrong.tensors["opt.v.weight"] = Matrix([[1], [2]])
+        var fresh = Adam<Double>(learningRate: 0.1)
+        #expect(throws: TensorArchiveError.self) { try fresh.importState(from: wrong, prefix: "opt.", model: model) }
+        #expect(fresh.stepCount == 0)
+        var written = TensorArchive<Double>()
+        fresh.exportState(into: &written, prefix: "opt.")
+        #expect(written.tensors.isEmpty && written.integers == ["opt.step": 0])
+
+        // SGD without momentum keeps nothing and needs nothing to resume.
+        var plain = SGD<Double>(learningRate: 0.1, momentum: 0)
+        Self.run(&plain, on: model)
+        var plainArchive = TensorArchive<Double>()
+        plain.exportState(into: &plainArchive, prefix: "")
+        #expect(plainArchive.tensors.isEmpty && plainArchive.integers == ["step": 2])
+        var resumed = SGD<Double>(learningRate: 0.1, momentum: 0)
+        try resumed.importState(from: plainArchive, prefix: "", model: model)
+        #expect(resumed.stepCount == 2)
+
+        // A tensor larger than the elementwise grain, split over two threads: the same numbers.
+        var generator = SeededGenerator(seed: 5)
+        let weights: Matrix<Double> = generator.normalMatrix(rows: 300, columns: 200)
+        let gradients: Matrix<Double> = generator.normalMatrix(rows: 300, columns: 200)
+        let serial = Linear<Double>(weight: weights, bias: nil), split = Linear<Double>(weight: weights, bias: nil)
+        var serialAdam = Adam<Double>(learningRate: 0.01), splitAdam = Adam<Double>(learningRate: 0.01, pool: ThreadPool(threads: 2))
+        var serialSGD = SGD<Double>(learningRate: 0.01, nesterov: true), splitSGD = SGD<Double>(learningRate: 0.01, nesterov: true, pool: ThreadPool(threads: 2))
+        for _ in 0..<2 {
+            serial.weightGradient = gradients
+            split.weightGradient = gradients
+            serialAdam.step(serial)
+            splitAdam.step(split)
+            serialSGD.step(serial)
+            splitSGD.step(split)
+        }
+        #expect(serial.weight == split.weight && serial.weight != weights)
+    }
+
     @Test func schedules() {
         #expect(LearningRateSchedule.constant.learningRate(base: 0.1, step: 1000) == 0.1)
         let step = LearningRateSchedule.step(every: 10, factor: 0.5)

@@ -40,6 +40,8 @@ public struct PairwiseDistances<T: BLASScalar>: Sendable {
     /// Computes `G`, `D²` and `D` for the rows of `points`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public init(_ points: Matrix<T>) {
         self.points = points
         let n = points.rows
@@ -74,6 +76,8 @@ public struct PairwiseDistances<T: BLASScalar>: Sendable {
     /// documentation for the formulas. One GEMM in all.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(
         gram wG: Matrix<T>? = nil, squared wS: Matrix<T>? = nil, distances wD: Matrix<T>? = nil
     ) -> Matrix<T> {

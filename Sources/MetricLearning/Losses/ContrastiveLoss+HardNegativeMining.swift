@@ -18,6 +18,8 @@ extension ContrastiveLoss: HardNegativeMiningLoss {
     /// (`NoSynthesis()` mines the originals alone).
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
         sampling: NegativeClassSampling?

@@ -14,6 +14,8 @@ extension TripletLoss: HardNegativeMiningLoss {
     /// (`NoSynthesis()` mines the originals alone).
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
         sampling: NegativeClassSampling?

@@ -50,6 +50,8 @@ public struct TripletLoss: MetricLoss, Codable, Equatable, Sendable {
     /// has no positive pair or a single class.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
         try validateOptions()
         _ = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
