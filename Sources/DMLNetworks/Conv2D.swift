@@ -240,6 +240,56 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         if let pool { pool.parallelFor(count: count, minimumChunk: 1 << 14) { range, _ in body(range) } } else { body(0..<count) }
     }
 
+    /// What one worker of a backward pass over samples reads and writes.
+    private struct BackwardBuffers {
+        /// The weights `W`.
+        let weight: UnsafePointer<Scalar>
+        /// The input cached by the forward pass.
+        let input: UnsafePointer<Scalar>
+        /// `∂L/∂Y`.
+        let outputGradient: UnsafePointer<Scalar>
+        /// This worker's weight-gradient accumulator, nil when the layer is frozen.
+        let weightGradient: UnsafeMutablePointer<Scalar>?
+        /// `∂L/∂x` (all samples), nil when `computesInputGradient` is off.
+        let inputGradient: UnsafeMutablePointer<Scalar>?
+        /// This worker's patch buffer, nil when none was asked for.
+        let patches: UnsafeMutablePointer<Scalar>?
+    }
+
+    /// The scaffolding the depthwise and per-sample backward passes share: nothing when neither
+    /// gradient is wanted; otherwise `body(samples, worker, buffers)` over the samples split over
+    /// the pool (`forEachSampleChunk`), each worker with its own weight-gradient accumulator
+    /// (`weightGradientTargets`) and, when `patchCount > 0`, its own patch buffer of that many
+    /// elements; the accumulators are then added in worker order (`addWeightGradientPartials`).
+    private func backwardOverSampleChunks(_ gradient: Tensor<Scalar>, patchCount: Int = 0,
+                                          _ body: (_ samples: Range<Int>, _ worker: Int, _ buffers: BackwardBuffers) -> Void) {
+        let n = batch
+        let needsInput = computesInputGradient, needsWeight = !isFrozen
+        guard needsInput || needsWeight, n > 0 else { return }
+        let workers = sampleChunks(n)
+        let patches = patchCount > 0 ? patchBuffers(workers: workers, count: patchCount) : []
+        let cached = input
+        weight.withUnsafeBufferPointer { w in
+            weightGradient.withUnsafeMutableBufferPointer { dw in
+                let targets = needsWeight ? weightGradientTargets(workers: workers, base: dw.baseAddress!) : []
+                inputGradient.withUnsafeMutableBufferPointer { dx in
+                    let dxBase = needsInput ? dx.baseAddress.map(WorkerPointer.init) : nil
+                    cached.withUnsafeBufferPointer { xp in
+                        gradient.values.withUnsafeBufferPointer { gp in
+                            forEachSampleChunk(n) { samples, worker in
+                                body(samples, worker, BackwardBuffers(
+                                    weight: w.baseAddress!, input: xp.baseAddress!, outputGradient: gp.baseAddress!,
+                                    weightGradient: needsWeight ? targets[worker].pointer : nil, inputGradient: dxBase?.base,
+                                    patches: patches.isEmpty ? nil : patches[worker].pointer))
+                            }
+                        }
+                    }
+                }
+                if needsWeight { addWeightGradientPartials(targets) }
+            }
+        }
+    }
+
     /// `∂b_c += Σ_n Σ_q ∂Y[n, c, q]`, the channels split over the pool (each channel summed in
     /// sample order, so the result is the same at every thread count).
     private func accumulateBiasGradient(_ gradient: Tensor<Scalar>, planeSize p: Int) {
@@ -279,34 +329,17 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         }
     }
 
-    /// The samples split over the pool; each worker accumulates its own weight gradient
-    /// (`weightGradientTargets`), summed in worker order afterwards.
+    /// The samples split over the pool, each worker accumulating its own weight gradient
+    /// (`backwardOverSampleChunks`).
     private func backwardDepthwise(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
-        let n = batch, inputCount = inputShape.count, outputCount = outputChannels * g.outputSpatial
+        let inputCount = inputShape.count, outputCount = outputChannels * g.outputSpatial
         let multiplier = outputChannels / inputChannels
-        let needsInput = computesInputGradient, needsWeight = !isFrozen
-        guard needsInput || needsWeight, n > 0 else { return }
-        let cached = input
-        let workers = sampleChunks(n)
-        weight.withUnsafeBufferPointer { w in
-            weightGradient.withUnsafeMutableBufferPointer { dw in
-                let targets = needsWeight ? weightGradientTargets(workers: workers, base: dw.baseAddress!) : []
-                inputGradient.withUnsafeMutableBufferPointer { dx in
-                    let dxBase = dx.baseAddress.map(WorkerPointer.init)
-                    cached.withUnsafeBufferPointer { xp in
-                        gradient.values.withUnsafeBufferPointer { gp in
-                            forEachSampleChunk(n) { samples, worker in
-                                for sample in samples {
-                                    Scalar.depthwiseBackward(gp.baseAddress! + sample * outputCount, input: xp.baseAddress! + sample * inputCount,
-                                                             weight: w.baseAddress!, geometry: g, multiplier: multiplier,
-                                                             weightGradient: needsWeight ? targets[worker].pointer : nil,
-                                                             inputGradient: needsInput ? dxBase!.base + sample * inputCount : nil)
-                                }
-                            }
-                        }
-                    }
-                }
-                if needsWeight { addWeightGradientPartials(targets) }
+        backwardOverSampleChunks(gradient) { samples, _, buffers in
+            for sample in samples {
+                Scalar.depthwiseBackward(buffers.outputGradient + sample * outputCount, input: buffers.input + sample * inputCount,
+                                         weight: buffers.weight, geometry: g, multiplier: multiplier,
+                                         weightGradient: buffers.weightGradient,
+                                         inputGradient: buffers.inputGradient.map { $0 + sample * inputCount })
             }
         }
     }
@@ -365,58 +398,40 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     /// the pool, each worker with its own patch buffer and weight-gradient accumulator
     /// (`weightGradientTargets`), summed in worker order afterwards.
     private func backwardPerSample(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool) {
-        let n = batch, p = g.outputSpatial, o = outputChannels, k = g.patchLength
+        let p = g.outputSpatial, o = outputChannels, k = g.patchLength
         let og = o / groups, groupCount = groups, groupInput = g.channels * g.inputSpatial
         let inputCount = inputShape.count
-        let needsInput = computesInputGradient, needsWeight = !isFrozen
-        guard needsInput || needsWeight, n > 0 else { return }
-        let workers = sampleChunks(n)
-        let patches = pointwise ? [] : patchBuffers(workers: workers, count: k * p)
-        let cached = input
         let profiler = profiler
-        weight.withUnsafeBufferPointer { w in
-            weightGradient.withUnsafeMutableBufferPointer { dw in
-                let targets = needsWeight ? weightGradientTargets(workers: workers, base: dw.baseAddress!) : []
-                inputGradient.withUnsafeMutableBufferPointer { dx in
-                    let dxBase = dx.baseAddress.map(WorkerPointer.init)
-                    cached.withUnsafeBufferPointer { xp in
-                        gradient.values.withUnsafeBufferPointer { gp in
-                            forEachSampleChunk(n) { samples, worker in
-                                let col = pointwise ? nil : patches[worker].pointer
-                                for sample in samples {
-                                    let gs = gp.baseAddress! + sample * o * p
-                                    for group in 0..<groupCount {
-                                        let source = xp.baseAddress! + sample * inputCount + group * groupInput
-                                        let target = dxBase.map { $0.base + sample * inputCount + group * groupInput }
-                                        let gGroup = gs + group * og * p, wGroup = w.baseAddress! + group * og * k
-                                        let cols: UnsafePointer<Scalar>
-                                        if pointwise {
-                                            cols = source
-                                        } else {
-                                            if needsWeight { Scalar.im2col(source, geometry: g, batch: 1, into: col!) }
-                                            cols = UnsafePointer(col!)
-                                        }
-                                        let products = {
-                                            if needsWeight {
-                                                Scalar.gemm(.none, .transpose, m: og, n: k, k: p, alpha: 1, a: gGroup, lda: p,
-                                                            b: cols, ldb: p, beta: 1, c: targets[worker].pointer + group * og * k, ldc: k)
-                                            }
-                                            if needsInput {
-                                                Scalar.gemm(.transpose, .none, m: k, n: p, k: og, alpha: 1, a: wGroup, lda: k,
-                                                            b: gGroup, ldb: p, beta: 0, c: pointwise ? target! : col!, ldc: p)
-                                            }
-                                        }
-                                        if worker == 0 { profiler.measure(products) } else { products() }
-                                        if needsInput && !pointwise {
-                                            Scalar.col2im(col!, geometry: g, batch: 1, into: target!)
-                                        }
-                                    }
-                                }
-                            }
+        backwardOverSampleChunks(gradient, patchCount: pointwise ? 0 : k * p) { samples, worker, buffers in
+            let col = buffers.patches
+            for sample in samples {
+                let gs = buffers.outputGradient + sample * o * p
+                for group in 0..<groupCount {
+                    let source = buffers.input + sample * inputCount + group * groupInput
+                    let target = buffers.inputGradient.map { $0 + sample * inputCount + group * groupInput }
+                    let gGroup = gs + group * og * p, wGroup = buffers.weight + group * og * k
+                    let cols: UnsafePointer<Scalar>
+                    if pointwise {
+                        cols = source
+                    } else {
+                        if buffers.weightGradient != nil { Scalar.im2col(source, geometry: g, batch: 1, into: col!) }
+                        cols = UnsafePointer(col!)
+                    }
+                    let products = {
+                        if let dw = buffers.weightGradient {
+                            Scalar.gemm(.none, .transpose, m: og, n: k, k: p, alpha: 1, a: gGroup, lda: p,
+                                        b: cols, ldb: p, beta: 1, c: dw + group * og * k, ldc: k)
+                        }
+                        if let target {
+                            Scalar.gemm(.transpose, .none, m: k, n: p, k: og, alpha: 1, a: wGroup, lda: k,
+                                        b: gGroup, ldb: p, beta: 0, c: pointwise ? target : col!, ldc: p)
                         }
                     }
+                    if worker == 0 { profiler.measure(products) } else { products() }
+                    if let target, !pointwise {
+                        Scalar.col2im(col!, geometry: g, batch: 1, into: target)
+                    }
                 }
-                if needsWeight { addWeightGradientPartials(targets) }
             }
         }
     }

@@ -73,25 +73,7 @@ public final class Linear<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         input = x.values
         inputShape = x.shape
         output.reshapeForReuse(rows: x.batch, columns: outputDimension)
-        let batch = x.batch, inputs = inputDimension, outputs = outputDimension
-        profiler.measure {
-            if let pool = splitPool(rows: batch, work: batch * inputs * outputs) {
-                withPointers(x.values, &output) { xp, yp in
-                    weight.withUnsafeBufferPointer { wp in
-                        let out = WorkerPointer(yp)
-                        BLASThreads.with(1) {
-                            pool.parallelFor(count: batch) { r, _ in
-                                Scalar.gemm(.none, .transpose, m: r.count, n: outputs, k: inputs, alpha: 1,
-                                            a: xp + r.lowerBound * inputs, lda: inputs, b: wp.baseAddress!, ldb: inputs,
-                                            beta: 0, c: out.base + r.lowerBound * outputs, ldc: outputs)
-                            }
-                        }
-                    }
-                }
-            } else {
-                Matrix.gemm(x.values, weight, transB: .transpose, into: &output)
-            }
-        }
+        profiler.measure { product(x.values, weight, transB: .transpose, into: &output) }
         if let bias {
             let rows = x.batch, columns = outputDimension
             withPointers(bias, &output) { b, y in Scalar.addRowVector(b, to: y, rows: rows, columns: columns) }
@@ -101,47 +83,12 @@ public final class Linear<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
 
     public func backward(_ g: Tensor<Scalar>) -> Tensor<Scalar> {
         precondition(g.batch == input.rows && g.shape.count == outputDimension, "Linear.backward: gradient shape differs from the output")
-        let batch = g.batch, inputs = inputDimension, outputs = outputDimension
         if !isFrozen {
-            profiler.measure {
-                if let pool = splitPool(rows: outputs, work: batch * inputs * outputs) {
-                    withPointers(g.values, &weightGradient) { gp, dw in
-                        input.withUnsafeBufferPointer { xp in
-                            let out = WorkerPointer(dw)
-                            BLASThreads.with(1) {
-                                pool.parallelFor(count: outputs) { o, _ in
-                                    Scalar.gemm(.transpose, .none, m: o.count, n: inputs, k: batch, alpha: 1,
-                                                a: gp + o.lowerBound, lda: outputs, b: xp.baseAddress!, ldb: inputs,
-                                                beta: 1, c: out.base + o.lowerBound * inputs, ldc: inputs)
-                                }
-                            }
-                        }
-                    }
-                } else {
-                    Matrix.gemm(g.values, input, transA: .transpose, beta: 1, into: &weightGradient)
-                }
-            }
+            profiler.measure { product(g.values, input, transA: .transpose, beta: 1, into: &weightGradient) }
         }
         if computesInputGradient {
             inputGradient.reshapeForReuse(rows: g.batch, columns: inputDimension)
-            profiler.measure {
-                if let pool = splitPool(rows: batch, work: batch * inputs * outputs) {
-                    withPointers(g.values, &inputGradient) { gp, dx in
-                        weight.withUnsafeBufferPointer { wp in
-                            let out = WorkerPointer(dx)
-                            BLASThreads.with(1) {
-                                pool.parallelFor(count: batch) { r, _ in
-                                    Scalar.gemm(.none, .none, m: r.count, n: inputs, k: outputs, alpha: 1,
-                                                a: gp + r.lowerBound * outputs, lda: outputs, b: wp.baseAddress!, ldb: inputs,
-                                                beta: 0, c: out.base + r.lowerBound * inputs, ldc: inputs)
-                                }
-                            }
-                        }
-                    }
-                } else {
-                    Matrix.gemm(g.values, weight, into: &inputGradient)
-                }
-            }
+            profiler.measure { product(g.values, weight, into: &inputGradient) }
         } else if inputGradient.rows != g.batch || inputGradient.columns != inputDimension {
             inputGradient = .zeros(rows: g.batch, columns: inputDimension)
         }
@@ -158,11 +105,32 @@ public final class Linear<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         if bias != nil { visit("bias", [outputDimension]) }
     }
 
-    /// The pool when a GEMM of `work` multiply-adds whose split dimension has `rows` entries is
-    /// worth splitting, else nil.
-    private func splitPool(rows: Int, work: Int) -> ThreadPool? {
-        guard let pool, pool.threadCount > 1, rows >= 2, work >= parallelWork else { return nil }
-        return pool
+    /// `C = op(A) op(B) + β C` (`C` is `m × n`, `k` the inner dimension): with a pool of more
+    /// than one thread, `m ≥ 2` and at least `parallelWork` multiply-adds, one single-threaded
+    /// GEMM per worker on its own contiguous rows of `C` (the same rows of `op(A)`, all of
+    /// `op(B)`), so no partial sums are reduced; otherwise one `Matrix.gemm`.
+    private func product(_ a: Matrix<Scalar>, _ b: Matrix<Scalar>, transA: Transpose = .none, transB: Transpose = .none,
+                         beta: Scalar = 0, into c: inout Matrix<Scalar>) {
+        let (m, k) = transA == .none ? (a.rows, a.columns) : (a.columns, a.rows)
+        let n = transB == .none ? b.columns : b.rows
+        guard let pool, pool.threadCount > 1, m >= 2, m * n * k >= parallelWork else {
+            Matrix.gemm(a, b, transA: transA, transB: transB, beta: beta, into: &c)
+            return
+        }
+        precondition(c.rows == m && c.columns == n, "GEMM output is \(c.rows)×\(c.columns), expected \(m)×\(n)")
+        // Row r of op(A) starts at row r of A, or at its column r when A is transposed.
+        let lda = a.columns, ldb = b.columns, rowStride = transA == .none ? lda : 1
+        withPointers(a, &c) { ap, cp in
+            b.withUnsafeBufferPointer { bp in
+                let out = WorkerPointer(cp)
+                BLASThreads.with(1) {
+                    pool.parallelFor(count: m) { rows, _ in
+                        Scalar.gemm(transA, transB, m: rows.count, n: n, k: k, alpha: 1, a: ap + rows.lowerBound * rowStride,
+                                    lda: lda, b: bp.baseAddress!, ldb: ldb, beta: beta, c: out.base + rows.lowerBound * n, ldc: n)
+                    }
+                }
+            }
+        }
     }
 
     public func visitParameters(_ visit: (String, inout Matrix<Scalar>, inout Matrix<Scalar>) -> Void) {

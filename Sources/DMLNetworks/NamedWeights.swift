@@ -122,15 +122,21 @@ extension Layer {
     /// type, converted). Every model tensor not ignored by `options` must be present with its
     /// logical shape, and every file tensor not ignored must belong to the model; otherwise one
     /// `WeightLoadingError` lists all missing, unexpected, mis-shaped and non-float tensors,
-    /// and the model is unchanged.
+    /// and the model is unchanged. Batch-norm statistics under their earlier names
+    /// (`runningMean`, `runningVariance`) are read for `running_mean`, `running_var` when the
+    /// file lacks the PyTorch name (as `importState` does for checkpoints).
     public func loadWeights(_ tensors: [String: StoredTensor], options: WeightLoadingOptions = WeightLoadingOptions(),
                             source: String = "weights") throws(WeightLoadingError) {
         var report = WeightLoadingError(source: source, missing: [], unexpected: [], mismatched: [], unconvertible: [:])
         var wanted: [String: [Int]] = [:]
         for d in weightDescriptors() where !options.ignores(d.name) { wanted[d.name] = d.shape }
         var values: [String: [Scalar]] = [:]
+        var read = Set<String>()  // the file names used, PyTorch or legacy
         for (name, shape) in wanted.sorted(by: { $0.key < $1.key }) {
-            guard let tensor = tensors[name] else { report.missing.append(name); continue }
+            var key = name
+            if tensors[name] == nil, let legacy = legacyBufferName(name), tensors[legacy] != nil { key = legacy }
+            guard let tensor = tensors[key] else { report.missing.append(name); continue }
+            read.insert(key)
             guard tensor.shape == shape else {
                 report.mismatched.append(.init(name: name, expected: shape, found: tensor.shape))
                 continue
@@ -145,7 +151,7 @@ extension Layer {
                 report.unconvertible[name] = error.description
             }
         }
-        report.unexpected = tensors.keys.filter { !options.ignores($0) && wanted[$0] == nil }.sorted()
+        report.unexpected = tensors.keys.filter { !options.ignores($0) && wanted[$0] == nil && !read.contains($0) }.sorted()
         guard report.isEmpty else { throw report }
         visitParameters { name, value, _ in
             if let v = values[name] { value = Matrix(rows: value.rows, columns: value.columns, elements: v) }

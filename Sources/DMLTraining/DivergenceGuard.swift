@@ -8,7 +8,7 @@ public struct DivergenceError: Error, Equatable, CustomStringConvertible {
     /// The iteration (1-based, as in `log.jsonl`) whose step produced the bad value.
     public var iteration: Int
     /// What went bad: `loss`, `embeddings`, `gradient of hidden1.weight`,
-    /// `parameter embedding.bias`, `batch-norm statistic bn1.runningVariance`, …
+    /// `parameter embedding.bias`, `batch-norm statistic bn1.running_var`, …
     public var location: String
     /// What is wrong with it (`non-finite values (NaN or ±infinity)`, `a zero-norm row`).
     public var problem: String

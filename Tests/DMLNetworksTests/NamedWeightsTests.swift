@@ -76,6 +76,30 @@ extension SeededGenerator {
         #expect(model.exportState() == before)
     }
 
+    @Test func weightsWithTheEarlierBatchNormNamesLoad() throws {
+        let source = Self.trainedResNet(seed: 9)
+        let current = source.exportWeights()
+        var legacy: [String: StoredTensor] = [:]
+        for (name, tensor) in current {
+            let renamed = name.replacingOccurrences(of: ".running_mean", with: ".runningMean")
+                .replacingOccurrences(of: ".running_var", with: ".runningVariance")
+            legacy[renamed] = tensor
+        }
+        #expect(legacy["bn1.runningVariance"] != nil && legacy["bn1.running_var"] == nil)
+        let target = Blocks.resnet(seed: 10)
+        try target.loadWeights(legacy)
+        #expect(target.exportWeights() == current)
+        // A file with both names reads the PyTorch one and calls the old one unexpected.
+        legacy["bn1.running_mean"] = current["bn1.running_mean"]
+        legacy["bn1.runningMean"] = try StoredTensor(shape: [4], float32: [9, 9, 9, 9])
+        do {
+            try target.loadWeights(legacy)
+            Issue.record("a file with both names for one buffer loaded")
+        } catch {
+            #expect(error.unexpected == ["bn1.runningMean"] && error.missing.isEmpty)
+        }
+    }
+
     @Test func ignoredPrefixesDropTheClassifierOnBothSides() throws {
         let pretrained = Self.trainedResNet(seed: 6)
         var weights = pretrained.exportWeights()
