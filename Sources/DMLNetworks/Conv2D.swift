@@ -8,8 +8,11 @@ import DMLNumerics
 /// The weights are stored as an `O × (C/g·kh·kw)` matrix, PyTorch's logical `O × C/g × kh × kw`
 /// in row-major order (`visitLogicalShapes` reports the 4-D shape). Kernels, by case:
 /// - **depthwise** (`g = C > 1`, `O = M·C`): a direct loop per output plane, no im2col, no GEMM;
-/// - **pointwise** (1×1, stride 1, no padding): per sample and group one GEMM on the input
-///   itself, `y_n = W · x_n` (the patch matrix of a sample *is* the sample);
+/// - **pointwise** (1×1, stride 1, no padding): when the plane is small against the weights
+///   (`P·(C + O) ≤ pointwiseBatchRatio · C·O`, `g = 1`), the batch as one channel-major matrix
+///   `X = [x_1 … x_N]` (`C × N·P`) and one GEMM `Y = W · X` (`O × N·P`), per chunk of samples
+///   when split over the pool; otherwise per sample and group one GEMM on the input itself,
+///   `y_n = W · x_n` (the patch matrix of a sample *is* the sample);
 /// - otherwise **im2col + GEMM**, per sample and group (`algorithm = .perSample`, the default)
 ///   or, for `g = 1`, one batched GEMM (`.batched`).
 /// Backward: `∂W += ∂Y · colsᵀ`, `∂cols = Wᵀ · ∂Y`, col2im (likewise per group); the bias
@@ -53,6 +56,14 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     /// Whether depthwise and pointwise convolutions use their own kernels (the default); when
     /// false they run through im2col + GEMM per group like any other (for benchmarks and tests).
     public var usesSpecializedKernels = true
+    /// An ungrouped pointwise convolution on `P = H·W` pixels runs as one GEMM over its chunk
+    /// of the batch (a `C × m·P` channel-major copy of `m` samples, `O × C · C × m·P`, a copy
+    /// back) instead of one GEMM per sample when `P·(C + O) ≤ pointwiseBatchRatio · C·O`.
+    /// Per sample, BLAS handles the whole `O × C` weight (packs `W`; in backward reads and writes
+    /// `∂W` for `∂W += ∂y_n x_nᵀ`, whose inner dimension is only `P`): work proportional to
+    /// `C·O`; the batched path instead copies `(C + O)·P` values per sample in each direction.
+    /// 0 never batches, `.infinity` always does. See docs/networks.md for the measurements.
+    public var pointwiseBatchRatio = 1.0
 
     private var geometry: ConvolutionGeometry?
     private var inputShape = TensorShape.vector(0)
@@ -67,7 +78,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     private var gradientScratch = WorkerScratch<Scalar>(workers: 1)
     private var inputGradientIsZero = false
 
-    private enum Kernel { case depthwise, pointwise, perSample, batched }
+    private enum Kernel { case depthwise, pointwise, pointwiseBatched, perSample, batched }
 
     /// The kernel height (`kernel.height`; the kernel is square unless built with `kernel:`).
     public var kernelSize: Int { kernel.height }
@@ -148,7 +159,9 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         if isDepthwise && usesSpecializedKernels {
             usedKernel = .depthwise
         } else if g.isPointwise && usesSpecializedKernels {
-            usedKernel = .pointwise
+            let copied = Double(g.outputSpatial) * Double(inputChannels + outputChannels)
+            usedKernel = groups == 1 && copied <= pointwiseBatchRatio * Double(inputChannels) * Double(outputChannels)
+                ? .pointwiseBatched : .pointwise
         } else {
             usedKernel = algorithm == .batched && groups == 1 ? .batched : .perSample
         }
@@ -157,6 +170,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         switch usedKernel {
         case .depthwise: forwardDepthwise(x, geometry: g)
         case .pointwise, .perSample: forwardPerSample(x, geometry: g, pointwise: usedKernel == .pointwise)
+        case .pointwiseBatched: forwardPointwiseBatched(x, geometry: g)
         case .batched: forwardBatched(x, geometry: g)
         }
         return Tensor(output, shape: shape)
@@ -183,6 +197,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         switch usedKernel {
         case .depthwise: backwardDepthwise(gradient, geometry: g)
         case .pointwise, .perSample: backwardPerSample(gradient, geometry: g, pointwise: usedKernel == .pointwise)
+        case .pointwiseBatched: backwardPointwiseBatched(gradient, geometry: g)
         case .batched: backwardBatched(gradient, geometry: g)
         }
         input = .empty
@@ -430,6 +445,77 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                     if worker == 0 { profiler.measure(products) } else { products() }
                     if let target, !pointwise {
                         Scalar.col2im(col!, geometry: g, batch: 1, into: target)
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: pointwise, one GEMM per chunk of samples (groups = 1)
+
+    /// Worker `w`'s samples `n₀ ..< n₁` (`m = n₁ − n₀`, all of them with one thread):
+    /// `X_w = [x_n₀ … x_n₁₋₁]` (`C × m·P`, kept for backward in `columns`, at offset `n₀·C·P`),
+    /// `Y_w = W · X_w` (`O × m·P`) in `channelMajor`, then back to NCHW with the bias.
+    private func forwardPointwiseBatched(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
+        let n = x.batch, p = g.outputSpatial, o = outputChannels, c = inputChannels
+        input = x.values   // read by backwardOverSampleChunks (the products use the channel-major copy)
+        columns.reshapeForReuse(rows: c, columns: n * p)
+        channelMajor.reshapeForReuse(rows: o, columns: n * p)
+        let biasValues = bias ?? .empty, hasBias = bias != nil
+        let profiler = profiler
+        weight.withUnsafeBufferPointer { w in
+            biasValues.withUnsafeBufferPointer { b in
+                withPointers(x.values, &output) { xp, yp in
+                    columns.withUnsafeMutableBufferPointer { xc in
+                        channelMajor.withUnsafeMutableBufferPointer { yc in
+                            let out = WorkerPointer(yp), xcm = WorkerPointer(xc.baseAddress!), ycm = WorkerPointer(yc.baseAddress!)
+                            forEachSampleChunk(n) { samples, worker in
+                                let m = samples.count, first = samples.lowerBound
+                                let xw = xcm.base + first * c * p, yw = ycm.base + first * o * p
+                                Scalar.batchToChannelMajor(xp + first * c * p, into: xw, batch: m, channels: c, spatial: p)
+                                let product = {
+                                    Scalar.gemm(.none, .none, m: o, n: m * p, k: c, alpha: 1, a: w.baseAddress!, lda: c,
+                                                b: xw, ldb: m * p, beta: 0, c: yw, ldc: m * p)
+                                }
+                                if worker == 0 { profiler.measure(product) } else { product() }
+                                Scalar.channelMajorToBatch(yw, bias: hasBias ? b.baseAddress! : nil, into: out.base + first * o * p,
+                                                           batch: m, channels: o, spatial: p)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Per worker chunk (the forward pass's; `backwardOverSampleChunks`): `G_w` = the chunk's
+    /// `∂Y` channel-major (`O × m·P`), `∂W += G_w · X_wᵀ` into the worker's accumulator,
+    /// `∂X_w = Wᵀ · G_w` over `X_w`'s buffer (the saved input is used up), then back to NCHW.
+    private func backwardPointwiseBatched(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
+        let n = batch, p = g.outputSpatial, o = outputChannels, c = inputChannels
+        precondition(columns.rows == c && columns.columns == n * p, "\(name).backward: no forward pass to go back through")
+        channelMajor.reshapeForReuse(rows: o, columns: n * p)
+        let profiler = profiler
+        columns.withUnsafeMutableBufferPointer { xc in
+            channelMajor.withUnsafeMutableBufferPointer { gc in
+                let xcm = WorkerPointer(xc.baseAddress!), gcm = WorkerPointer(gc.baseAddress!)
+                backwardOverSampleChunks(gradient) { samples, worker, buffers in
+                    let m = samples.count, first = samples.lowerBound
+                    let xw = xcm.base + first * c * p, gw = gcm.base + first * o * p
+                    Scalar.batchToChannelMajor(buffers.outputGradient + first * o * p, into: gw, batch: m, channels: o, spatial: p)
+                    let products = {
+                        if let dw = buffers.weightGradient {
+                            Scalar.gemm(.none, .transpose, m: o, n: c, k: m * p, alpha: 1, a: gw, lda: m * p,
+                                        b: xw, ldb: m * p, beta: 1, c: dw, ldc: c)
+                        }
+                        if buffers.inputGradient != nil {
+                            Scalar.gemm(.transpose, .none, m: c, n: m * p, k: o, alpha: 1, a: buffers.weight, lda: c,
+                                        b: gw, ldb: m * p, beta: 0, c: xw, ldc: m * p)
+                        }
+                    }
+                    if worker == 0 { profiler.measure(products) } else { products() }
+                    if let dx = buffers.inputGradient {
+                        Scalar.channelMajorToBatch(xw, bias: nil, into: dx + first * c * p, batch: m, channels: c, spatial: p)
                     }
                 }
             }
