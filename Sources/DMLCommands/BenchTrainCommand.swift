@@ -33,8 +33,8 @@ public struct BenchTrainCommand: ParsableCommand {
     @Option(name: .customLong("image-size"), help: "Input side for --backbone.") var imageSize = 224
     @Flag(help: "With --backbone: time the backbone's inference forward pass (evaluation mode, pooled features: what dml features runs) instead of a training step; with --torch, PyTorch's under torch.no_grad().")
     var inference = false
-    @Option(name: .customLong("pointwise-batch-ratio"), help: ArgumentHelp("With --backbone: Conv2D.pointwiseBatchRatio of every convolution (0: one GEMM per sample for every 1×1 convolution; inf: one per chunk of samples for all).", visibility: .hidden))
-    var pointwiseBatchRatio: Double?
+    @Option(help: ArgumentHelp("Conv2D.algorithm of every convolution: perSample, batched or automatic (the default).", visibility: .hidden))
+    var convolution = ConvolutionAlgorithm.automatic
 
     public init() {}
 
@@ -92,9 +92,7 @@ public struct BenchTrainCommand: ParsableCommand {
         if let backbone {
             // The training step of `dml train --backbone`: random weights (speed does not depend on them).
             let network: Sequential<Float> = try Backbones.make(backbone, imageSize: imageSize, seed: 1)
-            if let pointwiseBatchRatio {
-                network.visitDescendants { _, layer in (layer as? Conv2D<Float>)?.pointwiseBatchRatio = pointwiseBatchRatio }
-            }
+            network.visitDescendants { _, layer in (layer as? Conv2D<Float>)?.algorithm = convolution }
             if inference {
                 let (wall, cpu, process) = BLASThreads.with(blas) { Self.timeInference(network, imageSize: imageSize, batch: batchSize,
                                                                                      iterations: iterations, warmup: warmup, threads: threads) }
@@ -111,13 +109,13 @@ public struct BenchTrainCommand: ParsableCommand {
             result = BLASThreads.with(blas) {
                 TrainingBenchmark.run(model: model, input: TensorShape(channels: 3, height: imageSize, width: imageSize),
                                       batchSize: batchSize, iterations: iterations, warmup: warmup,
-                                      threads: threads, profile: profile)
+                                      convolution: convolution, threads: threads, profile: profile)
             }
             print("SwiftMetricLearning \(backbone.rawValue) at \(imageSize) px: \(result) \(coreType)")
         } else {
             result = BLASThreads.with(blas) {
                 TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
-                                      embeddingDimension: embeddingSize, threads: threads, profile: profile)
+                                      embeddingDimension: embeddingSize, convolution: convolution, threads: threads, profile: profile)
             }
             print("SwiftMetricLearning: \(result) \(coreType)")
         }
@@ -199,3 +197,5 @@ public struct BenchTrainCommand: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 }
+
+extension ConvolutionAlgorithm: ExpressibleByArgument {}

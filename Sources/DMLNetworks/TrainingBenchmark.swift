@@ -122,7 +122,7 @@ public enum TrainingBenchmark {
     /// Times `iterations` steps of forward + backward + update of the default Fashion-MNIST CNN
     /// after `warmup` untimed ones (see `run(model:input:…)`).
     public static func run(batchSize: Int = 128, iterations: Int = 20, warmup: Int = 3,
-                           embeddingDimension: Int = 512, convolution: ConvolutionAlgorithm = .perSample,
+                           embeddingDimension: Int = 512, convolution: ConvolutionAlgorithm = .automatic,
                            threads: Int = 1, profile: Bool = false, seed: UInt64 = 1,
                            afterStep: ((Sequential<Float>, Matrix<Float>) -> Void)? = nil) -> TrainingBenchmarkResult {
         let model: Sequential<Float> = ModelPresets.fashionMNIST(embeddingDimension: embeddingDimension, seed: seed)
@@ -141,7 +141,7 @@ public enum TrainingBenchmark {
     /// given, runs inside the timed step after the update with the model and the step's output
     /// (to time per-step checks such as the trainer's divergence guard).
     public static func run(model: Sequential<Float>, input shape: TensorShape, batchSize: Int, iterations: Int = 20,
-                           warmup: Int = 3, convolution: ConvolutionAlgorithm = .perSample,
+                           warmup: Int = 3, convolution: ConvolutionAlgorithm = .automatic,
                            threads: Int = 1, profile: Bool = false, seed: UInt64 = 1,
                            afterStep: ((Sequential<Float>, Matrix<Float>) -> Void)? = nil) -> TrainingBenchmarkResult {
         let pool = ThreadPool(threads: threads)

@@ -11,8 +11,9 @@ import DMLNetworks
             let error = #expect(throws: (any Error).self, "\(arguments)") { try BenchTrainCommand.parse(arguments) }
             #expect(error.map { BenchTrainCommand.message(for: $0) }?.contains("--inference") == true, "\(arguments)")
         }
-        let ok = try BenchTrainCommand.parse(["--backbone", "efficientnet-lite0", "--inference", "--pointwise-batch-ratio", "0"])
-        #expect(ok.inference && ok.pointwiseBatchRatio == 0)
+        let ok = try BenchTrainCommand.parse(["--backbone", "efficientnet-lite0", "--inference", "--convolution", "perSample"])
+        #expect(ok.inference && ok.convolution == .perSample)
+        #expect(try BenchTrainCommand.parse([]).convolution == .automatic)
     }
 
     @Test func theProfileTableListsTheLayerKinds() throws {

@@ -3,9 +3,9 @@ import DMLNetworks
 import DMLNumerics
 import DMLTestSupport
 
-/// The two pointwise (1×1) kernels of `Conv2D`: one GEMM over a chunk of the batch
-/// (channel-major copy, small planes: `pointwiseBatchRatio`) and one GEMM per sample on the
-/// input in place. Both against each other, against finite differences, on a
+/// The batched kernels of `Conv2D` (one GEMM over a chunk of the batch on a channel-major copy
+/// or im2col of the chunk) against the per-sample ones (for 1×1: one GEMM per sample on the
+/// input in place). Both against each other, against finite differences, on a
 /// pool, frozen and without the input gradient.
 @Suite struct PointwiseConvolutionTests {
     /// `C → O` 1×1 convolutions on `H × W` planes, with and without bias.
@@ -18,7 +18,7 @@ import DMLTestSupport
         var rng = SeededGenerator(seed: seed)
         let layer = Conv2D<Double>(s.channels, s.outputs, kernelSize: 1, bias: s.bias, generator: &rng)
         if s.bias { layer.bias = rng.normalMatrix(rows: 1, columns: s.outputs) }
-        layer.pointwiseBatchRatio = batched ? .infinity : 0
+        layer.algorithm = batched ? .batched : .perSample
         return layer
     }
 
@@ -102,20 +102,35 @@ import DMLTestSupport
         }
     }
 
-    @Test func everyRatioGivesTheIm2colNumbers() {
-        // 3 → 4 channels on 6×6: P·(C + O) = 252 against C·O = 12, so the batched kernel runs from
-        // ratio 21 up; 0 and 20 run per sample.
-        let s = (channels: 3, outputs: 4, height: 6, width: 6, bias: true)
-        var rng = SeededGenerator(seed: 50)
-        let x = randomTensor(batch: 3, shape: TensorShape(channels: 3, height: 6, width: 6), seed: 51)
-        let reference = Conv2D<Double>(3, 4, kernelSize: 1, generator: &rng)
-        reference.usesSpecializedKernels = false
-        for ratio in [0, 20, 21, 1e6, .infinity] as [Double] {
-            let layer = Self.layer(s, batched: true)
-            layer.weight = reference.weight
-            layer.bias = reference.bias
-            layer.pointwiseBatchRatio = ratio
-            #expect(layer.forward(x, training: true).values.maxAbsDifference(reference.forward(x, training: true).values) < 1e-12, "ratio \(ratio)")
+    @Test func automaticBatchesSmallPlanesAndAgreesWithIm2col() {
+        // 3 → 4 channels on 6×6: P·(C + O) = 252 > C·O = 12, per sample; 16 → 16 on 2×2:
+        // 4·32 = 128 ≤ 256, batched; 3×3 on 16 channels, 3×3 output: 9·(144 + 16) ≤ 144·16, batched.
+        #expect(!Conv2D<Double>.batchingPays(patchLength: 3, outputs: 4, outputPixels: 36))
+        #expect(Conv2D<Double>.batchingPays(patchLength: 16, outputs: 16, outputPixels: 4))
+        #expect(Conv2D<Double>.batchingPays(patchLength: 144, outputs: 16, outputPixels: 9))
+        for (c, o, side, k) in [(3, 4, 6, 1), (16, 16, 2, 1), (16, 16, 5, 3), (4, 6, 7, 3)] {
+            var rng = SeededGenerator(seed: 50)
+            let x = randomTensor(batch: 3, shape: TensorShape(channels: c, height: side, width: side), seed: 51)
+            let reference = Conv2D<Double>(c, o, kernelSize: k, stride: k == 3 ? 2 : 1, padding: k == 3 ? 1 : 0, generator: &rng)
+            reference.bias = rng.normalMatrix(rows: 1, columns: o)
+            reference.usesSpecializedKernels = false
+            reference.algorithm = .perSample
+            let upstream = randomTensor(batch: 3, shape: try! reference.outputShape(for: x.shape), seed: 52)
+            let y = reference.forward(x, training: true)
+            let dx = reference.backward(upstream)
+            for algorithm in ConvolutionAlgorithm.allCases {
+                for threads in [nil, 2] as [Int?] {
+                    var again = SeededGenerator(seed: 50)
+                    let layer = Conv2D<Double>(c, o, kernelSize: k, stride: k == 3 ? 2 : 1, padding: k == 3 ? 1 : 0, generator: &again)
+                    layer.bias = reference.bias
+                    layer.algorithm = algorithm
+                    layer.pool = threads.map { ThreadPool(threads: $0) }
+                    #expect(layer.forward(x, training: true).values.maxAbsDifference(y.values) < 1e-12, "\(c)→\(o) k\(k) \(algorithm)")
+                    #expect(layer.backward(upstream).values.maxAbsDifference(dx.values) < 1e-12, "\(c)→\(o) k\(k) \(algorithm)")
+                    #expect(layer.weightGradient.maxAbsDifference(reference.weightGradient) < 1e-12, "\(c)→\(o) k\(k) \(algorithm)")
+                    #expect(layer.biasGradient!.maxAbsDifference(reference.biasGradient!) < 1e-12)
+                }
+            }
         }
     }
 }
