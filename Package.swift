@@ -14,10 +14,15 @@ import PackageDescription
 ///   DMLBackbones          ImageNet backbones (EfficientNet-Lite0, ResNet-18/50, GoogLeNet) with
 ///                         PyTorch names, their weights and input normalization, embedding heads
 ///   DMLEvaluation         nearest neighbours, Recall@K, MAP@R, k-means, NMI, F1
-///   DMLData               IDX, .npy features, image decoding, datasets, augmentation, loader
-///   DMLTraining           sampler, trainer, checkpoints, run logs
+///   DMLData               IDX, .npy features, image decoding and PNG encoding, datasets,
+///                         augmentation, loader
+///   DMLRunDirectory       the run directory's format: config.json, log.jsonl records, metrics.json,
+///                         embeddings, the lock; its one writer and its one reader
+///   DMLTraining           sampler, trainer, checkpoints
 ///   DMLReport             HTML/SVG run reports and experiment summaries
 ///   SwiftMetricLearning   umbrella module re-exporting the above
+///   DMLBenchmarks         the benchmarks behind `dml bench` (clocks, GEMM profiler, /proc memory);
+///                         only the command-line tool depends on it, the umbrella does not
 ///   DMLCommands, dml      the command-line tool
 let package = Package(
     name: "SwiftMetricLearning",
@@ -62,23 +67,29 @@ let package = Package(
         ),
         .target(name: "DMLData", dependencies: ["DMLNumerics", "CImageCodecs"]),
         .target(name: "DMLBackbones", dependencies: ["DMLNumerics", "DMLNetworks", "DMLWeights", "DMLData"]),
+        .target(name: "DMLRunDirectory", dependencies: ["DMLNumerics"]),
         .target(
             name: "DMLTraining",
             dependencies: ["DMLNumerics", "MetricLearning", "DMLNetworks", "DMLBackbones", "DMLEvaluation", "DMLData",
-                           "DMLDistributed"]
+                           "DMLDistributed", "DMLRunDirectory"]
         ),
-        .target(name: "DMLReport", dependencies: ["DMLNumerics", "CImageCodecs"]),
+        .target(name: "DMLReport", dependencies: ["DMLNumerics", "DMLEvaluation", "DMLData", "DMLRunDirectory"]),
         .target(
             name: "SwiftMetricLearning",
             dependencies: [
                 "DMLNumerics", "MetricLearning", "DMLWeights", "DMLDistributed", "DMLNetworks", "DMLBackbones", "DMLEvaluation",
-                "DMLData", "DMLTraining", "DMLReport",
+                "DMLData", "DMLRunDirectory", "DMLTraining", "DMLReport",
             ]
+        ),
+        .target(
+            name: "DMLBenchmarks",
+            dependencies: ["DMLNumerics", "DMLNetworks", "DMLEvaluation", "DMLData"]
         ),
         .target(
             name: "DMLCommands",
             dependencies: [
                 "SwiftMetricLearning",
+                "DMLBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -89,7 +100,7 @@ let package = Package(
             dependencies: ["DMLNumerics", .product(name: "RealModule", package: "swift-numerics")],
             path: "Tests/DMLTestSupport"
         ),
-        .testTarget(name: "DMLDistributedTests", dependencies: ["DMLDistributed", "DMLTraining", "DMLTestSupport"]),
+        .testTarget(name: "DMLDistributedTests", dependencies: ["DMLDistributed", "DMLTraining", "DMLRunDirectory", "DMLTestSupport"]),
         .testTarget(name: "DMLNumericsTests", dependencies: ["DMLNumerics", "DMLTestSupport"]),
         .testTarget(name: "MetricLearningTests", dependencies: ["MetricLearning", "DMLTestSupport"]),
         .testTarget(name: "DMLNetworksTests", dependencies: ["DMLNetworks", "DMLNumerics", "DMLTestSupport"]),
@@ -98,11 +109,13 @@ let package = Package(
             dependencies: ["DMLBackbones", "DMLNetworks", "DMLWeights", "DMLNumerics", "DMLTestSupport"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "DMLEvaluationTests", dependencies: ["DMLEvaluation", "DMLCommands", "DMLTestSupport"]),
+        .testTarget(name: "DMLEvaluationTests", dependencies: ["DMLEvaluation", "DMLBenchmarks", "DMLCommands", "DMLTestSupport"]),
+        .testTarget(name: "DMLBenchmarksTests", dependencies: ["DMLBenchmarks", "DMLEvaluation", "DMLNetworks", "DMLNumerics"]),
         .testTarget(name: "DMLDataTests", dependencies: ["DMLData", "CImageCodecs", "DMLTestSupport"]),
-        .testTarget(name: "DMLTrainingTests", dependencies: ["DMLTraining", "DMLTestSupport"]),
-        .testTarget(name: "DMLReportTests", dependencies: ["DMLReport", "DMLNumerics", "CImageCodecs"]),
-        .testTarget(name: "DMLCommandsTests", dependencies: ["DMLCommands", "DMLTestSupport"]),
+        .testTarget(name: "DMLTrainingTests", dependencies: ["DMLTraining", "DMLRunDirectory", "DMLTestSupport"]),
+        .testTarget(name: "DMLRunDirectoryTests", dependencies: ["DMLRunDirectory", "DMLNumerics"]),
+        .testTarget(name: "DMLReportTests", dependencies: ["DMLReport", "DMLRunDirectory", "DMLTraining", "DMLNumerics", "DMLData"]),
+        .testTarget(name: "DMLCommandsTests", dependencies: ["DMLCommands", "DMLRunDirectory", "DMLTestSupport"]),
         .testTarget(name: "DMLWeightsTests", dependencies: ["DMLWeights", "DMLCommands"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

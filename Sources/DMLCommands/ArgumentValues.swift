@@ -12,6 +12,9 @@ extension SynthesisKind: ExpressibleByArgument {}
 extension TripletSelection: ExpressibleByArgument {}
 extension TripletReduction: ExpressibleByArgument {}
 extension PairingRule: ExpressibleByArgument {}
+extension SynthesisAxis: ExpressibleByArgument {}
+extension SymmetricalSchedule: ExpressibleByArgument {}
 extension OptimizerName: ExpressibleByArgument {}
 extension ScheduleName: ExpressibleByArgument {}
+extension BatchNormMode: ExpressibleByArgument {}
 extension DistanceMetric: ExpressibleByArgument {}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DMLBenchmarks
 import DMLEvaluation
 import DMLNumerics
 import Foundation

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DMLBenchmarks
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -45,6 +46,13 @@ public struct BenchLossesCommand: ParsableCommand {
     @Option(help: "Cross-batch memory size N (0: none): every loss also gets N memory points (C×K embeddings of another seed), and the GEMM is the augmented set × (itself + memory).")
     var memory = 0
 
+    @Option(name: .customLong("negative-classes"),
+            help: "HNPM modes: keep this many random negative classes per mining set (0: all); adds a column with the cosine between the sampled and the full gradient (mean of 5 draws).")
+    var negativeClasses = 0
+
+    @Flag(name: .customLong("memory-synthesis"), help: "EE / Symm modes also synthesize points from the memory's same-class pairs (the GEMM then covers them too).")
+    var memorySynthesis = false
+
     @Option(help: "Seed of the synthetic embeddings.")
     var seed: UInt64 = 1
 
@@ -57,6 +65,8 @@ public struct BenchLossesCommand: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard dimension >= 1 else { throw ValidationError("--dimension must be at least 1") }
         guard memory >= 0 else { throw ValidationError("--memory must be at least 0") }
+        guard negativeClasses >= 0 else { throw ValidationError("--negative-classes must be at least 0") }
+        guard !memorySynthesis || memory > 0 else { throw ValidationError("--memory-synthesis needs --memory N") }
         let known = Self.modes.map(\.name)
         if let unknown = modes.first(where: { !known.contains($0) }) {
             throw ValidationError("unknown mode '\(unknown)'; expected one of \(known.joined(separator: ", "))")
@@ -78,6 +88,8 @@ public struct BenchLossesCommand: ParsableCommand {
         let points: Int
         let lossSeconds: Double, gemmSeconds: Double
         let memory: Int
+        /// The mean cosine between the sampled and the full gradient (with `--negative-classes`).
+        var gradientCosine: Double? = nil
         /// The ratio target of §5 of the task: plain ≤ 3×, HNPM with synthesis ≤ 4× (B = 128
         /// only); with a memory, 2× the batch × (batch + memory) GEMM.
         var target: Double? {
@@ -98,9 +110,10 @@ public struct BenchLossesCommand: ParsableCommand {
         let tuned = !noAllocatorTuning && AllocatorTuning.keepLargeBlocksInTheHeap()
         print(environmentNote(allocatorTuned: tuned))
         print()
-        print("| B | layout | loss | mode | points\(memory > 0 ? " + memory" : "") | loss+grad (ms) | Gram GEMM (ms) | ratio | target |")
-        print("|---:|---|---|---|---:|---:|---:|---:|---|")
-        try measureAll { print(Self.format($0)) }
+        let quality = negativeClasses > 0 ? " grad cos (sampled vs all) |" : ""
+        print("| B | layout | loss | mode | points\(memory > 0 ? " + memory" : "") | loss+grad (ms) | Gram GEMM (ms) | ratio | target |\(quality)")
+        print("|---:|---|---|---|---:|---:|---:|---:|---|\(negativeClasses > 0 ? "---:|" : "")")
+        try measureAll { print(format($0)) }
     }
 
     /// Measures every configured batch size, layout (`K` = 2 and 4), loss and mode, in table
@@ -117,9 +130,14 @@ public struct BenchLossesCommand: ParsableCommand {
                 }()
                 for kind in losses {
                     for mode in Self.modes where modes.contains(mode.name) {
-                        let configuration = LossConfiguration(kind: kind, mining: mode.mining, synthesis: mode.synthesis)
-                        let row = try measure(configuration, x: x, labels: labels, memory: bank, mode: mode.name,
+                        var configuration = LossConfiguration(kind: kind, mining: mode.mining, synthesis: mode.synthesis)
+                        configuration.memorySynthesis = memorySynthesis && mode.synthesis != .none
+                        if mode.mining == .hnpm { configuration.negativeClasses = negativeClasses }
+                        var row = try measure(configuration, x: x, labels: labels, memory: bank, mode: mode.name,
                                               classes: classes, perClass: perClass)
+                        if configuration.negativeClasses > 0 {
+                            row.gradientCosine = try Self.gradientCosine(configuration, x: x, labels: labels, memory: bank)
+                        }
                         emit(row)
                     }
                 }
@@ -133,8 +151,9 @@ public struct BenchLossesCommand: ParsableCommand {
                          mode: String, classes: Int, perClass: Int) throws -> Row {
         let points = configuration.mining == .hnpm
             ? try configuration.synthesisPlugin.augment(x, labels: labels).points : x
-        let references = bank.map { Matrix(rows: points.rows + $0.count, columns: points.columns,
-                                           elements: points.elements + $0.embeddings.elements) } ?? points
+        let referenceBank = try bank.map { try configuration.synthesizedMemory($0) }
+        let references = referenceBank.map { Matrix(rows: points.rows + $0.count, columns: points.columns,
+                                                    elements: points.elements + $0.embeddings.elements) } ?? points
         var gram = Matrix<Float>(rows: points.rows, columns: references.rows)
         var lossTimes = [Double](), gemmTimes = [Double]()
         var sink: Float = 0
@@ -149,7 +168,30 @@ public struct BenchLossesCommand: ParsableCommand {
         precondition(sink.isFinite, "the loss must be finite")
         return Row(batch: x.rows, classes: classes, perClass: perClass, loss: configuration.kind, mode: mode,
                    points: points.rows, lossSeconds: Self.median(lossTimes), gemmSeconds: Self.median(gemmTimes),
-                   memory: bank?.count ?? 0)
+                   memory: referenceBank?.count ?? 0)
+    }
+
+    /// The mean over 5 draws (sampling seeds 0…4) of `cos(∇L_sampled, ∇L_all)`: how well the
+    /// gradient with sampled negative classes points where the full one does.
+    static func gradientCosine(_ configuration: LossConfiguration, x: Matrix<Float>, labels: [Int],
+                               memory: MemoryPoints<Float>?) throws -> Double {
+        var full = configuration
+        full.negativeClasses = 0
+        let reference = try full.evaluate(x, labels: labels, memory: memory).gradient.elements.map(Double.init)
+        var total = 0.0
+        for draw in UInt64(0)..<5 {
+            var sampled = configuration
+            sampled.samplingSeed = draw
+            let g = try sampled.evaluate(x, labels: labels, memory: memory).gradient.elements.map(Double.init)
+            var dot = 0.0, a = 0.0, b = 0.0
+            for k in 0..<g.count {
+                dot += g[k] * reference[k]
+                a += g[k] * g[k]
+                b += reference[k] * reference[k]
+            }
+            total += a > 0 && b > 0 ? dot / (a * b).squareRoot() : 0
+        }
+        return total / 5
     }
 
     /// The settings that change the numbers: BLAS threads and kernels, the clock, and glibc's
@@ -179,11 +221,12 @@ public struct BenchLossesCommand: ParsableCommand {
         return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
-    private static func format(_ row: Row) -> String {
+    private func format(_ row: Row) -> String {
         let check = row.target.map { row.ratio <= $0 ? "≤ \(Int($0))× ✓" : "≤ \(Int($0))× ✗" } ?? ""
         let points = row.memory > 0 ? "\(row.points) + \(row.memory)" : "\(row.points)"
         return "| \(row.batch) | \(row.classes)×\(row.perClass) | \(row.loss.rawValue) | \(row.mode) | \(points) | "
             + String(format: "%.3f | %.3f | %.2f", row.lossSeconds * 1e3, row.gemmSeconds * 1e3, row.ratio) + " | \(check) |"
+            + (row.gradientCosine.map { String(format: " %.4f |", $0) } ?? (negativeClasses > 0 ? "  |" : ""))
     }
 
     /// C×K L2-normalized embeddings: a random unit centre per class plus Gaussian noise

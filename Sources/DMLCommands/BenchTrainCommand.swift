@@ -1,4 +1,5 @@
 import ArgumentParser
+import DMLBenchmarks
 import Foundation
 import DMLNumerics
 import DMLNetworks

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DMLRunDirectory
 import Foundation
 import DMLData
 import DMLBackbones

@@ -40,6 +40,34 @@ public struct LossOptions: ParsableArguments {
     @Option(name: .customLong("symm-beta"), help: "Symmetrical Synthesis β (default 1).")
     var symmetricalBeta: Double?
 
+    @Option(name: .customLong("ee-adaptive-spacing"),
+            help: "Embedding Expansion: adaptive n per pair, n = min(--n-points, max(1, ceil(D/δ))) for spacing δ > 0 (default 0: fixed n).")
+    var expansionSpacing: Double?
+
+    @Option(name: .customLong("synthesis-axis"),
+            help: "EE / Symm around the pair partner (pair, default) or the class mean of the batch (class-mean).")
+    var synthesisAxis: SynthesisAxis?
+
+    @Option(name: .customLong("symm-schedule"),
+            help: "Symm α, β constant (default) or linear from --symm-alpha/--symm-beta to --symm-final-alpha/--symm-final-beta over training.")
+    var symmetricalSchedule: SymmetricalSchedule?
+
+    @Option(name: .customLong("symm-final-alpha"), help: "Symm α at the end of training with --symm-schedule linear (default 2).")
+    var symmetricalFinalAlpha: Double?
+
+    @Option(name: .customLong("symm-final-beta"), help: "Symm β at the end of training with --symm-schedule linear (default 1).")
+    var symmetricalFinalBeta: Double?
+
+    @Option(name: .customLong("negative-classes"),
+            help: "HNPM pair subsampling: negative classes kept per mining set, drawn at random (default 0: all).")
+    var negativeClasses: Int?
+
+    @Option(name: .customLong("sampling-seed"), help: "Seed of the negative class draw (default 0; training mixes in the run seed and iteration).")
+    var samplingSeed: UInt64?
+
+    @Flag(name: .customLong("memory-synthesis"), help: "EE / Symm also synthesize points from same-class pairs of the memory.")
+    var memorySynthesis = false
+
     @Option(name: .customLong("npair-lambda"), help: "N-pair L2 penalty λ (default 0.002).")
     var npairLambda: Double?
 
@@ -82,6 +110,17 @@ public struct LossOptions: ParsableArguments {
         if let expansionPoints { c.expansion.points = expansionPoints }
         if let symmetricalAlpha { c.symmetrical.alpha = symmetricalAlpha }
         if let symmetricalBeta { c.symmetrical.beta = symmetricalBeta }
+        if let expansionSpacing { c.expansion.adaptiveSpacing = expansionSpacing }
+        if let synthesisAxis {
+            c.expansion.axis = synthesisAxis
+            c.symmetrical.axis = synthesisAxis
+        }
+        if let symmetricalSchedule { c.symmetrical.schedule = symmetricalSchedule }
+        if let symmetricalFinalAlpha { c.symmetrical.finalAlpha = symmetricalFinalAlpha }
+        if let symmetricalFinalBeta { c.symmetrical.finalBeta = symmetricalFinalBeta }
+        if let negativeClasses { c.negativeClasses = negativeClasses }
+        if let samplingSeed { c.samplingSeed = samplingSeed }
+        if memorySynthesis { c.memorySynthesis = true }
         if detachSynthetic {
             c.expansion.detach = true
             c.symmetrical.detach = true
@@ -119,6 +158,15 @@ public struct LossOptions: ParsableArguments {
             try require(given, option, c.synthesis == .symm, "with --synthesis symm")
         }
         try require(detachSynthetic, "--detach-synthetic", c.synthesis != .none, "with --synthesis ee or symm")
+        try require(expansionSpacing != nil, "--ee-adaptive-spacing", c.synthesis == .ee, "with --synthesis ee")
+        try require(synthesisAxis != nil, "--synthesis-axis", c.synthesis != .none, "with --synthesis ee or symm")
+        for (given, option) in [(symmetricalSchedule != nil, "--symm-schedule"), (symmetricalFinalAlpha != nil, "--symm-final-alpha"),
+                                (symmetricalFinalBeta != nil, "--symm-final-beta")] {
+            try require(given, option, c.synthesis == .symm, "with --synthesis symm")
+        }
+        try require(negativeClasses != nil, "--negative-classes", c.mining == .hnpm, "with --mining hnpm")
+        try require(samplingSeed != nil, "--sampling-seed", c.negativeClasses > 0, "with --negative-classes")
+        try require(memorySynthesis, "--memory-synthesis", c.synthesis != .none, "with --synthesis ee or symm")
         if c.synthesis != .none && c.mining == .plain {
             throw ValidationError("--synthesis \(c.synthesis.rawValue) needs --mining hnpm (synthetic points are used through hard negative pair mining)")
         }

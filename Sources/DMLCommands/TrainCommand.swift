@@ -1,4 +1,5 @@
 import ArgumentParser
+import DMLRunDirectory
 import Foundation
 import DMLNumerics
 import DMLTraining
@@ -51,6 +52,9 @@ struct TrainCommand: ParsableCommand {
 
     @Flag(name: .customLong("freeze-bn"), help: "Freeze the backbone's batch-norm statistics (use and keep the running statistics).")
     var freezeBatchNorm = false
+
+    @Option(name: .customLong("batch-norm"), help: "Batch-norm statistics under mpirun: sync (default; over the global batch, so N processes equal one) or local (each process's rows).")
+    var batchNorm: BatchNormMode?
 
     @Option(name: .long, help: "Dropout before the embedding layer of an ImageNet backbone.")
     var dropout: Double?
@@ -150,6 +154,7 @@ struct TrainCommand: ParsableCommand {
         if let pretrained { c.model.pretrained = pretrained }
         if freezeBatchNorm { c.model.freezeBatchNorm = true }
         if let dropout { c.model.dropout = dropout }
+        if let batchNorm { c.batchNorm = batchNorm }
         if let freezeThrough { c.model.freezeThrough = freezeThrough }
         if let embeddingSize { c.model.embeddingSize = embeddingSize }
         if let optimizer { c.optimizer.name = optimizer }

@@ -39,7 +39,7 @@ struct NeighbourBlock<T: BLASScalar> {
 /// worker that computed the tile (see `forEachBlock`). Memory is `O(tile + 2 · queryBlockSize · k)`, never `N × N`.
 /// In leave-one-out mode the references are the queries and query `i` never ranks itself
 /// (by index, so a duplicate of it still counts as a neighbour).
-struct BlockedNeighbourSearch<T: BLASScalar> {
+package struct BlockedNeighbourSearch<T: BLASScalar> {
     let queries: Matrix<T>
     let references: Matrix<T>
     let leaveOneOut: Bool
@@ -52,7 +52,7 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
     }
 
     /// Prepares a search; the inputs must already be validated. Cosine normalizes rows here.
-    init(queries: Matrix<T>, references: Matrix<T>?, k: Int, options: NeighbourSearchOptions) throws {
+    package init(queries: Matrix<T>, references: Matrix<T>?, k: Int, options: NeighbourSearchOptions) throws {
         try options.validate()
         let leaveOneOut = references == nil
         let referenceRows = references?.rows ?? queries.rows
@@ -213,7 +213,7 @@ struct BlockedNeighbourSearch<T: BLASScalar> {
     /// The same GEMM tiles as `forEachBlock`, on the same workers, without any selection: the
     /// GEMM work the search cannot avoid, for benchmarks. Returns a checksum so the work cannot be
     /// optimized away.
-    func gemmPass(pool: ThreadPool) -> Double {
+    package func gemmPass(pool: ThreadPool) -> Double {
         let nq = queries.rows, nr = references.rows, d = queries.columns, alpha = alpha
         let (qb, tileRows) = Self.blocking(options, queries: nq, threads: pool.threadCount)
         let rb = Swift.min(options.referenceBlockSize, nr)

@@ -40,7 +40,7 @@ public func evaluate(queries: Matrix<Float>, queryLabels: [Int], references: Mat
 }
 
 /// The shared body of both `evaluate` functions (inputs already validated).
-enum Evaluation {
+package enum Evaluation {
     static func run(queries: Matrix<Float>, queryLabels: [Int], references: Matrix<Float>?, referenceLabels: [Int],
                     options: EvaluationOptions, pool given: ThreadPool?) throws -> EvaluationResult {
         let referenceCount = references?.rows ?? queries.rows
@@ -90,7 +90,7 @@ enum Evaluation {
     }
 
     /// Wall-clock seconds since `start`.
-    static func seconds(since start: DispatchTime) -> Double {
+    package static func seconds(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 }

@@ -43,17 +43,29 @@ public struct EvaluationResult: Sendable, Equatable, Codable {
         init?(intValue: Int) { nil }
     }
 
-    /// The prefix of the Recall@K keys.
-    static let recallPrefix = "recall@"
+    /// The metric values keyed as in the JSON (`MetricKey`): `recall@K` for every K, `map@r`,
+    /// `r_precision`, and `nmi`, `f1` when clustering ran — what `log.jsonl`'s `eval` records
+    /// and `metrics.json` hold.
+    public var metricValues: [String: Double] {
+        var out = [String: Double]()
+        for recall in retrieval.recallAtK { out[MetricKey.recall(recall.k)] = recall.value }
+        out[MetricKey.mapAtR] = retrieval.mapAtR
+        out[MetricKey.rPrecision] = retrieval.rPrecision
+        if let clustering {
+            out[MetricKey.nmi] = clustering.nmi
+            out[MetricKey.f1] = clustering.f1
+        }
+        return out
+    }
 
     /// Encodes the flat object described on the type.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
-        for recall in retrieval.recallAtK { try c.encode(recall.value, forKey: Key(Self.recallPrefix + String(recall.k))) }
-        try c.encode(retrieval.mapAtR, forKey: Key("map@r"))
-        try c.encode(retrieval.rPrecision, forKey: Key("r_precision"))
-        try c.encode(clustering?.nmi, forKey: Key("nmi"))
-        try c.encode(clustering?.f1, forKey: Key("f1"))
+        for recall in retrieval.recallAtK { try c.encode(recall.value, forKey: Key(MetricKey.recall(recall.k))) }
+        try c.encode(retrieval.mapAtR, forKey: Key(MetricKey.mapAtR))
+        try c.encode(retrieval.rPrecision, forKey: Key(MetricKey.rPrecision))
+        try c.encode(clustering?.nmi, forKey: Key(MetricKey.nmi))
+        try c.encode(clustering?.f1, forKey: Key(MetricKey.f1))
         try c.encode(queries, forKey: Key("queries"))
         try c.encode(references, forKey: Key("references"))
         try c.encode(retrieval.evaluatedQueries, forKey: Key("evaluated_queries"))
@@ -72,17 +84,16 @@ public struct EvaluationResult: Sendable, Equatable, Codable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
         let recalls = try c.allKeys.compactMap { key -> RetrievalScores.RecallValue? in
-            guard key.stringValue.hasPrefix(Self.recallPrefix),
-                  let k = Int(key.stringValue.dropFirst(Self.recallPrefix.count)) else { return nil }
+            guard let k = MetricKey.recallK(key.stringValue) else { return nil }
             return RetrievalScores.RecallValue(k: k, value: try c.decode(Double.self, forKey: key))
         }.sorted { $0.k < $1.k }
         retrieval = RetrievalScores(
-            recallAtK: recalls, mapAtR: try c.decode(Double.self, forKey: Key("map@r")),
-            rPrecision: try c.decode(Double.self, forKey: Key("r_precision")),
+            recallAtK: recalls, mapAtR: try c.decode(Double.self, forKey: Key(MetricKey.mapAtR)),
+            rPrecision: try c.decode(Double.self, forKey: Key(MetricKey.rPrecision)),
             evaluatedQueries: try c.decodeIfPresent(Int.self, forKey: Key("evaluated_queries")) ?? 0,
             excludedQueries: try c.decodeIfPresent(Int.self, forKey: Key("excluded_queries")) ?? 0)
-        if let nmi = try c.decodeIfPresent(Double.self, forKey: Key("nmi")),
-           let f1 = try c.decodeIfPresent(Double.self, forKey: Key("f1")) {
+        if let nmi = try c.decodeIfPresent(Double.self, forKey: Key(MetricKey.nmi)),
+           let f1 = try c.decodeIfPresent(Double.self, forKey: Key(MetricKey.f1)) {
             clustering = ClusteringScores(nmi: nmi, f1: f1, precision: 0, recall: 0)
         }
         queries = try c.decodeIfPresent(Int.self, forKey: Key("queries")) ?? 0

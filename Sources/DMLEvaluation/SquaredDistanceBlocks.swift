@@ -7,7 +7,7 @@ import DMLNumerics
 /// (single-threaded BLAS, in its own scratch tile). The block height depends on the number of
 /// centres and `blockSize`, never on the thread count, so the distances, and everything decided
 /// from them, are identical at every thread count.
-struct SquaredDistanceBlocks<T: BLASScalar> {
+package struct SquaredDistanceBlocks<T: BLASScalar> {
     let points: Matrix<T>
     let pointNorms: [T]
     let blockSize: Int
@@ -25,7 +25,7 @@ struct SquaredDistanceBlocks<T: BLASScalar> {
 
     /// Points per block against `count` centres: `blockSize`, lowered so one tile holds at most
     /// `tileScalars` scores (but at least 16 rows).
-    static func blockRows(blockSize: Int, centres count: Int) -> Int {
+    package static func blockRows(blockSize: Int, centres count: Int) -> Int {
         Swift.max(1, Swift.min(blockSize, Swift.max(16, tileScalars / Swift.max(count, 1))))
     }
 

@@ -21,12 +21,12 @@ public struct Adam<Scalar: NetworkScalar>: Optimizer {
     /// Per-group multipliers (first matching prefix wins).
     public var groups: [ParameterGroup]
     /// The number of steps taken.
-    public private(set) var stepCount = 0
+    public var stepCount: Int { state.stepCount }
     /// The pool each parameter tensor's update is split over, in contiguous element ranges
     /// (nil: the calling thread). The update is elementwise: the same numbers at every thread count.
     public var pool: ThreadPool?
-    private var firstMoments: [String: Matrix<Scalar>] = [:]
-    private var secondMoments: [String: Matrix<Scalar>] = [:]
+    /// The moments `m` and `v` of every trainable parameter.
+    private var state = OptimizerState<Scalar>(slots: ["m", "v"])
 
     /// An Adam optimizer.
     public init(learningRate: Double = 1e-4, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
@@ -41,58 +41,29 @@ public struct Adam<Scalar: NetworkScalar>: Optimizer {
     }
 
     public mutating func step(_ model: any Layer<Scalar>) {
-        stepCount += 1
-        let t = Double(stepCount)
+        let t = Double(state.stepCount + 1)
         let base = AdamStepConstants(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
                                      biasCorrection1: 1 - _pow(beta1, t), biasCorrection2: 1 - _pow(beta2, t),
                                      coupledDecay: 0, decoupledDecay: 0)
-        model.visitTrainableParameters { name, value, gradient in
+        let learningRate = learningRate, groups = groups, weightDecay = weightDecay
+        state.step(model, pool: pool) { name, _ in
             let (lrScale, decayScale) = groups.multipliers(for: name)
             var constants = base
             constants.learningRate = learningRate * lrScale
             (constants.coupledDecay, constants.decoupledDecay) = weightDecay.coefficients(scaledBy: decayScale)
-            var m = firstMoments.removeValue(forKey: name) ?? Matrix.zeros(rows: value.rows, columns: value.columns)
-            var v = secondMoments.removeValue(forKey: name) ?? Matrix.zeros(rows: value.rows, columns: value.columns)
-            let n = value.count, pool = pool
-            if n > 0 {
-                gradient.withUnsafeBufferPointer { g in
-                    value.withUnsafeMutableBufferPointer { w in
-                        m.withUnsafeMutableBufferPointer { mp in
-                            v.withUnsafeMutableBufferPointer { vp in
-                                let w = WorkerPointer(w.baseAddress!), m = WorkerPointer(mp.baseAddress!), v = WorkerPointer(vp.baseAddress!)
-                                pool.parallelFor(count: n, minimumChunk: elementwiseGrain) { r in
-                                    let i = r.lowerBound
-                                    Scalar.adamUpdate(weights: w.base + i, gradients: g.baseAddress! + i, firstMoment: m.base + i,
-                                                      secondMoment: v.base + i, count: r.count, hyper: constants)
-                                }
-                            }
-                        }
-                    }
-                }
+            return { chunk in
+                Scalar.adamUpdate(weights: chunk.weights, gradients: chunk.gradients, firstMoment: chunk.state(0),
+                                  secondMoment: chunk.state(1), count: chunk.count, hyper: constants)
             }
-            firstMoments[name] = m
-            secondMoments[name] = v
         }
     }
 
     public func exportState(into archive: inout TensorArchive<Scalar>, prefix: String) {
-        archive.integers[prefix + "step"] = Int64(stepCount)
-        for (name, m) in firstMoments { archive.tensors[prefix + "m." + name] = m }
-        for (name, v) in secondMoments { archive.tensors[prefix + "v." + name] = v }
+        state.exportState(into: &archive, prefix: prefix)
     }
 
     public mutating func importState(from archive: TensorArchive<Scalar>, prefix: String, model: any Layer<Scalar>) throws {
-        let step = try archive.integer(prefix + "step")
-        var first: [String: Matrix<Scalar>] = [:], second: [String: Matrix<Scalar>] = [:]
-        if step > 0 {
-            try model.forEachTrainableParameterShape { name, rows, columns in
-                first[name] = try archive.tensor(prefix + "m." + name, rows: rows, columns: columns)
-                second[name] = try archive.tensor(prefix + "v." + name, rows: rows, columns: columns)
-            }
-        }
-        stepCount = Int(step)
-        firstMoments = first
-        secondMoments = second
+        try state.importState(from: archive, prefix: prefix, model: model)
     }
 }
 

@@ -18,6 +18,18 @@ import DMLNumerics
 /// statistics) `∂L/∂x = γ_c r_c g`. `∂L/∂γ_c += Σ g x̂`, `∂L/∂β_c += Σ g` unless the layer's
 /// parameters are frozen (`isFrozen`).
 ///
+/// **Synchronized statistics** (`synchronizer`, data-parallel training over several replicas
+/// that each hold some rows of one batch): training mode normalizes with the statistics of the
+/// whole batch. Each replica's per-channel count `n_r`, mean `μ_r` and `M2_r = Σ (x − μ_r)²` are
+/// gathered and combined (`BatchStatisticsCombination`, the same bits on every replica), `M`
+/// above becomes the global count `Σ_r n_r`, the running statistics follow the global
+/// statistics (unbiased over `M`), and the backward pass sums its two per-channel reductions
+/// `Σ g` and `Σ g x̂` over the replicas before forming `∂L/∂x`; `∂L/∂γ` and `∂L/∂β` keep this
+/// replica's share (the trainer sums parameter gradients over the replicas). So `N`
+/// replicas compute the single-process layer up to rounding, at the price of one gather of
+/// `2C + 1` values per forward pass and one sum of `2C` values per backward pass. Frozen
+/// statistics and evaluation mode never communicate.
+///
 /// State names, as PyTorch: parameters `weight` (γ) and `bias` (β), buffers `running_mean` and
 /// `running_var` (checkpoints written before these names, with `runningMean` and
 /// `runningVariance`, still load).
@@ -50,6 +62,9 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     public var freezesStatistics = false
     /// Whether γ and β are frozen (no gradient is accumulated for them).
     public var isFrozen = false
+    /// The other replicas of a data-parallel step, whose rows training mode's batch statistics
+    /// include (nil: this layer's rows alone). See the type's documentation.
+    public var synchronizer: (any BatchStatisticsSynchronizer)?
 
     private var mean: Matrix<Scalar>
     private var variance: Matrix<Scalar>
@@ -58,6 +73,11 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     private var output = Matrix<Scalar>.empty
     private var inputGradient = Matrix<Scalar>.empty
     private var usedBatchStatistics = true
+    /// The values per channel the last forward pass normalized over (`M`; the whole batch's
+    /// when synchronized).
+    private var statisticsCount = 0
+    private var localSumG: Matrix<Scalar>
+    private var localSumGH: Matrix<Scalar>
     private var scratchGamma: Matrix<Scalar>
     private var scratchBeta: Matrix<Scalar>
 
@@ -78,6 +98,8 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         inverseStd = Matrix(rows: 1, columns: channels)
         scratchGamma = Matrix(rows: 1, columns: channels)
         scratchBeta = Matrix(rows: 1, columns: channels)
+        localSumG = Matrix(rows: 1, columns: channels)
+        localSumGH = Matrix(rows: 1, columns: channels)
     }
 
     public func outputShape(for input: TensorShape) throws -> TensorShape {
@@ -93,8 +115,10 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         let count = n * p, pool = pool
         usedBatchStatistics = training && !freezesStatistics
         if usedBatchStatistics {
-            precondition(count > 1, "BatchNorm in training mode needs more than one value per channel")
             let grain = channelGrain(values: count)
+            if count == 0 {
+                for k in 0..<c { (mean[0, k], variance[0, k]) = (0, 0) }
+            }
             withPointers(x.values, &mean) { xp, mp in
                 variance.withUnsafeMutableBufferPointer { vp in
                     let meanOut = WorkerPointer(mp), varianceOut = WorkerPointer(vp.baseAddress!)
@@ -104,7 +128,10 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                     }
                 }
             }
-            let m = Scalar(momentum), unbias = Scalar(Double(count) / Double(count - 1))
+            let total = synchronizer.map { combineStatistics(localCount: count, over: $0) } ?? count
+            precondition(total > 1, "BatchNorm in training mode needs more than one value per channel")
+            statisticsCount = total
+            let m = Scalar(momentum), unbias = Scalar(Double(total) / Double(total - 1))
             for k in 0..<c {
                 runningMean[0, k] = (1 - m) * runningMean[0, k] + m * mean[0, k]
                 runningVariance[0, k] = (1 - m) * runningVariance[0, k] + m * variance[0, k] * unbias
@@ -142,6 +169,10 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         precondition(g.values.rows == normalized.rows && g.values.columns == normalized.columns, "BatchNorm.backward: gradient shape differs from the output")
         let n = g.batch, c = channels, p = g.shape.spatialCount, training = usedBatchStatistics
         inputGradient.reshapeForReuse(rows: n, columns: g.shape.count)
+        if training, let synchronizer {
+            backwardSynchronized(g, over: synchronizer)
+            return Tensor(inputGradient, shape: g.shape)
+        }
         // A frozen layer accumulates into scratch buffers (swapped in and out, no copy), leaving
         // its gradients untouched.
         let frozen = isFrozen, pool = pool
@@ -168,6 +199,83 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
             }
         }
         return Tensor(inputGradient, shape: g.shape)
+    }
+
+    /// Replaces this replica's `mean` and `variance` (over `localCount` values per channel) by those
+    /// of the whole batch (`BatchStatisticsCombination`); returns the batch's count per channel.
+    private func combineStatistics(localCount: Int, over synchronizer: any BatchStatisticsSynchronizer) -> Int {
+        let c = channels, n = Double(localCount)
+        var local = [Double](repeating: 0, count: BatchStatisticsCombination.contributionCount(channels: c))
+        local[0] = n
+        for k in 0..<c {
+            local[1 + k] = Double(mean[0, k])
+            local[1 + c + k] = Double(variance[0, k]) * n
+        }
+        let gathered = synchronizer.gather(local)
+        var globalMean = [Double](repeating: 0, count: c), globalVariance = globalMean
+        let total = BatchStatisticsCombination.combine(gathered, channels: c, mean: &globalMean, variance: &globalVariance)
+        for k in 0..<c {
+            mean[0, k] = Scalar(globalMean[k])
+            variance[0, k] = Scalar(globalVariance[k])
+        }
+        return Int(total)
+    }
+
+    /// The backward pass with synchronized batch statistics: this replica's `Σ g` and `Σ g x̂` go
+    /// into `∂L/∂β`, `∂L/∂γ` (unless frozen) and, summed over the replicas, into
+    /// `∂L/∂x = γ_c r_c (g − Σg/M − x̂ Σ g x̂ / M)` with `M` the whole batch's count.
+    private func backwardSynchronized(_ g: Tensor<Scalar>, over synchronizer: any BatchStatisticsSynchronizer) {
+        let n = g.batch, c = channels, p = g.shape.spatialCount, pool = pool
+        let grain = channelGrain(values: n * p)
+        if n * p == 0 {
+            for k in 0..<c { (localSumG[0, k], localSumGH[0, k]) = (0, 0) }
+        }
+        normalized.withUnsafeBufferPointer { hp in
+            localSumGH.withUnsafeMutableBufferPointer { shp in
+                withPointers(g.values, &localSumG) { gv, sgp in
+                    let sumG = WorkerPointer(sgp), sumGH = WorkerPointer(shp.baseAddress!)
+                    pool.parallelFor(count: c, minimumChunk: grain) { range in
+                        Scalar.batchNormGradientSums(gv, normalized: hp.baseAddress!, batch: n, channels: c, spatial: p,
+                                                     channelRange: range, sumG: sumG.base, sumGH: sumGH.base)
+                    }
+                }
+            }
+        }
+        var sums = [Double](repeating: 0, count: 2 * c)
+        for k in 0..<c {
+            if !isFrozen {
+                betaGradient[0, k] += localSumG[0, k]
+                gammaGradient[0, k] += localSumGH[0, k]
+            }
+            sums[k] = Double(localSumG[0, k])
+            sums[c + k] = Double(localSumGH[0, k])
+        }
+        synchronizer.sum(&sums)
+        // The sums become the means over the whole batch.
+        let total = Double(statisticsCount)
+        for k in 0..<c {
+            localSumG[0, k] = Scalar(sums[k] / total)
+            localSumGH[0, k] = Scalar(sums[c + k] / total)
+        }
+        localSumG.withUnsafeBufferPointer { mgp in
+            localSumGH.withUnsafeBufferPointer { mghp in
+                gamma.withUnsafeBufferPointer { gp in
+                    inverseStd.withUnsafeBufferPointer { rp in
+                        normalized.withUnsafeBufferPointer { hp in
+                            withPointers(g.values, &inputGradient) { gv, dx in
+                                let out = WorkerPointer(dx)
+                                pool.parallelFor(count: c, minimumChunk: grain) { range in
+                                    Scalar.batchNormInputGradient(gv, normalized: hp.baseAddress!, batch: n, channels: c, spatial: p,
+                                                                  channelRange: range, gamma: gp.baseAddress!,
+                                                                  inverseStd: rp.baseAddress!, meanG: mgp.baseAddress!,
+                                                                  meanGH: mghp.baseAddress!, into: out.base)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Channels per chunk so that a chunk holds at least `elementwiseGrain` values (a channel

@@ -44,8 +44,8 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     public var bias: Matrix<Scalar>?
     /// `∂L/∂b`.
     public var biasGradient: Matrix<Scalar>?
-    /// When set, the GEMM time of this layer is added to it.
-    public var profiler: GEMMProfiler?
+    /// Instrumentation: when set, every GEMM of this layer runs through it (see `GEMMObserver`).
+    public var gemmObserver: (any GEMMObserver)?
     /// Whether `backward` computes `∂L/∂x`. The first layer of a network, whose input is data,
     /// can switch it off to save a GEMM and col2im; `backward` then returns zeros for `∂L/∂x`.
     public var computesInputGradient = true
@@ -374,7 +374,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         let patches = pointwise ? [] : patchBuffers(workers: sampleChunks(n), count: k * p)
         let hasBias = bias != nil
         let biasValues = bias ?? .empty
-        let profiler = profiler
+        let observer = gemmObserver
         weight.withUnsafeBufferPointer { w in
             biasValues.withUnsafeBufferPointer { b in
                 withPointers(x.values, &output) { xp, yp in
@@ -398,8 +398,8 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                                     Scalar.gemm(.none, .none, m: og, n: p, k: k, alpha: 1, a: w.baseAddress! + group * og * k, lda: k,
                                                 b: cols, ldb: p, beta: hasBias ? 1 : 0, c: y + group * og * p, ldc: p)
                                 }
-                                // The profiler is not thread-safe: it times the calling thread's share.
-                                if worker == 0 { profiler.measure(product) } else { product() }
+                                // The observer sees the calling thread's share only (see `GEMMObserver`).
+                                if worker == 0 { observer.observe(product) } else { product() }
                             }
                         }
                     }
@@ -417,7 +417,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         let p = g.outputSpatial, o = outputChannels, k = g.patchLength
         let og = o / groups, groupCount = groups, groupInput = g.channels * g.inputSpatial
         let inputCount = inputShape.count
-        let profiler = profiler
+        let observer = gemmObserver
         backwardOverSampleChunks(gradient, patchCount: pointwise ? 0 : k * p) { samples, worker, buffers in
             let col = buffers.patches
             for sample in samples {
@@ -443,7 +443,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                                         b: gGroup, ldb: p, beta: 0, c: pointwise ? target : col!, ldc: p)
                         }
                     }
-                    if worker == 0 { profiler.measure(products) } else { products() }
+                    if worker == 0 { observer.observe(products) } else { products() }
                     if let target, !pointwise {
                         Scalar.col2im(col!, geometry: g, batch: 1, into: target)
                     }
@@ -465,7 +465,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         columns.reshapeForReuse(rows: c, columns: n * p)
         channelMajor.reshapeForReuse(rows: o, columns: n * p)
         let biasValues = bias ?? .empty, hasBias = bias != nil
-        let profiler = profiler
+        let observer = gemmObserver
         weight.withUnsafeBufferPointer { w in
             biasValues.withUnsafeBufferPointer { b in
                 withPointers(x.values, &output) { xp, yp in
@@ -484,7 +484,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                                     Scalar.gemm(.none, .none, m: o, n: m * p, k: c, alpha: 1, a: w.baseAddress!, lda: c,
                                                 b: xw, ldb: m * p, beta: 0, c: yw, ldc: m * p)
                                 }
-                                if worker == 0 { profiler.measure(product) } else { product() }
+                                if worker == 0 { observer.observe(product) } else { product() }
                                 Scalar.channelMajorToBatch(yw, bias: hasBias ? b.baseAddress! : nil, into: out.base + first * o * p,
                                                            batch: m, channels: o, spatial: p)
                             }
@@ -504,7 +504,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         let inputCount = inputShape.count
         precondition(columns.rows == c && columns.columns == n * p, "\(name).backward: no forward pass to go back through")
         channelMajor.reshapeForReuse(rows: o, columns: n * p)
-        let profiler = profiler
+        let observer = gemmObserver
         columns.withUnsafeMutableBufferPointer { xc in
             channelMajor.withUnsafeMutableBufferPointer { gc in
                 let xcm = WorkerPointer(xc.baseAddress!), gcm = WorkerPointer(gc.baseAddress!)
@@ -522,7 +522,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                                         b: gw, ldb: m * p, beta: 0, c: xw, ldc: m * p)
                         }
                     }
-                    if worker == 0 { profiler.measure(products) } else { products() }
+                    if worker == 0 { observer.observe(products) } else { products() }
                     if let dx = buffers.inputGradient {
                         if pointwise {
                             Scalar.channelMajorToBatch(xw, bias: nil, into: dx + first * inputCount, batch: m, channels: c, spatial: p)

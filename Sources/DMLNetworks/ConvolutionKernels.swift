@@ -1,6 +1,34 @@
+import DMLNumerics
 import RealModule
 
-extension NetworkScalar {
+/// The convolution kernels: im2col and its adjoint col2im, the channel-major ↔ NCHW layout changes
+/// of the batched GEMM, and the direct depthwise convolution. A part of `NetworkScalar` (see there
+/// why these are protocol requirements); the default implementations below are specialized for
+/// `Float` and `Double`.
+public protocol ConvolutionKernels: BLASScalar {
+    /// Unfolds convolution patches: `col[r, n·P + p]` with `r = (c·k + i)·k + j`, `P = OH·OW`,
+    /// `p = oh·OW + ow`, equals `x[n, c, oh·s − pad + i, ow·s − pad + j]` (0 outside the image).
+    static func im2col(_ x: UnsafePointer<Self>, geometry: ConvolutionGeometry, batch: Int, into col: UnsafeMutablePointer<Self>)
+    /// The adjoint of `im2col`: `dx[n, c, ih, iw] = Σ col[r, n·P + p]` over the patches that read it
+    /// (`dx` is overwritten).
+    static func col2im(_ col: UnsafePointer<Self>, geometry: ConvolutionGeometry, batch: Int, into dx: UnsafeMutablePointer<Self>)
+    /// From channel-major `z[c, n·P + p]` (a `C × (N·P)` GEMM result) to NCHW `y[n, c, p] = z[c, n·P + p] + b_c`
+    /// (`bias` may be nil).
+    static func channelMajorToBatch(_ z: UnsafePointer<Self>, bias: UnsafePointer<Self>?, into y: UnsafeMutablePointer<Self>, batch: Int, channels: Int, spatial: Int)
+    /// From NCHW `g[n, c, p]` to channel-major `z[c, n·P + p]`.
+    static func batchToChannelMajor(_ g: UnsafePointer<Self>, into z: UnsafeMutablePointer<Self>, batch: Int, channels: Int, spatial: Int)
+    /// Depthwise convolution of one sample, directly (no im2col): `geometry.channels = C` planes,
+    /// `M = multiplier` outputs per plane, output channel `o` reads plane `⌊o/M⌋`:
+    /// `y[o, oh, ow] = b_o + Σ_{i<kh, j<kw} W[o, i, j] · x[⌊o/M⌋, oh·sh − top + i, ow·sw − left + j]`
+    /// (0 outside the image). `W` is `(C·M) × (kh·kw)`, `bias` may be nil; `y` is overwritten.
+    static func depthwiseForward(_ x: UnsafePointer<Self>, weight: UnsafePointer<Self>, bias: UnsafePointer<Self>?, geometry: ConvolutionGeometry, multiplier: Int, into y: UnsafeMutablePointer<Self>)
+    /// The backward pass of `depthwiseForward` for one sample: `∂W[o, i, j] += Σ_{oh,ow} g[o, oh, ow] · x[…]`
+    /// (when `weightGradient` is non-nil) and `∂x[c, ih, iw] = Σ W[o, i, j] · g[o, oh, ow]` over the
+    /// outputs that read it (overwritten, when `inputGradient` is non-nil).
+    static func depthwiseBackward(_ gradient: UnsafePointer<Self>, input x: UnsafePointer<Self>, weight: UnsafePointer<Self>, geometry: ConvolutionGeometry, multiplier: Int, weightGradient: UnsafeMutablePointer<Self>?, inputGradient: UnsafeMutablePointer<Self>?)
+}
+
+extension ConvolutionKernels {
     @inlinable
     public static func im2col(_ x: UnsafePointer<Self>, geometry g: ConvolutionGeometry, batch: Int, into col: UnsafeMutablePointer<Self>) {
         if g.isSameStrideOne {
@@ -188,7 +216,7 @@ extension NetworkScalar {
     }
 }
 
-extension NetworkScalar {
+extension ConvolutionKernels {
     // Depthwise loops run row by row of the output: for output row `r`, every kernel tap
     // `(i, j)` adds `W[o, i, j]` times an input row segment to that row, which stays in L1;
     // the taps' valid column ranges are computed once per `j`.

@@ -23,8 +23,8 @@ public final class Linear<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     public var bias: Matrix<Scalar>?
     /// `∂L/∂b`.
     public var biasGradient: Matrix<Scalar>?
-    /// When set, the GEMM time of this layer is added to it.
-    public var profiler: GEMMProfiler?
+    /// Instrumentation: when set, every GEMM of this layer runs through it (see `GEMMObserver`).
+    public var gemmObserver: (any GEMMObserver)?
     /// Whether `backward` computes `∂L/∂x` (off for the first layer of a network, whose input
     /// is data; `backward` then returns zeros for `∂L/∂x`).
     public var computesInputGradient = true
@@ -73,7 +73,7 @@ public final class Linear<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         input = x.values
         inputShape = x.shape
         output.reshapeForReuse(rows: x.batch, columns: outputDimension)
-        profiler.measure { product(x.values, weight, transB: .transpose, into: &output) }
+        gemmObserver.observe { product(x.values, weight, transB: .transpose, into: &output) }
         if let bias {
             let rows = x.batch, columns = outputDimension
             withPointers(bias, &output) { b, y in Scalar.addRowVector(b, to: y, rows: rows, columns: columns) }
@@ -84,11 +84,11 @@ public final class Linear<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     public func backward(_ g: Tensor<Scalar>) -> Tensor<Scalar> {
         precondition(g.batch == input.rows && g.shape.count == outputDimension, "Linear.backward: gradient shape differs from the output")
         if !isFrozen {
-            profiler.measure { product(g.values, input, transA: .transpose, beta: 1, into: &weightGradient) }
+            gemmObserver.observe { product(g.values, input, transA: .transpose, beta: 1, into: &weightGradient) }
         }
         if computesInputGradient {
             inputGradient.reshapeForReuse(rows: g.batch, columns: inputDimension)
-            profiler.measure { product(g.values, weight, into: &inputGradient) }
+            gemmObserver.observe { product(g.values, weight, into: &inputGradient) }
         } else if inputGradient.rows != g.batch || inputGradient.columns != inputDimension {
             inputGradient = .zeros(rows: g.batch, columns: inputDimension)
         }

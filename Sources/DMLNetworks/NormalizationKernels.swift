@@ -1,6 +1,36 @@
+import DMLNumerics
 import RealModule
 
-extension NetworkScalar {
+/// The batch-normalization kernels: per-channel batch statistics, the normalization and its
+/// backward pass, each also for a range of channels (a worker's share of a split by channel). A
+/// part of `NetworkScalar` (see there why these are protocol requirements); the default
+/// implementations below are specialized for `Float` and `Double`.
+public protocol BatchNormKernels: BLASScalar {
+    /// Per-channel batch statistics over `N·P` values: `μ_c` and the biased variance `σ²_c`.
+    static func channelStatistics(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, mean: UnsafeMutablePointer<Self>, variance: UnsafeMutablePointer<Self>)
+    /// `channelStatistics` for the channels in `channelRange` only (a worker's share of a split
+    /// by channel; a requirement so the concrete types' specialized code is called).
+    static func channelStatistics(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, channelRange: Range<Int>, mean: UnsafeMutablePointer<Self>, variance: UnsafeMutablePointer<Self>)
+    /// `x̂ = (x − μ_c)·r_c` and `y = γ_c x̂ + β_c`, with `r_c = 1/√(σ²_c + ε)`.
+    static func batchNormForward(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, mean: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, gamma: UnsafePointer<Self>, beta: UnsafePointer<Self>, normalized: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>)
+    /// `batchNormForward` for the channels in `channelRange` only.
+    static func batchNormForward(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, channelRange: Range<Int>, mean: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, gamma: UnsafePointer<Self>, beta: UnsafePointer<Self>, normalized: UnsafeMutablePointer<Self>, into y: UnsafeMutablePointer<Self>)
+    /// Batch-norm backward. `dγ_c += Σ g x̂`, `dβ_c += Σ g`; with batch statistics
+    /// (`training`) `dx = γ_c r_c / M · (M g − Σ g − x̂ Σ g x̂)`, `M = N·P`; with fixed running
+    /// statistics `dx = γ_c r_c g`.
+    static func batchNormBackward(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, gamma: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, training: Bool, into dx: UnsafeMutablePointer<Self>, gammaGradient: UnsafeMutablePointer<Self>, betaGradient: UnsafeMutablePointer<Self>)
+    /// `batchNormBackward` for the channels in `channelRange` only.
+    static func batchNormBackward(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, channelRange: Range<Int>, gamma: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, training: Bool, into dx: UnsafeMutablePointer<Self>, gammaGradient: UnsafeMutablePointer<Self>, betaGradient: UnsafeMutablePointer<Self>)
+    /// The two per-channel sums of the batch-norm backward pass for the channels in
+    /// `channelRange`: `sumG[c] = Σ g`, `sumGH[c] = Σ g x̂` over this batch's `N·P` values
+    /// (overwritten; synchronized batch normalization adds them over the replicas).
+    static func batchNormGradientSums(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, channelRange: Range<Int>, sumG: UnsafeMutablePointer<Self>, sumGH: UnsafeMutablePointer<Self>)
+    /// `dx = γ_c r_c (g − ḡ_c − x̂ h̄_c)` for the channels in `channelRange`, with the means over
+    /// the whole batch `ḡ_c = Σ g / M` (`meanG`) and `h̄_c = Σ g x̂ / M` (`meanGH`).
+    static func batchNormInputGradient(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, channelRange: Range<Int>, gamma: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, meanG: UnsafePointer<Self>, meanGH: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>)
+}
+
+extension BatchNormKernels {
     @inlinable
     public static func channelStatistics(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, mean: UnsafeMutablePointer<Self>, variance: UnsafeMutablePointer<Self>) {
         channelStatistics(x, batch: batch, channels: channels, spatial: spatial, channelRange: 0..<channels, mean: mean, variance: variance)
@@ -93,6 +123,43 @@ extension NetworkScalar {
                 let offset = (n * channels + c) * spatial
                 let gp = g + offset, hp = normalized + offset, dp = dx + offset
                 for q in 0..<spatial { dp[q] = scale * (gp[q] - meanG - hp[q] * meanGH) }
+            }
+        }
+    }
+
+    /// `sumG[c] = Σ g`, `sumGH[c] = Σ g x̂` over the `N·P` values of each channel in
+    /// `channelRange` (the sums `batchNormBackward` forms, in the same order).
+    @inlinable
+    public static func batchNormGradientSums(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int,
+                                             spatial: Int, channelRange: Range<Int>, sumG: UnsafeMutablePointer<Self>,
+                                             sumGH: UnsafeMutablePointer<Self>) {
+        for c in channelRange {
+            var sG: Self = 0, sGH: Self = 0
+            for n in 0..<batch {
+                let offset = (n * channels + c) * spatial
+                let gp = g + offset, hp = normalized + offset
+                for q in 0..<spatial {
+                    sG = Relaxed.sum(sG, gp[q])
+                    sGH = Relaxed.multiplyAdd(gp[q], hp[q], sGH)
+                }
+            }
+            sumG[c] = sG
+            sumGH[c] = sGH
+        }
+    }
+
+    /// `dx = γ_c r_c (g − ḡ_c − x̂ h̄_c)` for the channels in `channelRange` (`dx` written there only).
+    @inlinable
+    public static func batchNormInputGradient(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int,
+                                              spatial: Int, channelRange: Range<Int>, gamma: UnsafePointer<Self>,
+                                              inverseStd: UnsafePointer<Self>, meanG: UnsafePointer<Self>,
+                                              meanGH: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>) {
+        for c in channelRange {
+            let scale = gamma[c] * inverseStd[c], mG = meanG[c], mGH = meanGH[c]
+            for n in 0..<batch {
+                let offset = (n * channels + c) * spatial
+                let gp = g + offset, hp = normalized + offset, dp = dx + offset
+                for q in 0..<spatial { dp[q] = scale * (gp[q] - mG - hp[q] * mGH) }
             }
         }
     }

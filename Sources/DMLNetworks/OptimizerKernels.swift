@@ -1,3 +1,4 @@
+import DMLNumerics
 /// The per-step constants of one Adam update of one parameter tensor.
 public struct AdamStepConstants: Sendable {
     /// The effective learning rate `η` (base rate × schedule × group multiplier).
@@ -34,7 +35,17 @@ public struct SGDStepConstants: Sendable {
     public var decoupledDecay: Double
 }
 
-extension NetworkScalar {
+/// The elementwise optimizer updates (Adam/AdamW, SGD with momentum). A part of `NetworkScalar`
+/// (see there why these are protocol requirements); the default implementations below are
+/// specialized for `Float` and `Double`.
+public protocol OptimizerKernels: BLASScalar {
+    /// One Adam/AdamW update of `count` weights (see `Adam`).
+    static func adamUpdate(weights w: UnsafeMutablePointer<Self>, gradients g: UnsafePointer<Self>, firstMoment m: UnsafeMutablePointer<Self>, secondMoment v: UnsafeMutablePointer<Self>, count: Int, hyper: AdamStepConstants)
+    /// One SGD-with-momentum update of `count` weights (see `SGD`).
+    static func sgdUpdate(weights w: UnsafeMutablePointer<Self>, gradients g: UnsafePointer<Self>, momentumBuffer b: UnsafeMutablePointer<Self>, count: Int, hyper: SGDStepConstants)
+}
+
+extension OptimizerKernels {
     @inlinable
     public static func adamUpdate(weights w: UnsafeMutablePointer<Self>, gradients g: UnsafePointer<Self>, firstMoment m: UnsafeMutablePointer<Self>, secondMoment v: UnsafeMutablePointer<Self>, count: Int, hyper: AdamStepConstants) {
         let b1 = Self(hyper.beta1), b2 = Self(hyper.beta2)

@@ -1,6 +1,29 @@
+import DMLNumerics
 import RealModule
 
-extension NetworkScalar {
+/// The pooling kernels: max and average pooling over windows, and plane means (global average
+/// pooling). A part of `NetworkScalar` (see there why these are protocol requirements); the default
+/// implementations below are specialized for `Float` and `Double`.
+public protocol PoolingKernels: BLASScalar {
+    /// Max pooling over `planes = N·C` planes of `H × W` (see `PoolingGeometry`): `y = max` over
+    /// the window clipped to the image (padding never wins), `argmax` the in-plane index of the
+    /// first maximum in row-major window order.
+    static func maxPoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>, planes: Int, geometry: PoolingGeometry)
+    /// `dx[argmax] += g` per output (`dx` is overwritten first).
+    static func maxPoolBackward(_ g: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, into dx: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry)
+    /// Average pooling: `y = (1/D) Σ` over the window clipped to the image, with `D` the window
+    /// size clipped to the padded input when `countIncludesPadding` (PyTorch's default), else the
+    /// number of image values in the window.
+    static func averagePoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry, countIncludesPadding: Bool)
+    /// `dx += g / D` over each clipped window (`dx` is overwritten first).
+    static func averagePoolBackward(_ g: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry, countIncludesPadding: Bool)
+    /// `y_q = (1/P) Σ_{i<P} x[q·P + i]` for each of `planes` contiguous planes of `P = spatial` values.
+    static func planeMeans(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, planes: Int, spatial: Int)
+    /// `dx[q·P + i] = g_q / P`, the adjoint of `planeMeans`.
+    static func planeMeansBackward(_ g: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>, planes: Int, spatial: Int)
+}
+
+extension PoolingKernels {
     @inlinable
     public static func maxPoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>, planes: Int, geometry g: PoolingGeometry) {
         let oh = g.outputHeight, ow = g.outputWidth, kh = g.kernelHeight, kw = g.kernelWidth

@@ -19,11 +19,12 @@ public struct SGD<Scalar: NetworkScalar>: Optimizer {
     /// Per-group multipliers (first matching prefix wins).
     public var groups: [ParameterGroup]
     /// The number of steps taken.
-    public private(set) var stepCount = 0
+    public var stepCount: Int { state.stepCount }
     /// The pool each parameter tensor's update is split over, in contiguous element ranges
     /// (nil: the calling thread). The update is elementwise: the same numbers at every thread count.
     public var pool: ThreadPool?
-    private var buffers: [String: Matrix<Scalar>] = [:]
+    /// The momentum buffer `b` of every trainable parameter (none kept when `μ = 0`).
+    private var state = OptimizerState<Scalar>(slots: ["momentum"])
 
     /// An SGD optimizer.
     public init(learningRate: Double, momentum: Double = 0.9, nesterov: Bool = false,
@@ -37,48 +38,25 @@ public struct SGD<Scalar: NetworkScalar>: Optimizer {
     }
 
     public mutating func step(_ model: any Layer<Scalar>) {
-        stepCount += 1
-        model.visitTrainableParameters { name, value, gradient in
+        let learningRate = learningRate, momentum = momentum, nesterov = nesterov
+        let groups = groups, weightDecay = weightDecay
+        state.step(model, pool: pool, retains: momentum != 0) { name, isNew in
             let (lrScale, decayScale) = groups.multipliers(for: name)
             let decay = weightDecay.coefficients(scaledBy: decayScale)
-            let existing = buffers.removeValue(forKey: name)
             let constants = SGDStepConstants(learningRate: learningRate * lrScale, momentum: momentum, nesterov: nesterov,
-                                             firstStep: existing == nil, coupledDecay: decay.coupled,
-                                             decoupledDecay: decay.decoupled)
-            var b = existing ?? Matrix.zeros(rows: value.rows, columns: value.columns)
-            let n = value.count, pool = pool
-            if n > 0 {
-                gradient.withUnsafeBufferPointer { g in
-                    value.withUnsafeMutableBufferPointer { w in
-                        b.withUnsafeMutableBufferPointer { bp in
-                            let w = WorkerPointer(w.baseAddress!), b = WorkerPointer(bp.baseAddress!)
-                            pool.parallelFor(count: n, minimumChunk: elementwiseGrain) { r in
-                                let i = r.lowerBound
-                                Scalar.sgdUpdate(weights: w.base + i, gradients: g.baseAddress! + i, momentumBuffer: b.base + i,
-                                                 count: r.count, hyper: constants)
-                            }
-                        }
-                    }
-                }
+                                             firstStep: isNew, coupledDecay: decay.coupled, decoupledDecay: decay.decoupled)
+            return { chunk in
+                Scalar.sgdUpdate(weights: chunk.weights, gradients: chunk.gradients, momentumBuffer: chunk.state(0),
+                                 count: chunk.count, hyper: constants)
             }
-            if momentum != 0 { buffers[name] = b }
         }
     }
 
     public func exportState(into archive: inout TensorArchive<Scalar>, prefix: String) {
-        archive.integers[prefix + "step"] = Int64(stepCount)
-        for (name, b) in buffers { archive.tensors[prefix + "momentum." + name] = b }
+        state.exportState(into: &archive, prefix: prefix)
     }
 
     public mutating func importState(from archive: TensorArchive<Scalar>, prefix: String, model: any Layer<Scalar>) throws {
-        let step = try archive.integer(prefix + "step")
-        var restored: [String: Matrix<Scalar>] = [:]
-        if step > 0 && momentum != 0 {
-            try model.forEachTrainableParameterShape { name, rows, columns in
-                restored[name] = try archive.tensor(prefix + "momentum." + name, rows: rows, columns: columns)
-            }
-        }
-        stepCount = Int(step)
-        buffers = restored
+        try state.importState(from: archive, prefix: prefix, model: model, retains: momentum != 0)
     }
 }

@@ -1,4 +1,5 @@
 import DMLNumerics
+import DMLRunDirectory
 import Foundation
 
 /// Trains one run of a grid: given the spec and the run directory (already created), train

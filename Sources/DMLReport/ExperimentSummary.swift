@@ -1,3 +1,4 @@
+import DMLRunDirectory
 import Foundation
 
 /// The summary of an experiment grid (losses × modes × seeds): per (loss, mode) the mean ±

@@ -1,3 +1,4 @@
+import DMLRunDirectory
 import Foundation
 
 /// An experiment grid: every loss × every mode × every seed, each trained with the same base
@@ -52,9 +53,7 @@ public struct GridConfig: Sendable, Equatable {
         }
         losses = try list("losses", "loss names (non-empty strings)") { $0.string.flatMap { $0.isEmpty ? nil : $0 } }
         modes = try list("modes", "mode names (non-empty strings)") { $0.string.flatMap { $0.isEmpty ? nil : $0 } }
-        seeds = try list("seeds", "integer seeds") { v in
-            v.number.flatMap { $0 == $0.rounded() && abs($0) < 9e15 ? Int($0) : nil }
-        }
+        seeds = try list("seeds", "integer seeds") { $0.integer }
         switch members["base"] {
         case nil: base = [:]
         case .object(let o)?: base = o

@@ -1,3 +1,5 @@
+import DMLEvaluation
+
 /// The metric keys of `metrics.json` / `eval` records and their display names.
 public enum MetricNames {
     /// The keys a report plots over evaluations and a summary tabulates, in display order:
@@ -17,11 +19,8 @@ public enum MetricNames {
         }
     }
 
-    /// K of a `recall@K` key, nil for other keys.
-    public static func recallK(_ key: String) -> Int? {
-        guard key.hasPrefix("recall@") else { return nil }
-        return Int(key.dropFirst("recall@".count))
-    }
+    /// K of a `recall@K` key, nil for other keys (`MetricKey.recallK`).
+    public static func recallK(_ key: String) -> Int? { MetricKey.recallK(key) }
 
     /// The fraction-valued metrics other than Recall@K, in display order.
     static let fractionKeys = ["nmi", "f1", "map@r", "r_precision"]

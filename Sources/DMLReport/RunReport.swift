@@ -1,4 +1,5 @@
 import DMLNumerics
+import DMLRunDirectory
 import Foundation
 
 /// The self-contained HTML report of one training run: training curves, evaluation curves, a
@@ -74,11 +75,11 @@ public struct RunReport: Sendable {
     private func collapseWarnings() -> [Markup] {
         run.log.collapses.map { c in
             var text = "Warning: the embeddings collapsed from iteration \(c.began) (detected at iteration \(c.iteration))"
-            if let s = c.spread, let s0 = c.initialSpread {
-                text += ": the batch spread fell to \(NumberFormat.plain(s)) from \(NumberFormat.plain(s0)) at the start"
+            if c.spread.isFinite && c.initialSpread.isFinite {
+                text += ": the batch spread fell to \(NumberFormat.plain(c.spread)) from \(NumberFormat.plain(c.initialSpread)) at the start"
             }
-            if let l = c.loss, let lc = c.collapseLoss {
-                text += "; the loss was \(NumberFormat.plain(l)), its value on a collapsed batch \(NumberFormat.plain(lc))"
+            if c.loss.isFinite && c.collapseLoss.isFinite {
+                text += "; the loss was \(NumberFormat.plain(c.loss)), its value on a collapsed batch \(NumberFormat.plain(c.collapseLoss))"
             }
             text += ". Every item maps to nearly the same point, so the retrieval and clustering figures below are not meaningful. Hard negative mining from scratch often does this; try a lower learning rate, plain mining or a pretrained backbone."
             return .el("p", [("class", "warning"), ("id", "collapse-warning")], text: text)

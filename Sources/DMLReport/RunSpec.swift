@@ -1,3 +1,5 @@
+import DMLRunDirectory
+
 /// One run of an experiment grid: its identity, its training configuration and the name of
 /// its run directory.
 public struct RunSpec: Sendable, Equatable {

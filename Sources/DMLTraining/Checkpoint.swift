@@ -38,7 +38,11 @@ public struct Checkpoint: Sendable {
 
     /// The file's bytes.
     public func encoded() throws -> Data {
-        let json = try JSONConfiguration.encode(metadata)
+        try Checkpoint.encoded(metadataJSON: JSONConfiguration.encode(metadata), tensors: tensors)
+    }
+
+    /// The bytes of a checkpoint with the metadata JSON `json` (its CRC-32 computed here).
+    static func encoded(metadataJSON json: Data, tensors: TensorArchive<Float>) -> Data {
         var out = Checkpoint.magic
         var length = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
@@ -99,8 +103,7 @@ public struct Checkpoint: Sendable {
             }
         }
         do {
-            metadata = try JSONDecoder().decode(CheckpointMetadata.self,
-                                                from: CheckpointMetadata.fillingLaterKeys(Data(bytes[16..<end])))
+            metadata = try CheckpointMetadata.decode(Data(bytes[16..<end]))
         } catch {
             throw fail("corrupt metadata (\(error))")
         }
@@ -144,24 +147,25 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     /// The slot the memory's next enqueued row overwrites (`CrossBatchMemory.head`).
     public var memoryHead: Int?
 
-    /// Configuration keys added after checkpoints were first written, whose defaults are the
-    /// behaviour of the runs that predate them (`memory` 0 = off, `memoryWarmup` 0, `processes` 1).
-    static let configurationKeysAddedLater = ["memory", "memoryWarmup", "processes"]
-
-    /// The metadata JSON with the `configurationKeysAddedLater` an older checkpoint lacks set to
-    /// their defaults (any other missing key stays an error).
-    static func fillingLaterKeys(_ json: Data) throws -> Data {
-        guard var object = try JSONSerialization.jsonObject(with: json) as? [String: Any],
-              var configuration = object["configuration"] as? [String: Any] else { return json }
-        let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingConfiguration())) as? [String: Any] ?? [:]
-        var changed = false
-        for key in configurationKeysAddedLater where configuration[key] == nil {
-            configuration[key] = defaults[key]
-            changed = true
+    /// Decodes metadata JSON, its stored configuration laid over today's defaults
+    /// (`TrainingConfiguration()`) as a configuration file is: every configuration key the
+    /// checkpoint lacks, at any depth, takes its default — the behaviour of the runs written
+    /// before the key existed (`memory` 0 = off, `processes` 1, `batchNorm` sync — the same as
+    /// local for every single-process run, …) — so a checkpoint written
+    /// before any later configuration key still loads. Keys the configuration no longer has are
+    /// ignored, as before; a value of the wrong type stays an error. The merge keeps every number
+    /// exactly as written (`ExactJSON`), so the metadata decoded is the metadata saved.
+    static func decode(_ json: Data) throws -> CheckpointMetadata {
+        let decoder = JSONDecoder()
+        guard case .object(var object) = try decoder.decode(ExactJSON.self, from: json),
+              let stored = object["configuration"] else {
+            return try decoder.decode(CheckpointMetadata.self, from: json)
         }
-        guard changed else { return json }
-        object["configuration"] = configuration
-        return try JSONSerialization.data(withJSONObject: object)
+        let defaults = try decoder.decode(ExactJSON.self, from: JSONEncoder().encode(TrainingConfiguration()))
+        let merged = stored.filling(from: defaults)
+        guard merged != stored else { return try decoder.decode(CheckpointMetadata.self, from: json) }
+        object["configuration"] = merged
+        return try decoder.decode(CheckpointMetadata.self, from: JSONEncoder().encode(ExactJSON.object(object)))
     }
 
     /// Checks what decoding cannot: a valid configuration, a `[C, H, W]` input shape of
@@ -197,5 +201,50 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
         self.bestIteration = bestIteration
         self.configuration = configuration
         self.inputShape = inputShape
+    }
+}
+
+/// A JSON value that keeps every number as written: integers exactly (up to `UInt64`), other
+/// numbers as the `Double` `JSONDecoder` reads (exact), so re-encoding changes no value. (A
+/// round trip through `JSONSerialization` rounds some 17-digit numbers, and a `Double` tree
+/// rounds integers above 2⁵³, such as random-generator states.)
+enum ExactJSON: Codable, Equatable {
+    case null, bool(Bool), integer(Int64), unsigned(UInt64), number(Double), string(String)
+    case array([ExactJSON]), object([String: ExactJSON])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int64.self) { self = .integer(i) }
+        else if let u = try? c.decode(UInt64.self) { self = .unsigned(u) }
+        else if let d = try? c.decode(Double.self) { self = .number(d) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([ExactJSON].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: ExactJSON].self)) }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .integer(let i): try c.encode(i)
+        case .unsigned(let u): try c.encode(u)
+        case .number(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+
+    /// This value with every key of `defaults` it lacks added, recursively through nested
+    /// objects; its own values win everywhere.
+    func filling(from defaults: ExactJSON) -> ExactJSON {
+        guard case .object(var own) = self, case .object(let base) = defaults else { return self }
+        for (key, value) in base {
+            own[key] = own[key].map { $0.filling(from: value) } ?? value
+        }
+        return .object(own)
     }
 }

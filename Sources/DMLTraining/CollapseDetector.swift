@@ -1,5 +1,6 @@
 import Foundation
 import DMLNumerics
+import DMLRunDirectory
 import MetricLearning
 
 /// When a run counts as collapsed, and what to do about it (`collapse` in `config.json`).

@@ -1,6 +1,8 @@
+import Foundation
 import DMLNumerics
 import DMLNetworks
 import DMLDistributed
+import DMLRunDirectory
 
 /// The data-parallel parts of a training step over a `Communicator` (SPEC §9).
 ///
@@ -20,16 +22,27 @@ import DMLDistributed
 ///
 /// The loss is therefore the single-process loss up to the rounding of the gradient sum (the
 /// per-rank partial GEMMs add in a different order than one GEMM over the whole batch).
-/// Batch normalization is the exception: with local statistics each rank normalizes its rows by
-/// their own mean and variance; `SynchronizedBatchStatistics` makes them global.
+/// Batch normalization needs one more thing: in `.sync` mode (`attach(to:)` hands the model's
+/// batch-norm layers a `SynchronizedBatchStatistics`) every layer normalizes with the statistics
+/// of the global batch and sums its backward reductions over the ranks, so the equality holds
+/// for networks with batch norm too; in `.local` mode each rank normalizes its rows by their own
+/// statistics and `averageBuffers` averages the running statistics after the step.
+///
+/// The wall time of every collective is added to `times` (see `CollectiveTimes`).
 public struct DataParallelStep {
     /// The ranks taking part.
     public let communicator: any Communicator
     /// `B`, the rows of a global batch.
     public let globalBatch: Int
+    /// Where batch normalization's training statistics come from.
+    public let batchNorm: BatchNormMode
+    /// The time spent in the collectives so far.
+    public let times = CollectiveTimes()
+    /// The batch-norm synchronizer of `.sync` mode over several ranks (nil otherwise).
+    public let batchStatistics: SynchronizedBatchStatistics?
 
     /// The step for a global batch of `globalBatch` rows; throws unless the ranks divide it.
-    public init(communicator: any Communicator, globalBatch: Int) throws {
+    public init(communicator: any Communicator, globalBatch: Int, batchNorm: BatchNormMode = .sync) throws {
         guard globalBatch % communicator.size == 0 else {
             throw TrainingError.invalidOption(
                 name: "batch", value: "\(globalBatch) rows on \(communicator.size) processes",
@@ -37,6 +50,21 @@ public struct DataParallelStep {
         }
         self.communicator = communicator
         self.globalBatch = globalBatch
+        self.batchNorm = batchNorm
+        batchStatistics = communicator.size > 1 && batchNorm == .sync
+            ? SynchronizedBatchStatistics(communicator: communicator, times: times) : nil
+    }
+
+    /// Hands the synchronizer of `.sync` mode to every batch-norm layer of `model` (nothing with
+    /// one rank or in `.local` mode).
+    public func attach(to model: some Layer<Float>) {
+        if let batchStatistics { model.synchronizeBatchNorm(with: batchStatistics) }
+    }
+
+    /// Throws the first error a batch-norm collective met during the last pass, if any (the
+    /// layers cannot throw, so the synchronizer keeps it; see `SynchronizedBatchStatistics`).
+    public func checkBatchNormCollectives() throws {
+        try batchStatistics?.throwFailure()
     }
 
     /// Rows `[r·B/N, (r+1)·B/N)` of the global batch, owned by this rank.
@@ -48,7 +76,9 @@ public struct DataParallelStep {
     /// `[X_0; …; X_{N−1}]`: this rank's `B/N × d` embeddings gathered with every other rank's.
     public func gatherEmbeddings(_ local: Matrix<Float>) throws -> Matrix<Float> {
         guard isDistributed else { return local }
+        let start = monotonicSeconds()
         let all = try communicator.allGather(local.elements)
+        times.embeddingGather += monotonicSeconds() - start
         return Matrix(rows: globalBatch, columns: local.columns, elements: all)
     }
 
@@ -69,7 +99,9 @@ public struct DataParallelStep {
         var packed = [Float]()
         packed.reserveCapacity(total)
         model.visitTrainableParameters { _, _, gradient in packed.append(contentsOf: gradient.elements) }
+        let start = monotonicSeconds()
         try communicator.allReduceSum(&packed)
+        times.gradientReduce += monotonicSeconds() - start
         var offset = 0
         model.visitTrainableParameters { _, _, gradient in
             let n = gradient.count
@@ -83,15 +115,19 @@ public struct DataParallelStep {
     }
 
     /// `b ← (1/N) Σ_r b^(r)` for every buffer of `model` (batch-norm running statistics), in one
-    /// all-reduce: with local batch normalization each rank's running statistics follow its own
-    /// rows, and averaging them after every step keeps the ranks' models identical (every rank
-    /// then embeds its shard of the held-out split with the same network).
+    /// all-reduce, in `.local` mode: each rank's running statistics follow its own rows, and
+    /// averaging them after every step keeps the ranks' models identical (every rank then embeds
+    /// its shard of the held-out split with the same network). In `.sync` mode the running
+    /// statistics follow the global batch and are already bit-identical on every rank: nothing
+    /// to do.
     public func averageBuffers(of model: some Layer<Float>) throws {
-        guard isDistributed else { return }
+        guard isDistributed, batchNorm == .local else { return }
         var packed = [Float]()
         model.visitBuffers { _, value in packed.append(contentsOf: value.elements) }
         guard !packed.isEmpty else { return }
+        let start = monotonicSeconds()
         try communicator.allReduceSum(&packed)
+        times.gradientReduce += monotonicSeconds() - start
         let scale = 1 / Float(communicator.size)
         var offset = 0
         model.visitBuffers { _, value in
@@ -102,4 +138,100 @@ public struct DataParallelStep {
             offset += n
         }
     }
+}
+
+/// Wall time spent in the collectives of data-parallel steps, in seconds, accumulated since the
+/// last `reset()`. A collective's time includes the wait for the slowest rank to arrive, so on
+/// a loaded machine it measures imbalance as well as transfer.
+public final class CollectiveTimes {
+    /// The all-gather of the embeddings (`B × d` floats).
+    public var embeddingGather = 0.0
+    /// The fused all-reduce of the parameter gradients (and, in `.local` batch-norm mode, the
+    /// all-reduce of the running statistics).
+    public var gradientReduce = 0.0
+    /// The batch-norm collectives of `.sync` mode: one gather per layer in the forward pass, one
+    /// sum per layer in the backward pass.
+    public var batchNorm = 0.0
+    /// The number of batch-norm collectives counted in `batchNorm`.
+    public var batchNormCalls = 0
+
+    /// Zero times.
+    public init() {}
+
+    /// Sets every time and count to 0.
+    public func reset() {
+        (embeddingGather, gradientReduce, batchNorm, batchNormCalls) = (0, 0, 0, 0)
+    }
+}
+
+extension CollectiveStepSeconds {
+    /// The accumulated `times` divided by `steps`: the per-step means a `step` record holds.
+    public init(_ times: CollectiveTimes, steps: Int) {
+        let n = Double(Swift.max(steps, 1))
+        self.init(embeddingGather: times.embeddingGather / n, gradientReduce: times.gradientReduce / n,
+                  batchNorm: times.batchNorm / n)
+    }
+}
+
+/// Synchronized batch normalization over a `Communicator`: the `BatchStatisticsSynchronizer`
+/// the trainer hands to every batch-norm layer in `.sync` mode. `gather` is `allGather`, `sum`
+/// is `allReduceSum`, both on `Double`s (a layer of `C` channels gathers `2C + 1` values per
+/// rank in the forward pass and sums `2C` in the backward pass).
+///
+/// The layers cannot throw, so a failed collective is kept (`failure`), the layer gets its own
+/// values back (local statistics for the rest of the pass, no further collective), and the
+/// trainer throws the failure after the pass (`throwFailure`), which ends the job.
+public final class SynchronizedBatchStatistics: BatchStatisticsSynchronizer {
+    /// The ranks.
+    public let communicator: any Communicator
+    /// Where the time of each collective is added.
+    public let times: CollectiveTimes
+    /// The first error a collective met since the last `throwFailure()`.
+    public private(set) var failure: (any Error)?
+
+    /// A synchronizer over `communicator`, timing into `times`.
+    public init(communicator: any Communicator, times: CollectiveTimes = CollectiveTimes()) {
+        self.communicator = communicator
+        self.times = times
+    }
+
+    public func gather(_ local: [Double]) -> [Double] {
+        guard failure == nil else { return local }
+        let start = monotonicSeconds()
+        defer { record(since: start) }
+        do { return try communicator.allGather(local) } catch {
+            failure = error
+            return local
+        }
+    }
+
+    public func sum(_ buffer: inout [Double]) {
+        guard failure == nil else { return }
+        let start = monotonicSeconds()
+        defer { record(since: start) }
+        let local = buffer
+        do { try communicator.allReduceSum(&buffer) } catch {
+            failure = error
+            buffer = local
+        }
+    }
+
+    /// Throws (and clears) the kept failure, if any.
+    public func throwFailure() throws {
+        guard let failure else { return }
+        self.failure = nil
+        throw failure
+    }
+
+    private func record(since start: Double) {
+        times.batchNorm += monotonicSeconds() - start
+        times.batchNormCalls += 1
+    }
+}
+
+/// Monotonic wall-clock time in seconds (`CLOCK_MONOTONIC`), for the collective timings.
+private func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }

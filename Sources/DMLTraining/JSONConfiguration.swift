@@ -1,4 +1,5 @@
 import Foundation
+import DMLRunDirectory
 
 /// Reads a configuration type from a JSON file in which every key is optional.
 ///
@@ -114,11 +115,10 @@ public enum JSONConfiguration {
         return try decode(type, from: data, over: defaults, source: path)
     }
 
-    /// Pretty, key-sorted JSON of a configuration (what `config.json` holds).
+    /// Pretty, key-sorted JSON of a configuration (what `config.json` holds,
+    /// `RunFiles.configurationJSON`).
     public static func encode<Value: Encodable>(_ value: Value) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(value)
+        try RunFiles.configurationJSON(value)
     }
 
     private static func keyPath(_ path: [CodingKey]) -> String {

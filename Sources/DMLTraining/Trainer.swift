@@ -5,6 +5,7 @@ import DMLData
 import DMLEvaluation
 import MetricLearning
 import DMLDistributed
+import DMLRunDirectory
 
 /// Trains an embedding network on the training classes of a dataset and evaluates it on the
 /// held-out classes, writing the run directory of docs/RUN_DIRECTORY.md.
@@ -52,8 +53,10 @@ public final class Trainer {
 
     /// Where the run's files go.
     public var directory: String { configuration.output }
-    private var lastCheckpointPath: String { directory + "/checkpoints/last.ckpt" }
-    private var bestCheckpointPath: String { directory + "/checkpoints/best.ckpt" }
+    /// The run directory's files.
+    private var files: RunFiles { RunFiles(directory) }
+    private var lastCheckpointPath: String { files.file(RunFiles.lastCheckpoint) }
+    private var bestCheckpointPath: String { files.file(RunFiles.bestCheckpoint) }
 
     /// A trainer for `configuration` on `dataset`. With `resume`, the state of the run
     /// directory's last checkpoint is restored (and its configuration must match).
@@ -91,7 +94,8 @@ public final class Trainer {
         self.dataset = dataset
         self.communicator = communicator
         parallel = try DataParallelStep(communicator: communicator,
-                                        globalBatch: configuration.classesPerBatch * configuration.samplesPerClass)
+                                        globalBatch: configuration.classesPerBatch * configuration.samplesPerClass,
+                                        batchNorm: configuration.batchNorm)
         if communicator.size > 1 {
             try communicator.requireIdentical([UInt8](try JSONConfiguration.encode(configuration)), what: "the training configuration")
         }
@@ -99,16 +103,17 @@ public final class Trainer {
         inputShape = TensorShape(channels: shape.channels, height: shape.height, width: shape.width)
         // On resume the checkpoint supplies every weight; the pretrained file is not read.
         let restoresCheckpoint = start == .resume
-            && FileManager.default.fileExists(atPath: configuration.output + "/checkpoints/last.ckpt")
+            && FileManager.default.fileExists(atPath: RunFiles(configuration.output).file(RunFiles.lastCheckpoint))
         model = try EmbeddingNetwork.makeChecked(configuration.model, input: shape, isImageData: dataset.train.isImageData,
                                                  seed: configuration.seed, loadPretrained: !restoresCheckpoint,
                                                  buildBackbone: buildBackbone)
         pool = ThreadPool(threads: configuration.threads)
         model.use(pool: pool)
+        parallel.attach(to: model)
         optimizer = Trainer.makeOptimizer(configuration.optimizer, pool: pool)
         sampler = try ClassBalancedSampler(labels: dataset.train.labels, classesPerBatch: configuration.classesPerBatch,
                                            samplesPerClass: configuration.samplesPerClass, seed: configuration.seed)
-        log = RunLog(path: configuration.output + "/log.jsonl")
+        log = RunLog(path: RunFiles(configuration.output).file(RunFiles.log))
         let runDirectory = RunFiles(configuration.output)
         if communicator.isRoot {
             lock = try RunDirectoryLock(directory: configuration.output)
@@ -127,10 +132,10 @@ public final class Trainer {
                 try restore()
             } else {
                 // Nothing was checkpointed: the run starts again, if it is the same run.
-                if FileManager.default.fileExists(atPath: directory + "/config.json") {
-                    let saved = try JSONConfiguration.read(TrainingConfiguration.self, from: directory + "/config.json",
-                                                           over: TrainingConfiguration())
-                    try Trainer.checkSameRun(saved, configuration, source: directory + "/config.json")
+                let configPath = files.file(RunFiles.configuration)
+                if FileManager.default.fileExists(atPath: configPath) {
+                    let saved = try JSONConfiguration.read(TrainingConfiguration.self, from: configPath, over: TrainingConfiguration())
+                    try Trainer.checkSameRun(saved, configuration, source: configPath)
                 }
                 replacesOldRun = !existing.isEmpty
             }
@@ -227,6 +232,7 @@ public final class Trainer {
         let firstIteration = iteration
         var windowStart = Date()
         var windowImages = 0
+        parallel.times.reset()
         let batchSize = configuration.classesPerBatch * configuration.samplesPerClass
         // The raw inputs' score is the reference every embedding must beat; the untrained
         // network's is where the curves start from.
@@ -246,13 +252,13 @@ public final class Trainer {
         }
         if resumed && iteration < configuration.iterations && communicator.isRoot {
             // A finished run being extended is unfinished again until its new metrics.json.
-            for name in ["metrics.json", "report.html"] { try? FileManager.default.removeItem(atPath: directory + "/" + name) }
+            for name in [RunFiles.metrics, RunFiles.report] { try? FileManager.default.removeItem(atPath: files.file(name)) }
         }
         if communicator.isRoot {
-            try AtomicFile.createDirectory(directory + "/checkpoints")
+            try AtomicFile.createDirectory(files.file("checkpoints"))
             var recorded = configuration
             recorded.processes = communicator.size
-            try AtomicFile.write(JSONConfiguration.encode(recorded), to: directory + "/config.json")
+            try files.writeConfiguration(recorded)
         }
         try flushLog()
         // Background threads prepare the coming batches from a copy of the sampler; the
@@ -296,7 +302,8 @@ public final class Trainer {
                     iteration: iteration, epoch: Double(iteration * batchSize) / Double(dataset.train.count),
                     loss: meanLoss, syntheticFraction: meanFraction, learningRate: learningRate(at: t),
                     imagesPerSecond: throughput, elapsedSeconds: elapsed,
-                    embeddingSpread: configuration.collapse.enabled ? meanSpread : nil)))
+                    embeddingSpread: configuration.collapse.enabled ? meanSpread : nil,
+                    collectives: parallel.isDistributed ? CollectiveStepSeconds(parallel.times, steps: window.losses.count) : nil)))
                 let collapseValue = configuration.collapse.enabled
                     ? CollapseDetector.collapseLoss(configuration.loss, embeddings: outcome.embeddings, labels: labels) : .nan
                 let detected = collapse.observeWindow(firstIteration: iteration - window.losses.count + 1, lastIteration: iteration,
@@ -312,6 +319,7 @@ public final class Trainer {
                 window = TrainingWindow()
                 windowStart = Date()
                 windowImages = 0
+                parallel.times.reset()
                 try flushLog()
                 if let detected, configuration.collapse.stop { throw CollapseError(record: detected) }
             }
@@ -352,19 +360,27 @@ public final class Trainer {
     func step(_ x: Matrix<Float>, labels: [Int], learningRate: Double, iteration: Int) throws -> StepOutcome {
         let input = Tensor(x, shape: inputShape)
         let local = model.forward(input, training: true)
+        try parallel.checkBatchNormCollectives()
         let embeddings = Tensor(try parallel.gatherEmbeddings(local.values), shape: local.shape)
         do {
             try DivergenceGuard.checkEmbeddings(embeddings.values, iteration: iteration, optimizer: configuration.optimizer)
         } catch var error as DivergenceError {
+            // Layer by layer on this rank's rows alone: ranks may stop at different layers, so
+            // batch norm must not wait for the others there.
+            model.synchronizeBatchNorm(with: nil)
             let diagnosis = DivergenceGuard.diagnose(model, input: input)
+            parallel.attach(to: model)
             if !diagnosis.isEmpty { error.detail = diagnosis }
             throw error
         }
         let memoryPoints = iteration > configuration.memoryWarmup ? memory?.points : nil
-        let output: LossOutput<Float> = try configuration.loss.evaluate(embeddings.values, labels: labels, memory: memoryPoints)
+        // Symm's α/β schedule and the negative class draw depend on the iteration (0-based here).
+        let loss = configuration.loss.scheduled(iteration: iteration - 1, of: configuration.iterations, seed: configuration.seed)
+        let output: LossOutput<Float> = try loss.evaluate(embeddings.values, labels: labels, memory: memoryPoints)
         try DivergenceGuard.checkLoss(Double(output.value), iteration: iteration, optimizer: configuration.optimizer)
         model.zeroGradients()
         _ = model.backward(Tensor(parallel.localRows(of: output.gradient), shape: embeddings.shape))
+        try parallel.checkBatchNormCollectives()
         try parallel.allReduceGradients(of: model)
         try parallel.averageBuffers(of: model)
         optimizer.learningRate = learningRate
@@ -426,26 +442,16 @@ public final class Trainer {
     }
 
     /// The numeric metrics of an evaluation as they appear in `log.jsonl` and `metrics.json`
-    /// (`recall@K`, `map@r`, `r_precision`, `nmi`, `f1`).
+    /// (`recall@K`, `map@r`, `r_precision`, `nmi`, `f1`: `EvaluationResult.metricValues`).
     public static func metrics(of result: EvaluationResult) -> [String: Double] {
-        guard let data = try? JSONEncoder().encode(result),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
-        let keys = Set(["map@r", "r_precision", "nmi", "f1"])
-        var out = [String: Double]()
-        for (k, v) in object where k.hasPrefix("recall@") || keys.contains(k) {
-            if let n = v as? NSNumber { out[k] = n.doubleValue }
-        }
-        return out
+        result.metricValues
     }
 
     /// `R@1 0.612  R@2 …  MAP@R 0.301  NMI 0.55  F1 0.28`.
     public static func summary(_ result: EvaluationResult) -> String {
-        let m = metrics(of: result)
-        let recalls = m.keys.filter { $0.hasPrefix("recall@") }
-            .sorted { Int($0.dropFirst(7)) ?? 0 < Int($1.dropFirst(7)) ?? 0 }
-            .map { "R@\($0.dropFirst(7)) \(String(format: "%.3f", m[$0]!))" }
-        var parts = recalls
-        for (key, name) in [("map@r", "MAP@R"), ("nmi", "NMI"), ("f1", "F1")] {
+        var parts = result.retrieval.recallAtK.sorted { $0.k < $1.k }.map { "R@\($0.k) \(String(format: "%.3f", $0.value))" }
+        let m = result.metricValues
+        for (key, name) in [(MetricKey.mapAtR, "MAP@R"), (MetricKey.nmi, "NMI"), (MetricKey.f1, "F1")] {
             if let v = m[key] { parts.append("\(name) \(String(format: "%.3f", v))") }
         }
         return parts.joined(separator: "  ")
@@ -456,17 +462,9 @@ public final class Trainer {
     func writeFinalOutputs(_ result: EvaluationResult) throws {
         let embeddings = try embedHeldOut()
         guard communicator.isRoot else { return }
-        try NPYArray(embeddings).write(to: directory + "/embeddings/test_embeddings.npy")
-        try NPYArray(labels: dataset.test.labels).write(to: directory + "/embeddings/test_labels.npy")
-        if let thumbnails = try dataset.test.thumbnails(size: 32) {
-            try thumbnails.write(to: directory + "/embeddings/test_thumbnails.npy")
-        }
-        try AtomicFile.write(TestClasses.json(of: dataset.test), to: directory + "/embeddings/test_classes.json")
-        var metrics: [String: Any] = Trainer.metrics(of: result)
-        metrics["iteration"] = iteration
-        if let baselineMetrics { metrics["baseline"] = baselineMetrics }
-        try AtomicFile.write(JSONSerialization.data(withJSONObject: metrics, options: [.prettyPrinted, .sortedKeys]),
-                             to: directory + "/metrics.json")
+        try files.writeTestEmbeddings(embeddings, labels: dataset.test.labels, thumbnails: try dataset.test.thumbnails(size: 32),
+                                      classes: dataset.test.classes.map { ($0.originalID, $0.name) })
+        try files.writeMetrics(RunMetrics(metrics: Trainer.metrics(of: result), iteration: iteration, baseline: baselineMetrics))
     }
 
     // MARK: Checkpoints
@@ -571,11 +569,11 @@ public final class Trainer {
     /// The configuration of the run in `directory`, for `--resume`: that of its `last`
     /// checkpoint, else its `config.json`, else nil (nothing to resume).
     public static func savedConfiguration(in directory: String) throws -> TrainingConfiguration? {
-        let checkpoint = directory + "/checkpoints/last.ckpt"
+        let checkpoint = RunFiles(directory).file(RunFiles.lastCheckpoint)
         if FileManager.default.fileExists(atPath: checkpoint) {
             return try Checkpoint(contentsOf: checkpoint).metadata.configuration
         }
-        let config = directory + "/config.json"
+        let config = RunFiles(directory).file(RunFiles.configuration)
         if FileManager.default.fileExists(atPath: config) {
             return try JSONConfiguration.read(TrainingConfiguration.self, from: config, over: TrainingConfiguration())
         }

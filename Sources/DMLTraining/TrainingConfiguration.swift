@@ -2,6 +2,7 @@ import DMLNumerics
 import MetricLearning
 import DMLEvaluation
 import DMLBackbones
+import DMLRunDirectory
 
 /// Everything that defines a training run. Encoded as the run's `config.json`; a configuration
 /// file (`dml train --config FILE`) may set any subset of these keys, and command-line options
@@ -43,6 +44,12 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// (1 for a plain run). Not a setting: the launcher decides it (`mpirun -np N`), and a run may
     /// resume with another number of processes (the global batch, and so the run, is the same).
     public var processes = 1
+    /// How batch normalization computes its training-mode statistics when several processes
+    /// train the run (`dml train --batch-norm`): `sync` (the default) over the whole global
+    /// batch, so `N` processes compute the single-process run; `local` over each process's own
+    /// rows (PyTorch DDP without `SyncBatchNorm`), with the running statistics averaged after each
+    /// step. With one process both are the same. See docs/distributed.md.
+    public var batchNorm = BatchNormMode.sync
     /// Cross-batch memory size in embeddings (`dml train --memory N`; 0: off): a FIFO queue
     /// (`CrossBatchMemory`) of the last `memory` batch embeddings and labels, enqueued after the
     /// optimizer step that produced them, whose points the loss uses as extra reference points
@@ -279,6 +286,17 @@ extension ConfigurationChoice {
     }
 }
 
+/// Where batch normalization's training-mode statistics come from in data-parallel training.
+public enum BatchNormMode: String, ConfigurationChoice, Equatable {
+    /// The whole global batch: each layer's per-process means and squared deviations are
+    /// gathered and combined, and its backward sums `Σ g`, `Σ g x̂` over the processes (two
+    /// small collectives per batch-norm layer and step). `N` processes equal one.
+    case sync
+    /// Each process's own rows; running statistics averaged over the processes after each step.
+    /// No collective inside the network, but a model with batch norm then depends on `N`.
+    case local
+}
+
 /// The optimizers `dml train` offers.
 public enum OptimizerName: String, ConfigurationChoice, Equatable {
     /// Adam with L2 weight decay added to the gradient.
@@ -316,8 +334,9 @@ public struct EvaluationSettings: Codable, Sendable, Equatable {
 }
 
 extension LossConfiguration {
-    /// `plain`, `hnpm`, `hnpm+ee` or `hnpm+symm`: the mode names of the papers' ablations.
+    /// `plain`, `hnpm`, `hnpm+ee` or `hnpm+symm`: the mode names of the papers' ablations
+    /// (`RunIdentity.mode(mining:synthesis:)`, the names reports and experiment grids use).
     public var modeDescription: String {
-        mining == .plain ? "plain" : (synthesis == .none ? "hnpm" : "hnpm+\(synthesis.rawValue)")
+        RunIdentity.mode(mining: mining.rawValue, synthesis: synthesis.rawValue)
     }
 }

@@ -66,6 +66,15 @@ public struct LossConfiguration: Codable, Equatable, Sendable {
     public var symmetrical: SymmetricalSynthesis
     /// Which positive pairs form groups and generate synthetic points [adjacent].
     public var pairing: PairingRule
+    /// Pair subsampling (HNPM only): the number of negative classes each mining set keeps, drawn
+    /// at random (`NegativeClassSampling`); 0 keeps every class [0].
+    public var negativeClasses: Int
+    /// The seed of the negative class draw; `scheduled(iteration:of:seed:)` sets it per
+    /// iteration [0].
+    public var samplingSeed: UInt64
+    /// Whether same-class pairs of the cross-batch memory synthesize points too (EE / Symm
+    /// with a memory; see `synthesizedMemory`) [false].
+    public var memorySynthesis: Bool
 
     /// A configuration; every argument defaults to the spec's value.
     public init(
@@ -74,7 +83,8 @@ public struct LossConfiguration: Codable, Equatable, Sendable {
         lifted: LiftedStructuredLoss = LiftedStructuredLoss(), npair: NPairLoss = NPairLoss(),
         angular: AngularLoss = AngularLoss(), multiSimilarity: MultiSimilarityLoss = MultiSimilarityLoss(),
         expansion: EmbeddingExpansion = EmbeddingExpansion(), symmetrical: SymmetricalSynthesis = SymmetricalSynthesis(),
-        pairing: PairingRule = .adjacent
+        pairing: PairingRule = .adjacent, negativeClasses: Int = 0, samplingSeed: UInt64 = 0,
+        memorySynthesis: Bool = false
     ) {
         self.kind = kind
         self.mining = mining
@@ -88,6 +98,74 @@ public struct LossConfiguration: Codable, Equatable, Sendable {
         self.expansion = expansion
         self.symmetrical = symmetrical
         self.pairing = pairing
+        self.negativeClasses = negativeClasses
+        self.samplingSeed = samplingSeed
+        self.memorySynthesis = memorySynthesis
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, mining, synthesis, contrastive, triplet, lifted, npair, angular, multiSimilarity, expansion,
+             symmetrical, pairing, negativeClasses, samplingSeed, memorySynthesis
+    }
+
+    /// Decodes every field; `negativeClasses`, `samplingSeed` and `memorySynthesis` (added
+    /// later, so older run files lack them) default to 0, 0 and false.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(LossKind.self, forKey: .kind)
+        mining = try c.decode(MiningMode.self, forKey: .mining)
+        synthesis = try c.decode(SynthesisKind.self, forKey: .synthesis)
+        contrastive = try c.decode(ContrastiveLoss.self, forKey: .contrastive)
+        triplet = try c.decode(TripletLoss.self, forKey: .triplet)
+        lifted = try c.decode(LiftedStructuredLoss.self, forKey: .lifted)
+        npair = try c.decode(NPairLoss.self, forKey: .npair)
+        angular = try c.decode(AngularLoss.self, forKey: .angular)
+        multiSimilarity = try c.decode(MultiSimilarityLoss.self, forKey: .multiSimilarity)
+        expansion = try c.decode(EmbeddingExpansion.self, forKey: .expansion)
+        symmetrical = try c.decode(SymmetricalSynthesis.self, forKey: .symmetrical)
+        pairing = try c.decode(PairingRule.self, forKey: .pairing)
+        negativeClasses = try c.decodeIfPresent(Int.self, forKey: .negativeClasses) ?? 0
+        samplingSeed = try c.decodeIfPresent(UInt64.self, forKey: .samplingSeed) ?? 0
+        memorySynthesis = try c.decodeIfPresent(Bool.self, forKey: .memorySynthesis) ?? false
+    }
+
+    /// The configuration for iteration `t` (0-based) of a run of `iterations`, seed `seed`:
+    /// Symm's `α`, `β` at progress `p = t/(iterations − 1)` (0 for a single iteration; see
+    /// `SymmetricalSynthesis.scheduled(progress:)`) and the negative class draw seeded by the
+    /// first value of `SeededGenerator(seed: seed ⊕ samplingSeed ⊕ c, stream: t)` (c a fixed
+    /// constant), so every iteration draws anew and a resumed run draws what the uninterrupted
+    /// one did. Everything else is unchanged.
+    public func scheduled(iteration t: Int, of iterations: Int, seed: UInt64) -> LossConfiguration {
+        var out = self
+        let progress = iterations > 1 ? Double(Swift.min(Swift.max(t, 0), iterations - 1)) / Double(iterations - 1) : 0
+        out.symmetrical = symmetrical.scheduled(progress: progress)
+        if negativeClasses > 0 {
+            var generator = SeededGenerator(seed: seed ^ samplingSeed ^ 0x6E65_6761_7469_7665, stream: UInt64(Swift.max(t, 0)))
+            out.samplingSeed = generator.next()
+        }
+        return out
+    }
+
+    /// The negative class sampling in force (`nil` when `negativeClasses` is 0).
+    public var sampling: NegativeClassSampling? {
+        negativeClasses > 0 ? NegativeClassSampling(classes: negativeClasses, seed: samplingSeed) : nil
+    }
+
+    /// The memory with the points its same-class pairs synthesize (`memorySynthesis`): the
+    /// configured synthesis (EE or Symm, with its pairing, axis and options) applied to the
+    /// memory rows in slot order as if they were a batch, its synthetic points appended after the
+    /// memory rows with their classes. They are constants like the memory (no gradient) and
+    /// count as memory points (never as synthetic in the synthetic fraction). `memory`
+    /// unchanged without synthesis or with `memorySynthesis` off.
+    public func synthesizedMemory<T: BLASScalar>(_ memory: MemoryPoints<T>) throws -> MemoryPoints<T> {
+        guard memorySynthesis, mining == .hnpm, synthesis != .none, !memory.isEmpty else { return memory }
+        let augmented: AugmentedBatch<T>
+        switch synthesis {
+        case .none: return memory
+        case .ee: augmented = try (synthesisPlugin as! EmbeddingExpansion).augment(memory.embeddings, labels: memory.labels)
+        case .symm: augmented = try (synthesisPlugin as! SymmetricalSynthesis).augment(memory.embeddings, labels: memory.labels)
+        }
+        return MemoryPoints(unchecked: augmented.points, labels: augmented.labels)
     }
 
     /// The selected loss with its options.
@@ -118,8 +196,23 @@ public struct LossConfiguration: Codable, Equatable, Sendable {
         }
     }
 
-    /// Throws `invalidOption` for a synthesis without hard negative pair mining.
+    /// Throws `invalidOption` for a synthesis, a negative class sampling or a memory synthesis
+    /// without hard negative pair mining, or a negative `negativeClasses`.
     public func validate() throws {
+        if negativeClasses < 0 {
+            throw MetricLearningError.invalidOption(name: "negativeClasses", value: "\(negativeClasses)",
+                                                    expected: "0 (every negative class) or a positive number of classes per mining set")
+        }
+        if mining == .plain && negativeClasses > 0 {
+            throw MetricLearningError.invalidOption(
+                name: "negativeClasses", value: "\(negativeClasses)",
+                expected: "0 when mining is plain (classes are sampled per mining set: set mining to hnpm)")
+        }
+        if memorySynthesis && (mining == .plain || synthesis == .none) {
+            throw MetricLearningError.invalidOption(
+                name: "memorySynthesis", value: "true",
+                expected: "false unless mining is hnpm with synthesis ee or symm")
+        }
         if mining == .plain && synthesis != .none {
             throw MetricLearningError.invalidOption(
                 name: "synthesis", value: synthesis.rawValue,
@@ -149,7 +242,8 @@ public struct LossConfiguration: Codable, Equatable, Sendable {
     @_specialize(exported: true, where T == Double)
     public func evaluate<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
         try validate()
-        let memory = memory?.isEmpty == false ? memory : nil
+        var memory = memory?.isEmpty == false ? memory : nil
+        if let given = memory { memory = try synthesizedMemory(given) }
         switch kind {
         case .contrastive: return try evaluate(contrastive, embeddings, labels, memory)
         case .triplet: return try evaluate(triplet, embeddings, labels, memory)
@@ -166,7 +260,8 @@ public struct LossConfiguration: Codable, Equatable, Sendable {
     ) throws -> LossOutput<T> {
         switch mining {
         case .plain: try loss.loss(embeddings, labels: labels, memory: memory)
-        case .hnpm: try loss.hardNegativeLoss(embeddings, labels: labels, synthesis: synthesisPlugin, memory: memory)
+        case .hnpm: try loss.hardNegativeLoss(embeddings, labels: labels, synthesis: synthesisPlugin, memory: memory,
+                                              sampling: sampling)
         }
     }
 }

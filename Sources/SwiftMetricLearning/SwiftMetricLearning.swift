@@ -7,5 +7,6 @@
 @_exported import DMLBackbones
 @_exported import DMLEvaluation
 @_exported import DMLData
+@_exported import DMLRunDirectory
 @_exported import DMLTraining
 @_exported import DMLReport

@@ -23,6 +23,38 @@ import Testing
         }
     }
 
+    /// With `--negative-classes` the HNPM rows carry the gradient cosine against every class
+    /// (1 when the sampling keeps every class); with `--memory-synthesis` the memory grows.
+    @Test func samplingAndMemorySynthesisColumns() throws {
+        let sampled = try BenchLossesCommand.parse([
+            "--batch-sizes", "8", "--dimension", "4", "--repeats", "1", "--losses", "lifted", "--modes", "plain", "hnpm",
+            "--negative-classes", "1",
+        ])
+        var rows = [BenchLossesCommand.Row]()
+        try sampled.measureAll { rows.append($0) }
+        #expect(rows.filter { $0.mode == "plain" }.allSatisfy { $0.gradientCosine == nil })
+        for row in rows where row.mode == "hnpm" {
+            let cosine = try #require(row.gradientCosine)
+            // 4 classes (K = 2): 1 of 3 negative classes kept; 2 classes (K = 4): the only one.
+            if row.perClass == 2 {
+                #expect(cosine > -1 && cosine < 0.99999, "\(cosine)")
+            } else {
+                #expect(abs(cosine - 1) < 1e-6, "\(cosine)")
+            }
+        }
+        let all = try BenchLossesCommand.parse([
+            "--batch-sizes", "8", "--dimension", "4", "--repeats", "1", "--losses", "lifted", "--modes", "hnpm",
+            "--negative-classes", "100",
+        ])
+        try all.measureAll { #expect(abs($0.gradientCosine! - 1) < 1e-6) }
+        let synthesized = try BenchLossesCommand.parse([
+            "--batch-sizes", "8", "--dimension", "4", "--repeats", "1", "--losses", "lifted", "--modes", "hnpm+symm",
+            "--memory", "8", "--memory-synthesis",
+        ])
+        try synthesized.measureAll { #expect($0.memory == 16) }
+        #expect(throws: (any Error).self) { try BenchLossesCommand.parse(["--memory-synthesis"]) }
+    }
+
     @Test func embeddingsAreLabelledAndNormalized() {
         let (x, labels) = BenchLossesCommand.embeddings(classes: 3, perClass: 2, dimension: 5, seed: 1)
         #expect(labels == [0, 0, 1, 1, 2, 2])

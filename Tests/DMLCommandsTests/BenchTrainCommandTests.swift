@@ -1,6 +1,7 @@
 import Testing
 import DMLNumerics
 import DMLNetworks
+import DMLBenchmarks
 @testable import DMLCommands
 
 /// `dml bench train`: the option checks and the per-kind profile table.

@@ -1,3 +1,4 @@
+import DMLRunDirectory
 import Foundation
 import Testing
 import DMLNumerics
@@ -121,6 +122,85 @@ import DMLTraining
         chains += 1
         try compare()
         print("KillResumeTests: \(killed) SIGKILLs over \(chains) runs (\(launches + 1) launches; uninterrupted run \(String(format: "%.2f", duration)) s)")
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// The inode of `path`, or nil when there is no such file: a rename onto `path` changes it.
+    static func inode(_ path: String) -> UInt64? {
+        var status = stat()
+        return stat(path, &status) == 0 ? UInt64(status.st_ino) : nil
+    }
+
+    /// The iteration a checkpoint file was written at, or nil when there is none.
+    static func checkpointIteration(_ path: String) -> Int? {
+        (try? Checkpoint(contentsOf: path))?.metadata.iteration
+    }
+
+    /// Aims SIGKILL at the instant the write order protects: `best.ckpt` just replaced and
+    /// `last.ckpt` not yet. A watcher polls both files' inodes and kills the run as soon as
+    /// `best` changed while `last` did not; the checkpoints left on disk tell whether the kill
+    /// landed in the window (best newer than last, or best present and last absent). Every
+    /// killed run, in the window or not, must resume to exactly the uninterrupted run, and the
+    /// window must have been hit at least once with an older `last` on disk.
+    @Test func aKillBetweenWritingBestAndLastResumesToTheUninterruptedRun() throws {
+        guard let dml = Self.executable else {
+            Issue.record("the dml executable is not built beside the tests (run swift build --build-tests)")
+            return
+        }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("window-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try Self.writeData(into: root)
+        let run = root + "/run", reference = root + "/reference"
+        // Plain triplet at a small rate: Recall@1 improves at iterations 15 and 25 of 30 on
+        // these data, so `best` is replaced while an older `last` is on disk.
+        let arguments = Self.arguments(data: root, output: run, iterations: 30)
+            + ["--mining", "plain", "--synthesis", "none", "--lr", "0.001"]
+        let whole = try Self.start(dml, arguments, log: root + "/whole.err")
+        whole.waitUntilExit()
+        #expect(whole.terminationStatus == 0, "\((try? String(contentsOfFile: root + "/whole.err", encoding: .utf8)) ?? "")")
+        try FileManager.default.moveItem(atPath: run, toPath: reference)
+        let bestPath = run + "/checkpoints/best.ckpt", lastPath = run + "/checkpoints/last.ckpt"
+
+        var windowWithOlderLast = 0, windowWithoutLast = 0, missed = 0
+        for attempt in 0..<12 where windowWithOlderLast < 2 {
+            // Attempt a kills at the (a mod 3 + 1)-th replacement of `best`.
+            let target = attempt % 3 + 1
+            try? FileManager.default.removeItem(atPath: run)
+            let process = try Self.start(dml, arguments, log: root + "/attempt\(attempt).err")
+            var seenBest: UInt64? = nil, seenLast: UInt64? = nil, replacements = 0
+            while process.isRunning {
+                let best = Self.inode(bestPath), last = Self.inode(lastPath)
+                if best != nil && best != seenBest {
+                    replacements += 1
+                    if replacements == target && last == seenLast {
+                        kill(process.processIdentifier, SIGKILL)
+                        break
+                    }
+                }
+                (seenBest, seenLast) = (best, last)
+                usleep(50)
+            }
+            process.waitUntilExit()
+            guard process.terminationReason == .uncaughtSignal else { continue }  // finished first
+            let bestIteration = Self.checkpointIteration(bestPath), lastIteration = Self.checkpointIteration(lastPath)
+            switch (bestIteration, lastIteration) {
+            case let (b?, l?) where b > l: windowWithOlderLast += 1
+            case (_?, nil): windowWithoutLast += 1
+            default: missed += 1
+            }
+            let resumed = try Self.start(dml, arguments + ["--resume"], log: root + "/resume\(attempt).err")
+            resumed.waitUntilExit()
+            #expect(resumed.terminationStatus == 0, "\((try? String(contentsOfFile: root + "/resume\(attempt).err", encoding: .utf8)) ?? "")")
+            for file in ["config.json", "metrics.json", "checkpoints/last.ckpt", "checkpoints/best.ckpt",
+                         "embeddings/test_embeddings.npy"] {
+                let a = Self.bytes(reference + "/" + file), b = Self.bytes(run + "/" + file)
+                #expect(a != nil && a == b, "attempt \(attempt) (best \(bestIteration.map(String.init) ?? "none"), last \(lastIteration.map(String.init) ?? "none")): \(file) differs")
+            }
+            #expect(try Self.deterministicLog(run) == Self.deterministicLog(reference), "attempt \(attempt): log.jsonl differs")
+            #expect(Self.leftovers(run).isEmpty, "attempt \(attempt) left behind: \(Self.leftovers(run))")
+        }
+        #expect(windowWithOlderLast >= 1, "no kill landed between best and last (\(windowWithoutLast) before the first last, \(missed) missed)")
+        print("KillResumeTests: best/last window hit \(windowWithOlderLast) times with an older last, \(windowWithoutLast) before the first last; \(missed) kills missed it")
         try? FileManager.default.removeItem(atPath: root)
     }
 

@@ -97,6 +97,27 @@ import MetricLearning
             .lossConfiguration().npair.l2Penalty == 0.01)
     }
 
+    /// The open-question options (issue 15) reach the configuration.
+    @Test func openQuestionOptionsReachTheConfiguration() throws {
+        let ee = try LossCommand.parse([
+            "--embeddings", "X", "--labels", "y", "--loss", "lifted", "--mining", "hnpm", "--synthesis", "ee",
+            "--n-points", "8", "--ee-adaptive-spacing", "0.25", "--synthesis-axis", "class-mean",
+            "--negative-classes", "16", "--sampling-seed", "4", "--memory-synthesis",
+        ]).lossConfiguration()
+        #expect(ee.expansion == EmbeddingExpansion(points: 8, adaptiveSpacing: 0.25, axis: .classMean))
+        #expect(ee.negativeClasses == 16 && ee.samplingSeed == 4 && ee.memorySynthesis)
+        let symm = try LossCommand.parse([
+            "--embeddings", "X", "--labels", "y", "--loss", "npair", "--mining", "hnpm", "--synthesis", "symm",
+            "--symm-alpha", "2.5", "--symm-schedule", "linear", "--symm-final-alpha", "1.5", "--symm-final-beta", "0.8",
+        ]).lossConfiguration().symmetrical
+        #expect(symm == SymmetricalSynthesis(alpha: 2.5, schedule: .linear, finalAlpha: 1.5, finalBeta: 0.8))
+        // The sampled loss runs end to end and differs from the full one on this 4-class batch.
+        let w = try Workspace()
+        let full = try w.run(["--loss", "lifted", "--mining", "hnpm"])
+        let sampled = try w.run(["--loss", "lifted", "--mining", "hnpm", "--negative-classes", "1"])
+        #expect(full.loss != sampled.loss)
+    }
+
     @Test func marginDefaultsFollowTheLoss() throws {
         let w = try Workspace()
         for (kind, margin) in [(LossKind.contrastive, 1.0), (.triplet, 0.2), (.lifted, 1.0)] {
@@ -116,12 +137,19 @@ import MetricLearning
         ["--loss", "lifted", "--mining", "hnpm", "--n-points", "3"],      // EE option without EE
         ["--loss", "lifted", "--pairs", "all"],                          // pairing without hnpm
         ["--loss", "triplet", "--margin", "abc"],
+        ["--loss", "lifted", "--mining", "hnpm", "--synthesis", "symm", "--ee-adaptive-spacing", "0.3"],
+        ["--loss", "lifted", "--mining", "hnpm", "--synthesis-axis", "class-mean"],
+        ["--loss", "lifted", "--mining", "hnpm", "--synthesis", "ee", "--symm-schedule", "linear"],
+        ["--loss", "lifted", "--negative-classes", "4"],                  // sampling without hnpm
+        ["--loss", "lifted", "--mining", "hnpm", "--sampling-seed", "3"],  // seed without sampling
+        ["--loss", "lifted", "--mining", "hnpm", "--memory-synthesis"],    // memory synthesis without EE/Symm
+        ["--loss", "lifted", "--mining", "hnpm", "--synthesis", "ee", "--synthesis-axis", "middle"],
     ])
     func badOptionsAreRejectedAtParsing(arguments: [String]) {
         let error = #expect(throws: (any Error).self) { try LossCommand.parse(["--embeddings", "X", "--labels", "y"] + arguments) }
         // The message names the offending option (or value): the last option given, or its bad value.
         let message = error.map { LossCommand.message(for: $0) } ?? ""
-        let culprit = arguments.count == 2 || ["fancy", "easy", "abc"].contains(arguments.last!)
+        let culprit = arguments.count == 2 || ["fancy", "easy", "abc", "middle"].contains(arguments.last!)
             ? arguments.last! : String(arguments.last(where: { $0.hasPrefix("--") })!.dropFirst(2))
         #expect(message.contains(culprit), "\(arguments): \(message)")
     }

@@ -1,3 +1,4 @@
+import DMLRunDirectory
 import Foundation
 import Testing
 import DMLNumerics
@@ -74,6 +75,115 @@ struct MPITrainingTests {
             let first = try RunLog.read(from: output + "/log.jsonl").first
             #expect(first == .start(processes: ranks))
         }
+    }
+
+    /// Six classes of 8×8 grayscale images as the four IDX files (classes 0–3 train, 4–5 held
+    /// out), each class a brighter square at its own place over noise; and a configuration file
+    /// making the small CNN two narrow blocks (Conv → BatchNorm → ReLU → MaxPool → Conv →
+    /// BatchNorm → ReLU → GlobalAvgPool → Linear → L2).
+    static func writeImageData(into directory: String) throws {
+        var rng = SeededGenerator(seed: 5)
+        func file(_ shape: [Int], _ values: [UInt8]) -> Data {
+            var d = Data([0, 0, 0x08, UInt8(shape.count)])
+            for s in shape { d.append(contentsOf: withUnsafeBytes(of: UInt32(s).bigEndian, Array.init)) }
+            return d + Data(values)
+        }
+        for (stem, perClass) in [("train", 10), ("t10k", 6)] {
+            var pixels = [UInt8](), labels = [UInt8]()
+            for c in 0..<6 {
+                for _ in 0..<perClass {
+                    for y in 0..<8 {
+                        for x in 0..<8 {
+                            let inside = (y / 4) == (c / 3) && (x / 3) == (c % 3)
+                            pixels.append(UInt8(max(0, min(255, (inside ? 160 : 60) + 40 * rng.nextNormal()))))
+                        }
+                    }
+                    labels.append(UInt8(c))
+                }
+            }
+            try file([pixels.count / 64, 8, 8], pixels).write(to: URL(fileURLWithPath: directory + "/\(stem)-images-idx3-ubyte"))
+            try file([labels.count], labels).write(to: URL(fileURLWithPath: directory + "/\(stem)-labels-idx1-ubyte"))
+        }
+        try Data(#"{"model": {"convolutionWidths": [4, 8]}}"#.utf8).write(to: URL(fileURLWithPath: directory + "/cnn.json"))
+    }
+
+    static func imageArguments(data: String, output: String, batchNorm: String, optimizer: String = "adam") -> [String] {
+        ["train", "--dataset", "mnist", "--data-root", data, "--train-classes", "0-3", "--config", data + "/cnn.json",
+         "--iterations", "6", "--eval-every", "3", "--log-every", "1", "--classes-per-batch", "4", "--samples-per-class", "3",
+         "--embedding-size", "8", "--loss", "lifted", "--lr", "0.01", "--threads", "1", "--loader-threads", "0",
+         "--batch-norm", batchNorm, "--optimizer", optimizer, "--no-report", "--quiet", "-o", output]
+    }
+
+    /// The small CNN with batch norm: 2 ranks in `sync` mode reproduce the single-process run
+    /// (every step's loss, every final parameter and running statistic), `local` mode does not,
+    /// and both record their mode in config.json.
+    ///
+    /// Measured worst relative differences after 6 steps: with SGD 2.9e-6 (a batch-norm β), with
+    /// Adam 1.75e-5 (`embedding.bias`, whose gradient is near 0 so that Adam's `m/√v` turns its
+    /// rounding into a full-size step; the losses agree to 3e-7), hence Adam's bound of 5e-5.
+    /// Local mode differs by 0.9 (a β) and 8% in the loss.
+    @Test(arguments: [("sgd", 1e-5), ("adam", 5e-5)])
+    func synchronizedBatchNormReproducesTheSingleProcessRun(optimizer: String, bound: Double) throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dml-mpi-bn-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Self.writeImageData(into: root)
+        let single = try KillResumeTests.start(try #require(KillResumeTests.executable),
+                                               Self.imageArguments(data: root, output: root + "/one", batchNorm: "sync", optimizer: optimizer),
+                                               log: root + "/one.log")
+        single.waitUntilExit()
+        #expect(single.terminationStatus == 0, "\((try? String(contentsOfFile: root + "/one.log", encoding: .utf8)) ?? "")")
+        let reference = try Self.stepLosses(root + "/one")
+        #expect(reference.count == 6)
+        let referenceModel = try Checkpoint(contentsOf: root + "/one/checkpoints/last.ckpt").tensors.entries(withPrefix: "model.")
+        #expect(referenceModel.tensors.keys.contains("block2.bn.running_var"))
+        var worst = [String: Double]()
+        for mode in optimizer == "adam" ? ["sync", "local"] : ["sync"] {
+            let output = root + "/np2-\(mode)"
+            let job = try Self.launch(2, Self.imageArguments(data: root, output: output, batchNorm: mode, optimizer: optimizer),
+                                      log: output + ".log")
+            job.waitUntilExit()
+            let log = (try? String(contentsOfFile: output + ".log", encoding: .utf8)) ?? ""
+            #expect(job.terminationStatus == 0, "\(mode): \(log)")
+            let losses = try Self.stepLosses(output)
+            #expect(losses.count == reference.count)
+            var w = 0.0
+            for (a, b) in zip(losses, reference) { w = max(w, abs(a - b) / abs(b)) }
+            let model = try Checkpoint(contentsOf: output + "/checkpoints/last.ckpt").tensors.entries(withPrefix: "model.")
+            #expect(model.tensors.keys.sorted() == referenceModel.tensors.keys.sorted())
+            for (name, expected) in referenceModel.tensors {
+                let got = try #require(model.tensors[name])
+                let scale = max(expected.elements.map { abs(Double($0)) }.max() ?? 0, 1e-6)
+                w = max(w, Double(got.maxAbsDifference(expected)) / scale)
+            }
+            worst[mode] = w
+            let config = try String(contentsOfFile: output + "/config.json", encoding: .utf8)
+            #expect(config.contains("\"batchNorm\" : \"\(mode)\""))
+            // Step records of a multi-process run carry the collective times.
+            let line = try String(contentsOfFile: output + "/log.jsonl", encoding: .utf8).split(separator: "\n")
+                .first { $0.contains("\"event\":\"step\"") }
+            #expect(line?.contains("\"batchnorm_sync_seconds\"") == true && line?.contains("\"allgather_seconds\"") == true)
+        }
+        #expect(worst["sync"]! <= bound, "sync: worst relative difference \(worst["sync"]!)")
+        if let local = worst["local"] { #expect(local > 1e-3, "local: worst relative difference \(local)") }
+    }
+
+    /// Ranks given different `--batch-norm` settings (Open MPI's `:` syntax starts one of each)
+    /// stop at start with the configuration mismatch.
+    @Test func ranksWithDifferentBatchNormModesAreRefused() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dml-mpi-bnmix-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Self.writeImageData(into: root)
+        let executable = try #require(KillResumeTests.executable)
+        let job = try Self.launch(1, Self.imageArguments(data: root, output: root + "/run", batchNorm: "sync")
+                                      + [":", "-np", "1", executable]
+                                      + Self.imageArguments(data: root, output: root + "/run", batchNorm: "local"),
+                                  log: root + "/run.log")
+        job.waitUntilExit()
+        #expect(job.terminationStatus != 0)
+        let log = (try? String(contentsOfFile: root + "/run.log", encoding: .utf8)) ?? ""
+        #expect(log.contains("the training configuration differs between ranks"), "\(log)")
     }
 
     @Test func aKilledRankEndsTheJob() throws {

@@ -1,6 +1,7 @@
 import DMLNumerics
 import Testing
 @testable import DMLEvaluation
+import DMLBenchmarks
 
 /// Evaluation promises the same numbers at every thread count: the GEMM tiles and blocks have
 /// shapes that do not depend on it, and every per-query and per-point result is written by one

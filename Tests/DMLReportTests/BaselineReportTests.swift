@@ -1,4 +1,5 @@
 import DMLNumerics
+import DMLRunDirectory
 import Foundation
 import Testing
 @testable import DMLReport
@@ -8,32 +9,16 @@ import Testing
     /// A fixture run (5 classes with labels 0, 10, …, 40) with an iteration-0 evaluation, a
     /// baseline record in the log and in metrics.json, and class names.
     private func runWithBaseline(_ dir: String, names: Bool = true, finished: Bool = true) throws {
-        try RunFixture.write(to: dir, classes: 5, perClass: 6, steps: 10, evaluations: 3, thumbnailChannels: 1)
-        let log = try String(contentsOfFile: dir + "/log.jsonl", encoding: .utf8)
-        let start = """
-        {"event": "baseline", "iteration": 0, "recall@1": 0.4, "recall@2": 0.45, "recall@4": 0.5, "recall@8": 0.55, "map@r": 0.125, "r_precision": 0.2, "nmi": 0.3, "f1": 0.1, "elapsed_seconds": 0.5}
-        {"event": "eval", "iteration": 0, "recall@1": 0.35, "recall@2": 0.4, "recall@4": 0.45, "recall@8": 0.5, "map@r": 0.1, "r_precision": 0.15, "nmi": 0.25, "f1": 0.05, "elapsed_seconds": 0}
-
-        """
-        try AtomicFile.write(start + log, to: dir + "/log.jsonl")
-        if finished {
-            let metrics: JSONValue = .object([
-                "recall@1": .number(0.5), "recall@2": .number(0.6), "recall@4": .number(0.7), "recall@8": .number(0.8),
-                "nmi": .number(0.65), "f1": .number(0.2), "map@r": .number(0.25), "r_precision": .number(0.33),
-                "iteration": .number(150),
-                "baseline": .object(["recall@1": .number(0.4), "recall@2": .number(0.45), "recall@4": .number(0.5),
-                                     "recall@8": .number(0.55), "map@r": .number(0.125), "r_precision": .number(0.2),
-                                     "nmi": .number(0.3), "f1": .number(0.1)]),
-            ])
-            try AtomicFile.write(metrics.jsonText, to: dir + "/metrics.json")
-        } else {
-            try FileManager.default.removeItem(atPath: dir + "/metrics.json")
-        }
-        if names {
-            let classes = ["Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"].enumerated().map { i, name in
-                "{\"label\": \(10 * i), \"original_id\": \(5 + i), \"name\": \"\(name)\"}"
-            }
-            try AtomicFile.write("{\"classes\": [\(classes.joined(separator: ", "))]}", to: dir + "/embeddings/test_classes.json")
+        let baseline = ["recall@1": 0.4, "recall@2": 0.45, "recall@4": 0.5, "recall@8": 0.55, "map@r": 0.125, "r_precision": 0.2,
+                        "nmi": 0.3, "f1": 0.1]
+        let untrained = ["recall@1": 0.35, "recall@2": 0.4, "recall@4": 0.45, "recall@8": 0.5, "map@r": 0.1, "r_precision": 0.15,
+                         "nmi": 0.25, "f1": 0.05]
+        try RunFixture.write(to: dir, classes: 5, perClass: 6, steps: 10, evaluations: 3, thumbnailChannels: 1,
+                             baseline: baseline, untrained: untrained,
+                             classNames: ["Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"], finished: finished)
+        if !names {
+            // As in a run written before test_classes.json existed.
+            try FileManager.default.removeItem(atPath: dir + "/embeddings/test_classes.json")
         }
     }
 
@@ -101,19 +86,20 @@ import Testing
         #expect(xml.all("img", inSection: "retrieval").allSatisfy { img in names.contains { img.attributes["alt"]!.hasSuffix($0) } })
         #expect(xml.all("div", class: "class-name").count == 16 * 9)
         let retrieval = try sectionText(page, "retrieval")
-        #expect(!retrieval.contains("class 10"))
+        #expect(!retrieval.contains("class 1"))
         // The projection legend: the five names, no "class <label>".
         let projection = try sectionText(page, "projection")
         for name in names { #expect(projection.contains(name)) }
-        #expect(!projection.contains("class 0") && !projection.contains("class 40"))
+        #expect(!projection.contains("class 0") && !projection.contains("class 4"))
     }
 
     @Test func withoutNamesOrBaselineTheReportSaysSo() throws {
         let dir = RunFixture.temporaryPath("nonames")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try RunFixture.write(to: dir, classes: 3, perClass: 3, steps: 2, evaluations: 2)
+        try FileManager.default.removeItem(atPath: dir + "/embeddings/test_classes.json")
         let html = try RunReport(run: RunDirectory(path: dir)).html()
-        #expect(try sectionText(html, "projection").contains("class 20"))
+        #expect(try sectionText(html, "projection").contains("class 2"))
         #expect(try sectionText(html, "metrics").contains("No raw-input baseline"))
         #expect(try XMLInspector(document: html).all("line", inSection: "evaluation").allSatisfy { $0.attributes["class"] != "reference" })
     }
@@ -137,18 +123,18 @@ import Testing
         do {
             _ = try RunDirectory(path: dir)
             Issue.record("expected an error")
-        } catch let error as ReportError {
+        } catch let error as RunFormatError {
             #expect(error.source.hasSuffix("test_classes.json: classes[1].label"))
         }
         try AtomicFile.write("{\"classes\": [{\"label\": 0, \"name\": \"a\"}, {\"label\": 0, \"name\": \"b\"}]}",
                              to: dir + "/embeddings/test_classes.json")
-        #expect(throws: ReportError.self) { try RunDirectory(path: dir) }
+        #expect(throws: RunFormatError.self) { try RunDirectory(path: dir) }
         try FileManager.default.removeItem(atPath: dir + "/embeddings/test_classes.json")
         try AtomicFile.write("{\"recall@1\": 0.5, \"baseline\": 3}", to: dir + "/metrics.json")
         do {
             _ = try RunDirectory(path: dir)
             Issue.record("expected an error")
-        } catch let error as ReportError {
+        } catch let error as RunFormatError {
             #expect(error.source.hasSuffix("metrics.json: field \"baseline\""))
         }
     }

@@ -1,5 +1,6 @@
 import DMLNumerics
 import DMLReport
+import DMLRunDirectory
 import Foundation
 import Testing
 
@@ -15,7 +16,7 @@ import Testing
             + #"{"began":41,"collapse_loss":0.2,"criterion":"spread","event":"collapse","initial_spread":0.31,"iteration":140,"loss":0.2004,"spread":0.0041}"# + "\n"
         try AtomicFile.write(log, to: path + "/log.jsonl")
         let run = try RunDirectory(path: path)
-        #expect(run.log.collapses == [CollapseEvent(iteration: 140, began: 41, criterion: "spread", spread: 0.0041,
+        #expect(run.log.collapses == [CollapseRecord(iteration: 140, began: 41, criterion: "spread", spread: 0.0041,
                                                     initialSpread: 0.31, loss: 0.2004, collapseLoss: 0.2)])
         let html = try RunReport(run: run).html()
         #expect(html.contains("id=\"collapse-warning\""))
@@ -26,6 +27,6 @@ import Testing
     }
 
     @Test func aCollapseRecordWithoutIterationNamesTheLine() throws {
-        #expect(throws: ReportError.self) { try RunLog(text: #"{"event":"collapse","began":3}"#, source: "log.jsonl") }
+        #expect(throws: RunFormatError.self) { try RunLog(text: #"{"event":"collapse","began":3}"#, source: "log.jsonl") }
     }
 }

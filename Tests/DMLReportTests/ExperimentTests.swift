@@ -1,6 +1,9 @@
 import DMLNumerics
 import Foundation
 import Testing
+import DMLRunDirectory
+import DMLTraining
+import MetricLearning
 @testable import DMLReport
 
 @Suite struct ExperimentSummaryTests {
@@ -127,10 +130,10 @@ import Testing
         do {
             _ = try RunIdentity(config: .object(["loss": .string("ms"), "seed": .number(4)]), source: "c.json")
             Issue.record("expected an error")
-        } catch let e as ReportError {
+        } catch let e as RunFormatError {
             #expect(e.source == "c.json: field \"mode\"")
         }
-        #expect(throws: ReportError.self) {
+        #expect(throws: RunFormatError.self) {
             try RunIdentity(config: .object(["loss": .string("ms"), "mode": .string("plain"), "seed": .number(0.5)]), source: "c")
         }
     }
@@ -138,12 +141,20 @@ import Testing
 
 @Suite struct ExperimentRunnerTests {
     /// A fake trainer: writes config.json from the spec and metrics that depend on loss, mode and seed.
+    /// The spec's configuration as `dml train` resolves it: laid over the defaults.
+    private func trainingConfiguration(_ config: [String: JSONValue]) throws -> TrainingConfiguration {
+        try JSONConfiguration.decode(TrainingConfiguration.self, from: Data(JSONValue.object(config).jsonText.utf8),
+                                     over: TrainingConfiguration(), source: "grid")
+    }
+
+    /// A fake trainer: writes config.json from the spec and metrics that depend on loss, mode and
+    /// seed, with the run-directory writer `dml train` uses.
     private func fakeTrain(_ spec: RunSpec, _ dir: String) throws {
-        try AtomicFile.write(JSONValue.object(spec.config).jsonText, to: dir + "/config.json")
+        let files = RunFiles(dir)
+        try files.writeConfiguration(trainingConfiguration(spec.config))
         let bonus = spec.identity.mode == "plain" ? 0.0 : 0.02 + 0.01 * Double(spec.identity.seed % 2)
-        let metrics: JSONValue = .object(["recall@1": .number(0.5 + bonus + 0.001 * Double(spec.identity.seed)),
-                                          "nmi": .number(0.6), "f1": .number(0.2), "map@r": .number(0.3)])
-        try AtomicFile.write(metrics.jsonText, to: dir + "/metrics.json")
+        try files.writeMetrics(RunMetrics(metrics: ["recall@1": 0.5 + bonus + 0.001 * Double(spec.identity.seed),
+                                                    "nmi": 0.6, "f1": 0.2, "map@r": 0.3], iteration: 10))
     }
 
     @Test func resumesAfterAnInterruptionAndWritesTheSummary() throws {
@@ -203,17 +214,17 @@ import Testing
     @Test func aRunWhoseConfigDisagreesWithTheGridIsAnError() throws {
         let dir = RunFixture.temporaryPath("mismatch")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let runner = ExperimentRunner(grid: GridConfig(losses: ["a"], modes: ["plain"], seeds: [1]), directory: dir)
+        let runner = ExperimentRunner(grid: GridConfig(losses: ["lifted"], modes: ["plain"], seeds: [1]), directory: dir)
         do {
             try runner.run { spec, path in
-                var config = spec.config
-                config["seed"] = .number(7)
-                try AtomicFile.write(JSONValue.object(config).jsonText, to: path + "/config.json")
-                try AtomicFile.write("{\"recall@1\": 0.5}", to: path + "/metrics.json")
+                var config = try trainingConfiguration(spec.config)
+                config.seed = 7
+                try RunFiles(path).writeConfiguration(config)
+                try RunFiles(path).writeMetrics(RunMetrics(metrics: ["recall@1": 0.5], iteration: 10))
             }
             Issue.record("expected an error")
         } catch let e as ReportError {
-            #expect(e.source.hasSuffix("a_plain_seed1/config.json"))
+            #expect(e.source.hasSuffix("lifted_plain_seed1/config.json"))
         }
     }
 }
@@ -228,5 +239,19 @@ import Testing
             #expect(RunIdentity.miningAndSynthesis(ofMode: mode)! == (mining, synthesis))
         }
         #expect(throws: ReportError.self) { try RunSpec(identity: RunIdentity(loss: "a", mode: "turbo", seed: 1), base: [:]) }
+    }
+
+    /// The identity read from config.json as training writes it: every loss in every standard mode.
+    @Test func identityOfTheConfigurationTrainingWrites() throws {
+        let dir = RunFixture.temporaryPath("identity")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for loss in LossKind.allCases {
+            for (seed, mode) in RunIdentity.standardModes.enumerated() {
+                let configuration = RunFixture.configuration(loss: loss.rawValue, mode: mode, seed: seed, output: dir)
+                #expect(configuration.loss.modeDescription == mode)
+                try RunFiles(dir).writeConfiguration(configuration)
+                #expect(try RunIdentity(runDirectory: dir) == RunIdentity(loss: loss.rawValue, mode: mode, seed: seed))
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import DMLRunDirectory
 @testable import DMLReport
 
 @Suite struct MarkupTests {
@@ -39,6 +40,6 @@ import Testing
         let flat = v.flattened()
         #expect(flat.map(\.key) == ["a", "b.a", "b.c", "n", "s"])
         #expect(flat.map(\.value.displayText) == ["true", "[1, 2.5]", "1", "null", "x"])
-        #expect(throws: ReportError.self) { try JSONValue.parse(Data("{\"a\": ".utf8), source: "t") }
+        #expect(throws: RunFormatError.self) { try JSONValue.parse(Data("{\"a\": ".utf8), source: "t") }
     }
 }

@@ -1,8 +1,12 @@
 import DMLNumerics
-import DMLReport
+import DMLRunDirectory
+import DMLTraining
 import Foundation
+import MetricLearning
 
-/// Writes small synthetic training run directories in the format of docs/RUN_DIRECTORY.md.
+/// Writes small synthetic run directories with the writer `dml train` uses (`RunFiles`,
+/// `RunLog`, `RunMetrics` of DMLRunDirectory, and a real `TrainingConfiguration` as
+/// `config.json`), so the report is tested on the format training actually writes.
 enum RunFixture {
     /// A fresh temporary directory path (not created).
     static func temporaryPath(_ name: String) -> String {
@@ -10,49 +14,80 @@ enum RunFixture {
             .appendingPathComponent("dml-report-tests-\(UInt32.random(in: 0...UInt32.max))-\(name)").path
     }
 
-    /// A run with `classes` × `perClass` test items of dimension `dimension` (Gaussian clusters),
-    /// `steps` step records, `evaluations` eval records, final metrics and, optionally, thumbnails.
+    /// A string with markup characters, stored in `dataset.root` so the report's escaping is seen.
+    static let markupValue = "a <b>&\"quoted\" value"
+
+    /// The metrics of an evaluation whose Recall@1 is `r`: Recall@{1,2,4,8} = r + {0, .05, .1, .15},
+    /// MAP@R r/2, R-precision r/1.5, NMI r + .2, F1 r/3.
+    static func metrics(recallAt1 r: Double) -> [String: Double] {
+        ["recall@1": r, "recall@2": r + 0.05, "recall@4": r + 0.1, "recall@8": r + 0.15,
+         "map@r": r / 2, "r_precision": r / 1.5, "nmi": r + 0.2, "f1": r / 3]
+    }
+
+    /// The final metrics of `metrics.json`.
+    static let finalMetrics = ["recall@1": 0.5, "recall@2": 0.6, "recall@4": 0.7, "recall@8": 0.8, "nmi": 0.65, "f1": 0.2,
+                               "map@r": 0.25, "r_precision": 0.33]
+
+    /// The training configuration of a run of `loss` in `mode` (a standard mode name) with `seed`.
+    static func configuration(loss: String, mode: String, seed: Int, output: String) -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.loss.kind = LossKind(rawValue: loss)!
+        let (mining, synthesis) = RunIdentity.miningAndSynthesis(ofMode: mode)!
+        c.loss.mining = MiningMode(rawValue: mining)!
+        c.loss.synthesis = SynthesisKind(rawValue: synthesis)!
+        c.seed = UInt64(seed)
+        c.output = output
+        c.dataset.root = markupValue
+        return c
+    }
+
+    /// A run with `classes` × `perClass` test items (labels 0..<classes) of dimension `dimension`
+    /// (Gaussian clusters): the start record, `baseline` and `untrained` records when given, `steps`
+    /// step records (every 10 iterations), `evaluations` eval records (every 50, Recall@1 0.3, 0.4, …),
+    /// and, when `finished`, the final embeddings, class names (`classNames`, or the label as
+    /// text), thumbnails (`thumbnailChannels`, nil for none) and `metrics.json` at iteration 150
+    /// (`finalMetrics`, with `baseline`).
     static func write(to path: String, classes: Int = 5, perClass: Int = 6, dimension: Int = 4, steps: Int = 10,
                       evaluations: Int = 3, thumbnailChannels: Int? = 1, synthetic: Bool = true,
-                      loss: String = "triplet", mode: String = "hnpm+ee", seed: Int = 1) throws {
-        let config: JSONValue = .object([
-            "loss": .string(loss), "mode": .string(mode), "seed": .number(Double(seed)),
-            "optimizer": .object(["name": .string("adam"), "learning_rate": .number(1e-4)]),
-            "batch": .object(["classes": .number(4), "per_class": .number(2)]),
-            "note": .string("a <b>&\"quoted\" value"),
-        ])
-        try AtomicFile.write(config.jsonText, to: path + "/config.json")
-        var log = ""
+                      loss: String = "triplet", mode: String = "hnpm+ee", seed: Int = 1,
+                      baseline: [String: Double]? = nil, untrained: [String: Double]? = nil,
+                      classNames: [String]? = nil, finished: Bool = true) throws {
+        let files = RunFiles(path)
+        try AtomicFile.createDirectory(files.file("checkpoints"))
+        try AtomicFile.createDirectory(files.file("embeddings"))
+        try files.writeConfiguration(configuration(loss: loss, mode: mode, seed: seed, output: path))
+
+        var log = RunLog(path: files.file(RunFiles.log))
+        log.append(.start(processes: 1))
+        if let baseline { log.append(.baseline(metrics: baseline, elapsedSeconds: 0.5)) }
+        if let untrained { log.append(.evaluation(iteration: 0, metrics: untrained, elapsedSeconds: 0)) }
         for s in 0..<steps {
-            let fraction = synthetic ? "\(0.2 + 0.03 * Double(s))" : "null"
-            log += "{\"event\": \"step\", \"iteration\": \(10 * (s + 1)), \"epoch\": 0.1, \"loss\": \(1.0 / Double(s + 1)), \"synthetic_fraction\": \(fraction), \"learning_rate\": 0.0001}\n"
+            log.append(.step(TrainingStepRecord(iteration: 10 * (s + 1), epoch: 0.1, loss: 1.0 / Double(s + 1),
+                                                syntheticFraction: synthetic ? 0.2 + 0.03 * Double(s) : nil,
+                                                learningRate: 0.0001, imagesPerSecond: 100, elapsedSeconds: Double(s))))
         }
-        log += "{\"event\": \"checkpoint\", \"iteration\": 50}\n\n"
         for e in 0..<evaluations {
-            let r = 0.3 + 0.1 * Double(e)
-            log += "{\"event\": \"eval\", \"iteration\": \(50 * (e + 1)), \"recall@1\": \(r), \"recall@2\": \(r + 0.05), \"recall@4\": \(r + 0.1), \"recall@8\": \(r + 0.15), \"map@r\": \(r / 2), \"r_precision\": \(r / 1.5), \"nmi\": \(r + 0.2), \"f1\": \(r / 3), \"elapsed_seconds\": 1.5}\n"
+            log.append(.evaluation(iteration: 50 * (e + 1), metrics: metrics(recallAt1: 0.3 + 0.1 * Double(e)), elapsedSeconds: 1.5))
         }
-        try AtomicFile.write(log, to: path + "/log.jsonl")
-        let metrics: JSONValue = .object(["recall@1": .number(0.5), "recall@2": .number(0.6), "recall@4": .number(0.7),
-                                          "recall@8": .number(0.8), "nmi": .number(0.65), "f1": .number(0.2),
-                                          "map@r": .number(0.25), "r_precision": .number(0.33), "iteration": .number(150)])
-        try AtomicFile.write(metrics.jsonText, to: path + "/metrics.json")
+        try log.flush()
+        guard finished else { return }
 
         var generator = SeededGenerator(seed: 42)
         let n = classes * perClass
         let centres: Matrix<Float> = generator.normalMatrix(rows: classes, columns: dimension, std: 3)
         var embeddings: Matrix<Float> = generator.normalMatrix(rows: n, columns: dimension, std: 0.5)
-        var labels = [Int64]()
+        var labels = [Int]()
         for i in 0..<n {
             let c = i % classes
-            labels.append(Int64(c * 10))
+            labels.append(c)
             for j in 0..<dimension { embeddings[i, j] += centres[c, j] }
         }
-        try NPYArray(embeddings).write(to: path + "/embeddings/test_embeddings.npy")
-        try NPYArray(shape: [n], values: .int64(labels)).write(to: path + "/embeddings/test_labels.npy")
-        if let channels = thumbnailChannels {
-            let pixels = (0..<(n * 8 * 8 * channels)).map { UInt8(($0 * 7) % 256) }
-            try NPYArray(shape: [n, 8, 8, channels], values: .uint8(pixels)).write(to: path + "/embeddings/test_thumbnails.npy")
+        let thumbnails = thumbnailChannels.map { channels in
+            NPYArray(shape: [n, 8, 8, channels], values: .uint8((0..<(n * 8 * 8 * channels)).map { UInt8(($0 * 7) % 256) }))
         }
+        let names = classNames ?? (0..<classes).map { "\($0)" }
+        try files.writeTestEmbeddings(embeddings, labels: labels, thumbnails: thumbnails,
+                                      classes: names.enumerated().map { ($0.offset + 5, $0.element) })
+        try files.writeMetrics(RunMetrics(metrics: finalMetrics, iteration: 150, baseline: baseline))
     }
 }

@@ -1,4 +1,5 @@
 import DMLNumerics
+import DMLRunDirectory
 import Foundation
 import Testing
 @testable import DMLReport
@@ -12,7 +13,8 @@ import Testing
     @Test func reportOfATinyRunHasEverySection() throws {
         let dir = RunFixture.temporaryPath("run")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try RunFixture.write(to: dir, classes: 5, perClass: 6, steps: 10, evaluations: 3, thumbnailChannels: 1)
+        try RunFixture.write(to: dir, classes: 5, perClass: 6, steps: 10, evaluations: 3, thumbnailChannels: 1,
+                             classNames: ["Ant", "Bee", "Cat", "Dog", "Eel"])
         let path = try RunReport.write(runDirectory: dir)
         #expect(path == dir + "/report.html")
         let html = try String(contentsOfFile: path, encoding: .utf8)
@@ -59,13 +61,13 @@ import Testing
 
         // Projection: 5 classes × 6 points, one circle each, plus a legend naming the classes.
         #expect(xml.all("circle", inSection: "projection").count == 30)
-        #expect(xml.text.contains("class 40"))
+        #expect(xml.text.contains("Eel"))
         #expect(xml.text.contains("% of variance"))
 
         // Configuration, flattened, with the escaped value intact.
-        #expect(xml.text.contains("optimizer.learning_rate"))
-        #expect(xml.text.contains("batch.per_class"))
-        #expect(xml.text.contains("a <b>&\"quoted\" value"))
+        #expect(xml.text.contains("optimizer.learningRate"))
+        #expect(xml.text.contains("loss.synthesis"))
+        #expect(xml.text.contains(RunFixture.markupValue))
         // Final metrics in percent.
         #expect(xml.text.contains("Recall@8"))
         #expect(xml.text.contains("80.00"))
@@ -103,7 +105,7 @@ import Testing
     @Test func reportOfARunInProgressSaysWhatIsMissing() throws {
         let dir = RunFixture.temporaryPath("progress")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try AtomicFile.write("{\"loss\": \"triplet\", \"mode\": \"plain\", \"seed\": 1}", to: dir + "/config.json")
+        try RunFiles(dir).writeConfiguration(RunFixture.configuration(loss: "triplet", mode: "plain", seed: 1, output: dir))
         let html = try RunReport(run: RunDirectory(path: dir)).html()
         let xml = try XMLInspector(document: html)
         #expect(xml.all("svg").isEmpty)
@@ -120,22 +122,22 @@ import Testing
         do {
             _ = try RunDirectory(path: dir)
             Issue.record("expected an error")
-        } catch let error as ReportError {
+        } catch let error as RunFormatError {
             #expect(error.source == dir + "/log.jsonl:2")
             #expect(error.reason.contains("iteration"))
         }
         try AtomicFile.write("not json\n", to: dir + "/log.jsonl")
-        #expect(throws: ReportError.self) { try RunDirectory(path: dir) }
+        #expect(throws: RunFormatError.self) { try RunDirectory(path: dir) }
         try FileManager.default.removeItem(atPath: dir + "/log.jsonl")
         try NPYArray(shape: [3], values: .int64([1, 2, 3])).write(to: dir + "/embeddings/test_labels.npy")
         do {
             _ = try RunDirectory(path: dir)
             Issue.record("expected an error")
-        } catch let error as ReportError {
+        } catch let error as RunFormatError {
             #expect(error.source.hasSuffix("test_labels.npy"))
             #expect(error.reason.contains("3 labels for 4 embeddings"))
         }
-        #expect(throws: ReportError.self) { try RunDirectory(path: dir + "/nonexistent") }
+        #expect(throws: RunFormatError.self) { try RunDirectory(path: dir + "/nonexistent") }
     }
 
     @Test func logParsingIgnoresUnknownEventsAndKeys() throws {
@@ -146,12 +148,13 @@ import Testing
         {"event": "eval", "iteration": 20, "recall@1": 0.5, "nmi": 0.4, "elapsed_seconds": 3, "note": "x"}
         """
         let log = try RunLog(text: text, source: "log.jsonl")
-        #expect(log.steps == [StepRecord(iteration: 10, loss: 0.8, syntheticFraction: nil)])
-        #expect(log.evaluations == [EvalRecord(iteration: 20, metrics: ["recall@1": 0.5, "nmi": 0.4])])
+        #expect(log.steps == [TrainingStepRecord(iteration: 10, epoch: 0, loss: 0.8, syntheticFraction: nil, learningRate: 0,
+                                                 imagesPerSecond: 0, elapsedSeconds: 0)])
+        #expect(log.evaluations == [EvaluationRecord(iteration: 20, metrics: ["recall@1": 0.5, "nmi": 0.4], elapsedSeconds: 3)])
         let diverged = try RunLog(text: #"{"event": "step", "iteration": 3, "loss": null}"#, source: "l")
         #expect(diverged.steps[0].loss.isNaN)
-        #expect(throws: ReportError.self) { try RunLog(text: #"{"event": "eval", "iteration": 1e300}"#, source: "l") }
-        #expect(throws: ReportError.self) { try RunLog(text: #"{"event": "step", "iteration": 1.5, "loss": 1}"#, source: "l") }
-        #expect(throws: ReportError.self) { try RunLog(text: #"{"event": "step", "iteration": 1, "loss": "x"}"#, source: "l") }
+        #expect(throws: RunFormatError.self) { try RunLog(text: #"{"event": "eval", "iteration": 1e300}"#, source: "l") }
+        #expect(throws: RunFormatError.self) { try RunLog(text: #"{"event": "step", "iteration": 1.5, "loss": 1}"#, source: "l") }
+        #expect(throws: RunFormatError.self) { try RunLog(text: #"{"event": "step", "iteration": 1, "loss": "x"}"#, source: "l") }
     }
 }

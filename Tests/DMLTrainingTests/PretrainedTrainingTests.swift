@@ -7,6 +7,7 @@ import DMLWeights
 import DMLBackbones
 import DMLDistributed
 @testable import DMLTraining
+import DMLRunDirectory
 
 /// Training an ImageNet backbone from a weight file: `model.freezeThrough` (the frozen prefix
 /// keeps the file's values, the rest trains, the optimizer holds state for exactly the trainable

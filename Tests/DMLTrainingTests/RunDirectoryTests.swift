@@ -1,3 +1,4 @@
+import DMLRunDirectory
 import Foundation
 import Testing
 import DMLNumerics

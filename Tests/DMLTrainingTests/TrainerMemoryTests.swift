@@ -1,3 +1,4 @@
+import DMLRunDirectory
 import Foundation
 import Testing
 import DMLNumerics
@@ -79,18 +80,41 @@ import MetricLearning
     }
 
     /// The bytes of a checkpoint whose metadata JSON is `edit`ed (the CRC recomputed).
+    /// The issue-15 options in training: Symm's linear α/β schedule, negative class sampling
+    /// drawn per iteration and memory-pair synthesis change the run, and resume stays bit-exact.
+    @Test func scheduledOptionsResumeBitExactly() throws {
+        let data = try noisyClusterDataset()
+        func options(_ directory: String) -> TrainingConfiguration {
+            var c = configuration(directory, iterations: 20, warmup: 3)
+            c.loss = LossConfiguration(kind: .lifted, mining: .hnpm, synthesis: .symm,
+                                       symmetrical: SymmetricalSynthesis(schedule: .linear, finalAlpha: 1.5, finalBeta: 0.9),
+                                       negativeClasses: 2, memorySynthesis: true)
+            return c
+        }
+        let plainRun = temporaryDirectory("options-plain")
+        var plain = configuration(plainRun, iterations: 20, warmup: 3)
+        plain.loss = LossConfiguration(kind: .lifted, mining: .hnpm, synthesis: .symm)
+        try Trainer(configuration: plain, dataset: data).run(progress: false)
+        let whole = temporaryDirectory("options-whole")
+        let full = try Trainer(configuration: options(whole), dataset: data).run(progress: false)
+        // Iteration 0 is α = 2, β = 1 (the start of the ramp) but already samples 2 classes.
+        let a = try stepLosses(plainRun), b = try stepLosses(whole)
+        #expect(a.count == 20 && b.count == 20 && zip(a, b).allSatisfy { $0 != $1 })
+        let split = temporaryDirectory("options-split")
+        #expect(throws: Trainer.SimulatedInterruption.self) {
+            try Trainer(configuration: options(split), dataset: data).run(progress: false, interruptAfterCheckpoint: 10)
+        }
+        let resumed = try Trainer(configuration: options(split), dataset: data, resume: true).run(progress: false)
+        #expect(resumed.retrieval == full.retrieval)
+        #expect(try stepLosses(whole) == stepLosses(split))
+        #expect(try NPYArray.read(from: whole + "/embeddings/test_embeddings.npy")
+                == NPYArray.read(from: split + "/embeddings/test_embeddings.npy"))
+    }
+
     func rewritten(_ checkpoint: Checkpoint, _ edit: (inout [String: Any]) -> Void) throws -> Data {
         var object = try JSONSerialization.jsonObject(with: JSONConfiguration.encode(checkpoint.metadata)) as! [String: Any]
         edit(&object)
-        let json = try JSONSerialization.data(withJSONObject: object)
-        var out = Checkpoint.magic
-        var length = UInt64(json.count).littleEndian
-        withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
-        out.append(json)
-        var crc = CRC32.checksum(out).littleEndian
-        withUnsafeBytes(of: &crc) { out.append(contentsOf: $0) }
-        out.append(checkpoint.tensors.encoded())
-        return out
+        return Checkpoint.encoded(metadataJSON: try JSONSerialization.data(withJSONObject: object), tensors: checkpoint.tensors)
     }
 
     @Test func olderCheckpointsAndConfigurationsWithoutTheKeysDecode() throws {
@@ -117,10 +141,11 @@ import MetricLearning
         try Trainer(configuration: c, dataset: data, resume: true).run(progress: false)
         #expect(try Checkpoint(contentsOf: path).metadata.iteration == 12)
         c.iterations = 10
-        // Other missing keys stay errors naming the file.
+        // A value of the wrong type stays an error naming the file (missing keys take their
+        // defaults: CheckpointCompatibilityTests).
         let broken = try rewritten(state) { object in
             var configuration = object["configuration"] as! [String: Any]
-            configuration["seed"] = nil
+            configuration["seed"] = "three"
             object["configuration"] = configuration
         }
         let error = #expect(throws: TrainingError.self) { try Checkpoint(decoding: broken, source: "broken.ckpt") }

@@ -24,22 +24,39 @@ struct ReferenceGeometry<T: BLASScalar> {
     let memory: Matrix<T>
     /// `G`, `A × R`.
     let gram: Matrix<T>
-    /// `D²`, `A × R`.
-    let squared: Matrix<T>
-    /// `D`, `A × R`.
-    let distances: Matrix<T>
+    /// `D²`, `A × R` (only if asked for, or without memory).
+    private let storedSquared: Matrix<T>?
+    /// `D`, `A × R` (only if asked for, or without memory).
+    private let storedDistances: Matrix<T>?
+
+    /// `D²`, `A × R`. - Precondition: the geometry was made with `squared: true` or without memory.
+    var squared: Matrix<T> {
+        guard let storedSquared else { preconditionFailure("this geometry was made without D²") }
+        return storedSquared
+    }
+
+    /// `D`, `A × R`. - Precondition: the geometry was made with `distances: true` or without memory.
+    var distances: Matrix<T> {
+        guard let storedDistances else { preconditionFailure("this geometry was made without D") }
+        return storedDistances
+    }
 
     /// The geometry of `points` against themselves and `memory` (nil or empty: none).
+    ///
+    /// With a memory, the `A × N` blocks of `D` and `D²` are formed only when `distances` /
+    /// `squared` ask for them (the similarity losses need `G` alone, the distance losses `D`,
+    /// squared triplets `D²`): each skipped matrix saves an `A × R` pass (a square root per
+    /// entry for `D`) and its memory. Without memory all three come from `PairwiseDistances`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    init(_ points: Matrix<T>, memory: Matrix<T>?) {
+    init(_ points: Matrix<T>, memory: Matrix<T>?, distances needsDistances: Bool = true, squared needsSquared: Bool = true) {
         let base = PairwiseDistances(points)
         self.base = base
         guard let memory, memory.rows > 0 else {
             self.memory = Matrix(rows: 0, columns: points.columns)
             gram = base.gram
-            squared = base.squared
-            distances = base.distances
+            storedSquared = base.squared
+            storedDistances = base.distances
             return
         }
         precondition(memory.columns == points.columns, "memory and points must have the same dimension")
@@ -47,8 +64,8 @@ struct ReferenceGeometry<T: BLASScalar> {
         let a = points.rows, n = memory.rows, r = a + n, d = points.columns
         let memoryNorms = memory.rowSquaredNorms()
         var g = Matrix<T>(rows: a, columns: r)
-        var sq = Matrix<T>(rows: a, columns: r)
-        var dist = Matrix<T>(rows: a, columns: r)
+        var sq = Matrix<T>(rows: needsSquared ? a : 0, columns: needsSquared ? r : 0)
+        var dist = Matrix<T>(rows: needsDistances ? a : 0, columns: needsDistances ? r : 0)
         g.withUnsafeMutableBufferPointer { pg in
             sq.withUnsafeMutableBufferPointer { ps in
                 dist.withUnsafeMutableBufferPointer { pd in
@@ -56,11 +73,9 @@ struct ReferenceGeometry<T: BLASScalar> {
                         base.squared.withUnsafeBufferPointer { bs in
                             base.distances.withUnsafeBufferPointer { bd in
                                 for i in 0..<a {
-                                    for j in 0..<a {
-                                        pg[i * r + j] = bg[i * a + j]
-                                        ps[i * r + j] = bs[i * a + j]
-                                        pd[i * r + j] = bd[i * a + j]
-                                    }
+                                    for j in 0..<a { pg[i * r + j] = bg[i * a + j] }
+                                    if needsSquared { for j in 0..<a { ps[i * r + j] = bs[i * a + j] } }
+                                    if needsDistances { for j in 0..<a { pd[i * r + j] = bd[i * a + j] } }
                                 }
                             }
                         }
@@ -72,20 +87,36 @@ struct ReferenceGeometry<T: BLASScalar> {
                         }
                     }
                     let norms = base.squaredNorms
-                    for i in 0..<a {
-                        let row = i * r + a
-                        for k in 0..<n {
-                            let v = Swift.max(norms[i] + memoryNorms[k] - 2 * pg[row + k], 0)
-                            ps[row + k] = v
-                            pd[row + k] = v.squareRoot()
+                    memoryNorms.withUnsafeBufferPointer { mn in
+                        for i in 0..<a where needsSquared || needsDistances {
+                            let row = i * r + a
+                            let ni = norms[i]
+                            let gRow = pg.baseAddress! + row
+                            switch (needsSquared, needsDistances) {
+                            case (true, true):
+                                let sRow = ps.baseAddress! + row, dRow = pd.baseAddress! + row
+                                for k in 0..<n {
+                                    let v = Swift.max(ni + mn[k] - 2 * gRow[k], 0)
+                                    sRow[k] = v
+                                    dRow[k] = v.squareRoot()
+                                }
+                            case (true, false):
+                                let sRow = ps.baseAddress! + row
+                                for k in 0..<n { sRow[k] = Swift.max(ni + mn[k] - 2 * gRow[k], 0) }
+                            case (false, true):
+                                let dRow = pd.baseAddress! + row
+                                for k in 0..<n { dRow[k] = Swift.max(ni + mn[k] - 2 * gRow[k], 0).squareRoot() }
+                            case (false, false):
+                                break
+                            }
                         }
                     }
                 }
             }
         }
         gram = g
-        squared = sq
-        distances = dist
+        storedSquared = needsSquared ? sq : nil
+        storedDistances = needsDistances ? dist : nil
     }
 
     /// `A`, the number of points (rows).
@@ -104,7 +135,15 @@ struct ReferenceGeometry<T: BLASScalar> {
         func block(_ w: Matrix<T>?) -> Matrix<T>? {
             guard let w else { return nil }
             precondition(w.rows == a && w.columns == r, "weights must be \(a)×\(r)")
-            return Matrix(rows: a, columns: a) { i, j in w[i, j] }
+            var out = Matrix<T>(rows: a, columns: a)
+            w.withUnsafeBufferPointer { pw in
+                out.withUnsafeMutableBufferPointer { po in
+                    for i in 0..<a {
+                        (po.baseAddress! + i * a).update(from: pw.baseAddress! + i * r, count: a)
+                    }
+                }
+            }
+            return out
         }
         var result = base.backward(gram: block(wG), squared: block(wS))
         result.withUnsafeMutableBufferPointer { po in

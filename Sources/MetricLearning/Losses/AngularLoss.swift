@@ -34,7 +34,7 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
-        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, distances: false, squared: false)
         let columnLabels = MemoryPairs(labels: labels, memory: memory).columnLabels
         var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * columnLabels.count)
         for pair in pairs {
@@ -51,13 +51,15 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
-        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
+        sampling: NegativeClassSampling?
     ) throws -> LossOutput<T> {
+        try sampling?.validate()
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
         let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis, memory: memory)
         let gram = augmented.geometry.gram
         let (negatives, syntheticShare) = Self.hardestPoints(gram: gram, batch: augmented.batch, pairs: pairs,
-                                                             columnLabels: augmented.columnLabels)
+                                                             columnLabels: augmented.columnLabels, sampling: sampling)
         let (value, w) = terms(gram: gram, pairs: pairs, negatives: negatives)
         return augmented.output(value: value, gramGradient: w, syntheticFraction: syntheticShare)
     }
@@ -67,12 +69,24 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     /// of synthetic points among them.
     /// `gram` is `A × R` with the label of every column in `columnLabels` (columns past the
     /// augmented set are memory points, never synthetic).
+    /// With `sampling`, pair `k` keeps only its drawn classes (`NegativeClassSampling`, one
+    /// draw per pair in pair order).
     static func hardestPoints<T: BLASScalar>(
-        gram: Matrix<T>, batch: AugmentedBatch<T>, pairs: [PositivePair], columnLabels: [Int]
+        gram: Matrix<T>, batch: AugmentedBatch<T>, pairs: [PositivePair], columnLabels: [Int],
+        sampling: NegativeClassSampling? = nil
     ) -> (IndexLists, Double) {
         let n = gram.columns
         let columns = ClassColumns(labels: columnLabels)
         let classCount = columns.count
+        var keep = [Bool]()
+        if let sampling {
+            let owns = pairs.map { columns.column[$0.first] }
+            let kept = sampling.keptColumns(ownColumns: owns, classCount: classCount)
+            keep = [Bool](repeating: false, count: pairs.count * classCount)
+            for k in 0..<pairs.count {
+                for c in kept.columns[kept.offsets[k]..<kept.offsets[k + 1]] { keep[k * classCount + c] = true }
+            }
+        }
         var lists = IndexLists(reservingLists: pairs.count, values: pairs.count * classCount)
         var best = [T](repeating: 0, count: classCount)
         var arg = [Int](repeating: -1, count: classCount)
@@ -81,7 +95,7 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
             columns.column.withUnsafeBufferPointer { col in
                 best.withUnsafeMutableBufferPointer { pb in
                     arg.withUnsafeMutableBufferPointer { pa in
-                        for pair in pairs {
+                        for (k, pair) in pairs.enumerated() {
                             let own = col[pair.first]
                             let ra = pg.baseAddress! + pair.first * n, rp = pg.baseAddress! + pair.second * n
                             for c in 0..<classCount {
@@ -96,7 +110,7 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
                                     pa[c] = q
                                 }
                             }
-                            for c in 0..<classCount where c != own {
+                            for c in 0..<classCount where c != own && (keep.isEmpty || keep[k * classCount + c]) {
                                 lists.append(pa[c])
                                 if pa[c] < batch.points.rows && batch.isSynthetic[pa[c]] { synthetic += 1 }
                             }

@@ -17,7 +17,7 @@ struct AugmentedSimilarities<T: BLASScalar> {
     init(_ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>? = nil) throws {
         try memory?.requireDimension(embeddings.columns)
         batch = try synthesis.augment(embeddings, labels: labels)
-        geometry = ReferenceGeometry(batch.points, memory: memory?.embeddings)
+        geometry = ReferenceGeometry(batch.points, memory: memory?.embeddings, distances: false, squared: false)
         memoryLabels = memory?.labels ?? []
     }
 

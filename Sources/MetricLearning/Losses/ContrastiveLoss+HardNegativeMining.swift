@@ -10,6 +10,7 @@ import DMLNumerics
 /// closest pair between all points of class a and all points of class b — so the negative mean
 /// is exactly the spec's mean over unordered class pairs `{a, b}`. With K > 2 the rule
 /// generalizes to one term per (positive pair, negative class), like every other HNPM loss.
+/// With `NegativeClassSampling` the negative mean runs over the kept (pair, class) terms.
 /// With memory, C counts the classes of the batch and the memory together (see
 /// `HardNegativeMiningLoss`), and `d⁻` is mined over both.
 extension ContrastiveLoss: HardNegativeMiningLoss {
@@ -18,14 +19,17 @@ extension ContrastiveLoss: HardNegativeMiningLoss {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
-        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
+        sampling: NegativeClassSampling?
     ) throws -> LossOutput<T> {
+        try sampling?.validate()
         try validateOptions()
-        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis, memory: memory)
+        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis, memory: memory, sampling: sampling)
         let n = mined.size, classCount = mined.hardest.classes.count
         let m = T(margin)
         let positiveWeight = 1 / T(mined.pairs.count)
-        let negativeCount = mined.pairs.count * (classCount - 1)
+        // |P|(C − 1) terms, or Σ_s m_s with negative class sampling: the mined pairs.
+        let negativeCount = mined.hardest.pairCount
         let negativeWeight = 1 / T(negativeCount)
         var positiveSum = 0.0, negativeSum = 0.0
         var weights = mined.makeWeights()  // ∂L/∂D² over the augmented set (and the memory)

@@ -40,7 +40,7 @@ public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
         let positivePairCount = statistics.positivePairCount + extra.positivePairCount
         let negativePairCount = statistics.negativePairCount + extra.negativePairCount
 
-        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, squared: false)
         let b = geometry.rows, n = geometry.columns
         let m = T(margin)
         let positiveWeight = 1 / T(positivePairCount)

@@ -14,10 +14,12 @@ extension LiftedStructuredLoss: HardNegativeMiningLoss {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
-        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
+        sampling: NegativeClassSampling?
     ) throws -> LossOutput<T> {
+        try sampling?.validate()
         try validateOptions()
-        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis, memory: memory)
+        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis, memory: memory, sampling: sampling)
         let n = mined.size, classCount = mined.hardest.classes.count
         let hardest = mined.hardest
         let alpha = T(margin)

@@ -49,7 +49,7 @@ public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
         let extra = MemoryPairs(labels: labels, memory: memory)
         let positivePairCount = statistics.positivePairCount + extra.positivePairCount
 
-        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, squared: false)
         let b = geometry.rows, n = geometry.columns
         let alpha = T(margin)
         let pairWeight = 1 / T(positivePairCount)

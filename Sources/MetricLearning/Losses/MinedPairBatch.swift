@@ -27,15 +27,18 @@ struct MinedPairBatch<T: BLASScalar> {
     let hardest: HardNegativePairs<T>
 
     /// Validates the batch (one finite embedding per label, a positive pair, two classes),
-    /// augments it with `synthesis`, and mines the hardest negative pair of every pair and class.
-    init(_ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>? = nil) throws {
+    /// augments it with `synthesis`, and mines the hardest negative pair of every pair and class
+    /// (of the kept classes, with `sampling`). `squared`: also form `D²` against the memory (only
+    /// the squared triplet loss reads it).
+    init(_ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>? = nil,
+         sampling: NegativeClassSampling? = nil, squared: Bool = false) throws {
         _ = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
         batch = try Self.augment(embeddings, labels: labels, with: synthesis)
-        geometry = ReferenceGeometry(batch.points, memory: memory?.embeddings)
+        geometry = ReferenceGeometry(batch.points, memory: memory?.embeddings, squared: squared)
         pairs = PositivePairs.make(labels: labels, rule: .all)
         hardest = HardNegativePairMiner.hardestByDistance(geometry, batch: batch, memoryLabels: memory?.labels ?? [],
-                                                          sets: .pairs(pairs, in: batch))
+                                                          sets: .pairs(pairs, in: batch), sampling: sampling)
     }
 
     /// `synthesis.augment` called on the concrete plug-in type, so that the `Float`/`Double`

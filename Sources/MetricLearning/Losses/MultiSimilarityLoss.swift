@@ -52,7 +52,7 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
         let statistics = try validate(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
-        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, distances: false, squared: false)
         let extra = MemoryPairs(labels: labels, memory: memory)
         let labels = extra.columnLabels
         let b = embeddings.rows, r = geometry.columns
@@ -93,14 +93,16 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
-        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
+        sampling: NegativeClassSampling?
     ) throws -> LossOutput<T> {
+        try sampling?.validate()
         let statistics = try validate(embeddings, labels: labels)
         let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis, memory: memory)
         let b = embeddings.rows, n = augmented.size
         let hard = HardNegativePairMiner.hardestBySimilarity(augmented.geometry, batch: augmented.batch,
                                                              memoryLabels: augmented.memoryLabels,
-                                                             sets: .anchors(Array(0..<b), in: augmented.batch))
+                                                             sets: .anchors(Array(0..<b), in: augmented.batch), sampling: sampling)
         var positives = IndexLists(reservingLists: b, values: 2 * statistics.positivePairCount)
         for i in 0..<b {
             for j in 0..<b where j != i && labels[j] == labels[i] { positives.append(i * n + j) }

@@ -37,7 +37,7 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
-        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, distances: false, squared: false)
         let b = embeddings.rows, r = geometry.columns
         let memoryLabels = memory?.labels ?? []
         var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * (pairs.count + memoryLabels.count))
@@ -56,13 +56,15 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
-        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
+        sampling: NegativeClassSampling?
     ) throws -> LossOutput<T> {
+        try sampling?.validate()
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
         let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis, memory: memory)
         let hard = HardNegativePairMiner.hardestBySimilarity(augmented.geometry, batch: augmented.batch,
                                                              memoryLabels: augmented.memoryLabels,
-                                                             sets: .pairs(pairs, in: augmented.batch))
+                                                             sets: .pairs(pairs, in: augmented.batch), sampling: sampling)
         let (value, w) = terms(gram: augmented.geometry.gram, pairs: pairs, negatives: augmented.chosenPairEntries(hard))
         return augmented.output(value: value, gramGradient: w, syntheticFraction: hard.syntheticFraction)
     }

@@ -55,7 +55,7 @@ public struct TripletLoss: MetricLoss, Codable, Equatable, Sendable {
         _ = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
 
-        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, squared: squared)
         let metric = squared ? geometry.squared : geometry.distances
         let columnLabels = MemoryPairs(labels: labels, memory: memory).columnLabels
         let classes = ClassMembers(columnLabels)

@@ -15,8 +15,12 @@ public protocol HardNegativeMiningLoss: MetricLoss {
     /// negative class too. The groups, the positive terms and the synthesis stay those of the
     /// batch (memory pairs synthesize nothing), and no gradient reaches a memory point. `nil`
     /// or an empty memory gives exactly the HNPM loss without memory.
+    ///
+    /// With `sampling`, each mining set's negative terms run over a random subset of its
+    /// negative classes (`NegativeClassSampling`); `nil` mines every class.
     func hardNegativeLoss<T: BLASScalar>(
-        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
+        sampling: NegativeClassSampling?
     ) throws -> LossOutput<T>
 }
 
@@ -25,6 +29,13 @@ extension HardNegativeMiningLoss {
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis
     ) throws -> LossOutput<T> {
-        try hardNegativeLoss(embeddings, labels: labels, synthesis: synthesis, memory: nil)
+        try hardNegativeLoss(embeddings, labels: labels, synthesis: synthesis, memory: nil, sampling: nil)
+    }
+
+    /// The HNPM loss over every negative class: `hardNegativeLoss(embeddings, labels:, synthesis:, memory:, sampling: nil)`.
+    public func hardNegativeLoss<T: BLASScalar>(
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?
+    ) throws -> LossOutput<T> {
+        try hardNegativeLoss(embeddings, labels: labels, synthesis: synthesis, memory: memory, sampling: nil)
     }
 }

@@ -44,8 +44,11 @@ public enum HardNegativePairMiner {
     /// points of `batch` against the `R` reference columns of `columnLabels`, the points
     /// themselves then any memory points; `nil` labels: `R = A`, the batch's own labels).
     /// Memory columns count as originals of their class (never synthetic).
+    /// With `sampling`, each set mines only its kept negative classes (`NegativeClassSampling`);
+    /// the others get no pair (`groupPoint` −1, so `isNegative` is false).
     static func hardest<T: BLASScalar>(
-        _ matrix: Matrix<T>, sign: T, batch: AugmentedBatch<T>, sets: MiningSets, columnLabels: [Int]? = nil
+        _ matrix: Matrix<T>, sign: T, batch: AugmentedBatch<T>, sets: MiningSets, columnLabels: [Int]? = nil,
+        sampling: NegativeClassSampling? = nil
     ) -> HardNegativePairs<T> {
         let n = batch.points.rows
         let labels = columnLabels ?? batch.labels
@@ -87,15 +90,32 @@ public enum HardNegativePairMiner {
         var ownColumn = [Int](repeating: 0, count: setCount)
         var setBest = [T](repeating: .infinity, count: classCount)
         let classOfLabel = Dictionary(uniqueKeysWithValues: columns.classes.enumerated().map { ($1, $0) })
+        for s in 0..<setCount { ownColumn[s] = classOfLabel[sets.labels[s]]! }
+        let kept = sampling?.keptColumns(ownColumns: ownColumn, classCount: classCount)
         value.withUnsafeMutableBufferPointer { pv in
             pointBest.withUnsafeBufferPointer { pb in
                 pointArg.withUnsafeBufferPointer { pa in
                     sets.members.withUnsafeBufferPointer { members in
                         for s in 0..<setCount {
-                            let own = classOfLabel[sets.labels[s]]!
-                            ownColumn[s] = own
-                            for c in 0..<classCount { setBest[c] = .infinity }
+                            let own = ownColumn[s]
                             let base = s * classCount
+                            if let kept {
+                                // Only the kept classes: Σ|s|·m work instead of Σ|s|·C.
+                                let chosen = kept.columns[kept.offsets[s]..<kept.offsets[s + 1]]
+                                for c in chosen { setBest[c] = .infinity }
+                                for m in sets.offsets[s]..<sets.offsets[s + 1] {
+                                    let p = members[m]
+                                    let row = p * classCount
+                                    for c in chosen where pb[row + c] < setBest[c] {
+                                        setBest[c] = pb[row + c]
+                                        groupPoint[base + c] = p
+                                        classPoint[base + c] = pa[row + c]
+                                    }
+                                }
+                                for c in chosen { pv[base + c] = sign * setBest[c] }
+                                continue
+                            }
+                            for c in 0..<classCount { setBest[c] = .infinity }
                             for m in sets.offsets[s]..<sets.offsets[s + 1] {
                                 let p = members[m]
                                 let row = p * classCount
@@ -125,10 +145,11 @@ public enum HardNegativePairMiner {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func hardestByDistance<T: BLASScalar>(
-        _ geometry: ReferenceGeometry<T>, batch: AugmentedBatch<T>, memoryLabels: [Int], sets: MiningSets
+        _ geometry: ReferenceGeometry<T>, batch: AugmentedBatch<T>, memoryLabels: [Int], sets: MiningSets,
+        sampling: NegativeClassSampling? = nil
     ) -> HardNegativePairs<T> {
         hardest(geometry.distances, sign: 1, batch: batch, sets: sets,
-                columnLabels: memoryLabels.isEmpty ? nil : batch.labels + memoryLabels)
+                columnLabels: memoryLabels.isEmpty ? nil : batch.labels + memoryLabels, sampling: sampling)
     }
 
     /// `s⁺(s, c) = max_{p ∈ s, n ∈ class c} G_pn` over a batch and a memory (see
@@ -136,9 +157,10 @@ public enum HardNegativePairMiner {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func hardestBySimilarity<T: BLASScalar>(
-        _ geometry: ReferenceGeometry<T>, batch: AugmentedBatch<T>, memoryLabels: [Int], sets: MiningSets
+        _ geometry: ReferenceGeometry<T>, batch: AugmentedBatch<T>, memoryLabels: [Int], sets: MiningSets,
+        sampling: NegativeClassSampling? = nil
     ) -> HardNegativePairs<T> {
         hardest(geometry.gram, sign: -1, batch: batch, sets: sets,
-                columnLabels: memoryLabels.isEmpty ? nil : batch.labels + memoryLabels)
+                columnLabels: memoryLabels.isEmpty ? nil : batch.labels + memoryLabels, sampling: sampling)
     }
 }

@@ -8,7 +8,7 @@ import DMLNumerics
 /// `s⁺(s, c) = max_{p ∈ s, n ∈ class c} S_pn` (by similarity), attained at the pair
 /// `(groupPoint[s·C + c], classPoint[s·C + c])`; "class c" counts its originals and its synthetic
 /// points. Ties go to the lowest `p`, then the lowest `n`. In the set's own column the value is 0
-/// and both points are −1.
+/// and both points are −1; so are the columns a `NegativeClassSampling` left out.
 public struct HardNegativePairs<T: BLASScalar>: Sendable {
     /// The distinct labels, ascending: column `c` ↔ `classes[c]`.
     public let classes: [Int]
@@ -34,9 +34,10 @@ public struct HardNegativePairs<T: BLASScalar>: Sendable {
     /// The number of rows (mining sets).
     public var rows: Int { value.rows }
 
-    /// Whether column `c` is a negative class of row `s` (not the set's own class).
+    /// Whether column `c` is a negative class of row `s` that was mined: not the set's own
+    /// class and, with `NegativeClassSampling`, among the set's kept classes.
     @inlinable
-    public func isNegative(row s: Int, column c: Int) -> Bool { ownColumn[s] != c }
+    public func isNegative(row s: Int, column c: Int) -> Bool { groupPoint[s * classes.count + c] >= 0 }
 
     /// The column of a label, if it occurs in the batch.
     public func column(ofLabel label: Int) -> Int? { classes.firstIndex(of: label) }

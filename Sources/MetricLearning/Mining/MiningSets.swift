@@ -3,7 +3,8 @@
 /// class `labels[s]`.
 ///
 /// Three constructions, all reducing to the groups of §5 with one positive pair per class (K = 2):
-/// - `groups(of:)`: one set per group (generating pair plus its synthetic points) — `d⁻(g, c)`.
+/// - `groups(of:)`: one set per group (generating pair plus its synthetic points, or with the
+///   class-mean axis a class's originals plus theirs) — `d⁻(g, c)`.
 /// - `pairs(_:in:)`: for a loss term on a positive pair `(i, j)`: `{i, j}` ∪ every group that
 ///   contains `i` or `j`. When `(i, j)` generated a group and neither sample is in another
 ///   group (always the case with `adjacent` pairing), this is exactly that group.
@@ -53,7 +54,7 @@ public struct MiningSets: Sendable, Equatable {
             members.append(contentsOf: group.members)  // already ascending and distinct
             offsets.append(members.count)
         }
-        return MiningSets(offsets: offsets, members: members, labels: batch.groups.map(\.pair.label))
+        return MiningSets(offsets: offsets, members: members, labels: batch.groups.map(\.label))
     }
 
     /// One set per loss pair `(i, j)`: `{i, j}` ∪ the groups of `batch` containing `i` or `j`.
@@ -72,17 +73,16 @@ public struct MiningSets: Sendable, Equatable {
         // The groups containing each original, as offsets into one list.
         var start = [Int](repeating: 0, count: batch.originalCount + 1)
         for group in batch.groups {
-            start[group.pair.first + 1] += 1
-            start[group.pair.second + 1] += 1
+            for original in group.originals { start[original + 1] += 1 }
         }
         for i in 0..<batch.originalCount { start[i + 1] += start[i] }
         var containing = [Int](repeating: 0, count: start[batch.originalCount])
         var next = start
         for (g, group) in batch.groups.enumerated() {
-            containing[next[group.pair.first]] = g
-            next[group.pair.first] += 1
-            containing[next[group.pair.second]] = g
-            next[group.pair.second] += 1
+            for original in group.originals {
+                containing[next[original]] = g
+                next[original] += 1
+            }
         }
         var stamp = [Int](repeating: -1, count: batch.points.rows)
         var scratch = [Int]()

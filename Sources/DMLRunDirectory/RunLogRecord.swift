@@ -1,10 +1,11 @@
 import Foundation
-import DMLNumerics
 
 /// One line of a run's `log.jsonl` (see docs/RUN_DIRECTORY.md).
 public enum RunLogRecord: Sendable, Equatable {
     /// A training step: `{"event": "step", "iteration", "epoch", "loss", "synthetic_fraction",
-    /// "learning_rate", "images_per_second", "elapsed_seconds"}`.
+    /// "learning_rate", "images_per_second", "elapsed_seconds"}`, with `"embedding_spread"` when
+    /// collapse detection is on and, on several processes, `"allgather_seconds"`,
+    /// `"allreduce_seconds"`, `"batchnorm_sync_seconds"` (`CollectiveStepSeconds`).
     case step(TrainingStepRecord)
     /// An evaluation on the held-out classes: `{"event": "eval", "iteration", metrics…,
     /// "elapsed_seconds"}`.
@@ -27,6 +28,7 @@ public enum RunLogRecord: Sendable, Equatable {
         case .step(var s):
             s.imagesPerSecond = 0
             s.elapsedSeconds = 0
+            if s.collectives != nil { s.collectives = CollectiveStepSeconds(embeddingGather: 0, gradientReduce: 0, batchNorm: 0) }
             return .step(s)
         case let .evaluation(iteration, metrics, _): return .evaluation(iteration: iteration, metrics: metrics, elapsedSeconds: 0)
         case let .baseline(metrics, _): return .baseline(metrics: metrics, elapsedSeconds: 0)
@@ -48,16 +50,21 @@ public enum RunLogRecord: Sendable, Equatable {
     /// decimal that reads back to the same `Double`), NaN and infinities as `null`, so lines
     /// are reproducible and survive a resume's read-and-rewrite unchanged.
     public func jsonLine() -> String {
-        var object: [String: JSONLogValue]
+        var object: [String: LogField]
         switch self {
         case .step(let s):
             object = [
                 "event": .string("step"), "iteration": .integer(s.iteration), "epoch": .number(s.epoch),
-                "loss": .number(s.loss), "synthetic_fraction": s.syntheticFraction.map(JSONLogValue.number) ?? .null,
+                "loss": .number(s.loss), "synthetic_fraction": s.syntheticFraction.map(LogField.number) ?? .null,
                 "learning_rate": .number(s.learningRate), "images_per_second": .number(s.imagesPerSecond),
                 "elapsed_seconds": .number(s.elapsedSeconds),
             ]
             if let spread = s.embeddingSpread { object["embedding_spread"] = .number(spread) }
+            if let c = s.collectives {
+                object["allgather_seconds"] = .number(c.embeddingGather)
+                object["allreduce_seconds"] = .number(c.gradientReduce)
+                object["batchnorm_sync_seconds"] = .number(c.batchNorm)
+            }
         case let .evaluation(iteration, metrics, elapsed):
             object = ["event": .string("eval"), "iteration": .integer(iteration), "elapsed_seconds": .number(elapsed)]
             for (k, v) in metrics { object[k] = .number(v) }
@@ -73,77 +80,103 @@ public enum RunLogRecord: Sendable, Equatable {
             object = ["event": .string("baseline"), "iteration": .integer(0), "elapsed_seconds": .number(elapsed)]
             for (k, v) in metrics { object[k] = .number(v) }
         }
-        return "{" + object.keys.sorted().map { JSONLogValue.quoted($0) + ":" + object[$0]!.text }.joined(separator: ",") + "}"
+        return "{" + object.keys.sorted().map { LogField.quoted($0) + ":" + object[$0]!.text }.joined(separator: ",") + "}"
     }
 
-    /// Parses one line of `log.jsonl`; `nil` for an unknown event (readers skip those).
-    /// Numbers are read exactly (`JSONDecoder`), so a record read back equals the one written.
-    public static func parse(_ line: String) throws -> RunLogRecord? {
-        guard let object = try? JSONDecoder().decode([String: JSONLogValue].self, from: Data(line.utf8)),
-              case .string(let event)? = object["event"] else {
-            throw TrainingError.invalidConfiguration(file: "log.jsonl", reason: "a line is not a JSON object with an \"event\" key: \(line.prefix(80))")
+    /// Parses one line of `log.jsonl`; `nil` for a blank line or an unknown event (readers skip
+    /// those, so the format can grow). `source` names the file and line in errors.
+    ///
+    /// The one rule for missing fields (docs/RUN_DIRECTORY.md): `event` is required on every
+    /// line, `iteration` (an integer) on `step`, `eval` and `collapse` records, and `loss` (a
+    /// number, or `null` for a loss that was not finite) on a `step`. Every other field may be
+    /// absent or `null`: optional values (`synthetic_fraction`, `embedding_spread`) read as nil,
+    /// measured values (a collapse's `spread`, `initial_spread`, `loss`, `collapse_loss`) as NaN,
+    /// counters and timings (`epoch`, `learning_rate`, `images_per_second`, `elapsed_seconds`,
+    /// `allreduce_seconds`, `batchnorm_sync_seconds`) as 0 (the collective times are nil when
+    /// `allgather_seconds` is absent), `began` as the record's iteration, `criterion` as `spread`, `processes` as 1. A
+    /// field present with the wrong type is an error. Numbers are read exactly, so a record read
+    /// back equals the one written.
+    public static func parse(_ line: some StringProtocol, source: String = "log.jsonl") throws -> RunLogRecord? {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty { return nil }
+        guard case .object(let object) = try JSONValue.parse(Data(trimmed.utf8), source: source) else {
+            throw RunFormatError(source: source, reason: "expected a JSON object per line")
         }
-        func number(_ key: String) -> Double? { object[key]?.double }
-        func integer(_ key: String) -> Int { number(key).flatMap { abs($0) < 9e15 ? Int($0) : nil } ?? 0 }
-        let iteration = integer("iteration")
+        guard let event = object["event"]?.string else {
+            throw RunFormatError(source: source, reason: "field \"event\" is missing (a string such as \"step\" or \"eval\")")
+        }
+        func fail(_ key: String, _ expected: String) -> RunFormatError {
+            RunFormatError(source: source, reason: "field \"\(key)\" must be \(expected)")
+        }
+        func number(_ key: String) throws -> Double? {
+            switch object[key] {
+            case nil, .null?: return nil
+            case .number(let value)?: return value
+            default: throw fail(key, "a number or null")
+            }
+        }
+        func integer(_ key: String) throws -> Int? {
+            guard let value = object[key], value != .null else { return nil }
+            guard let i = value.integer else { throw fail(key, "an integer") }
+            return i
+        }
+        func iteration() throws -> Int {
+            guard let i = try integer("iteration") else { throw fail("iteration", "an integer") }
+            return i
+        }
+        let elapsed = try number("elapsed_seconds") ?? 0
         switch event {
         case "start":
-            return .start(processes: integer("processes"))
+            return .start(processes: try integer("processes") ?? 1)
         case "step":
+            guard object["loss"] != nil else {
+                throw RunFormatError(source: source, reason: "field \"loss\" is missing (a number, or null when it was not finite)")
+            }
             return .step(TrainingStepRecord(
-                iteration: iteration, epoch: number("epoch") ?? 0, loss: number("loss") ?? .nan,
-                syntheticFraction: number("synthetic_fraction"), learningRate: number("learning_rate") ?? 0,
-                imagesPerSecond: number("images_per_second") ?? 0, elapsedSeconds: number("elapsed_seconds") ?? 0,
-                embeddingSpread: number("embedding_spread")))
+                iteration: try iteration(), epoch: try number("epoch") ?? 0, loss: try number("loss") ?? .nan,
+                syntheticFraction: try number("synthetic_fraction"), learningRate: try number("learning_rate") ?? 0,
+                imagesPerSecond: try number("images_per_second") ?? 0, elapsedSeconds: elapsed,
+                embeddingSpread: try number("embedding_spread"),
+                collectives: try number("allgather_seconds").map { gather in
+                    CollectiveStepSeconds(embeddingGather: gather, gradientReduce: try number("allreduce_seconds") ?? 0,
+                                          batchNorm: try number("batchnorm_sync_seconds") ?? 0)
+                }))
         case "eval", "baseline":
             var metrics = [String: Double]()
             for (k, v) in object where !["event", "iteration", "elapsed_seconds"].contains(k) {
-                if let d = v.double { metrics[k] = d }
+                if let d = v.number { metrics[k] = d }
             }
-            if event == "baseline" { return .baseline(metrics: metrics, elapsedSeconds: number("elapsed_seconds") ?? 0) }
-            return .evaluation(iteration: iteration, metrics: metrics, elapsedSeconds: number("elapsed_seconds") ?? 0)
+            if event == "baseline" { return .baseline(metrics: metrics, elapsedSeconds: elapsed) }
+            return .evaluation(iteration: try iteration(), metrics: metrics, elapsedSeconds: elapsed)
         case "collapse":
+            let at = try iteration()
             var criterion = "spread"
-            if case .string(let s)? = object["criterion"] { criterion = s }
-            return .collapse(CollapseRecord(iteration: iteration, began: integer("began"), criterion: criterion,
-                                            spread: number("spread") ?? .nan, initialSpread: number("initial_spread") ?? .nan,
-                                            loss: number("loss") ?? .nan, collapseLoss: number("collapse_loss") ?? .nan))
+            switch object["criterion"] {
+            case nil, .null?: break
+            case .string(let s)?: criterion = s
+            default: throw fail("criterion", "a string (spread or loss)")
+            }
+            return .collapse(CollapseRecord(iteration: at, began: try integer("began") ?? at, criterion: criterion,
+                                            spread: try number("spread") ?? .nan, initialSpread: try number("initial_spread") ?? .nan,
+                                            loss: try number("loss") ?? .nan, collapseLoss: try number("collapse_loss") ?? .nan))
         default:
             return nil
         }
     }
 }
 
-/// A JSON value of a log line: scalars are kept, nested values are accepted and ignored.
-enum JSONLogValue: Decodable, Sendable {
-    case null, bool(Bool), integer(Int), number(Double), string(String), other
+/// A field of a log line being written: what `RunLogRecord.jsonLine()` prints.
+enum LogField: Sendable {
+    case null, integer(Int), number(Double), string(String)
 
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let b = try? container.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? container.decode(Double.self) { self = .number(d) }
-        else if let s = try? container.decode(String.self) { self = .string(s) }
-        else { self = .other }
-    }
-
-    /// The value as a number, if it is one.
-    var double: Double? {
-        switch self {
-        case .number(let d): d
-        case .integer(let i): Double(i)
-        default: nil
-        }
-    }
-
-    /// The JSON text: numbers in Swift's shortest round-trip form (`0.1`, `1e-05`, `5.0`).
+    /// The JSON text: numbers in Swift's shortest round-trip form (`0.1`, `1e-05`, `5.0`), NaN
+    /// and infinities as `null`.
     var text: String {
         switch self {
-        case .null, .other: "null"
-        case .bool(let b): b ? "true" : "false"
+        case .null: "null"
         case .integer(let i): "\(i)"
         case .number(let d): d.isFinite ? "\(d)" : "null"
-        case .string(let s): JSONLogValue.quoted(s)
+        case .string(let s): LogField.quoted(s)
         }
     }
 
@@ -213,11 +246,15 @@ public struct TrainingStepRecord: Sendable, Equatable, Codable {
     /// The mean relative spread of the batch embeddings (`CollapseDetector.relativeSpread`),
     /// nil when collapse detection is off.
     public var embeddingSpread: Double?
+    /// The mean time per step of the window spent in collectives, nil for a single process.
+    public var collectives: CollectiveStepSeconds?
 
     /// A step record.
     public init(iteration: Int, epoch: Double, loss: Double, syntheticFraction: Double?, learningRate: Double,
-                imagesPerSecond: Double, elapsedSeconds: Double, embeddingSpread: Double? = nil) {
+                imagesPerSecond: Double, elapsedSeconds: Double, embeddingSpread: Double? = nil,
+                collectives: CollectiveStepSeconds? = nil) {
         self.embeddingSpread = embeddingSpread
+        self.collectives = collectives
         self.iteration = iteration
         self.epoch = epoch
         self.loss = loss
@@ -228,56 +265,23 @@ public struct TrainingStepRecord: Sendable, Equatable, Codable {
     }
 }
 
-/// The `log.jsonl` of a run directory.
-///
-/// Records are kept in memory and the whole file is rewritten atomically at each flush, so a
-/// crash never leaves a torn line; on resume the log is cut back to the checkpoint's iteration,
-/// so a resumed run's log equals an uninterrupted one's.
-public struct RunLog: Sendable {
-    /// The file.
-    public let path: String
-    /// The records so far, in order.
-    public private(set) var records: [RunLogRecord]
+/// The mean wall time per step spent in the collectives of a data-parallel run (`mpirun -np N`,
+/// `N > 1`) over a logging window, in seconds: the `step` record's `allgather_seconds` (the
+/// embeddings), `allreduce_seconds` (the fused gradient all-reduce; in local batch-norm mode
+/// with the running-statistics average) and `batchnorm_sync_seconds` (the gathers and sums of
+/// synchronized batch norm). Each includes the wait for the slowest rank.
+public struct CollectiveStepSeconds: Sendable, Equatable, Codable {
+    /// All-gather of the embeddings.
+    public var embeddingGather: Double
+    /// All-reduce of the gradients (and buffers).
+    public var gradientReduce: Double
+    /// Batch-norm collectives.
+    public var batchNorm: Double
 
-    /// A log at `path`, empty.
-    public init(path: String) {
-        self.path = path
-        self.records = []
-    }
-
-    /// Reads the records of an existing log (unknown events skipped).
-    public static func read(from path: String) throws -> [RunLogRecord] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw TrainingError.invalidConfiguration(file: path, reason: "cannot read the run log")
-        }
-        var out = [RunLogRecord]()
-        for (n, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-            do {
-                if let r = try RunLogRecord.parse(String(line)) { out.append(r) }
-            } catch {
-                throw TrainingError.invalidConfiguration(file: path, reason: "line \(n + 1) is not a valid record")
-            }
-        }
-        return out
-    }
-
-    /// Reopens the log of a run being resumed, keeping the records up to `iteration`.
-    public static func resuming(path: String, upTo iteration: Int) throws -> RunLog {
-        var log = RunLog(path: path)
-        if FileManager.default.fileExists(atPath: path) {
-            log.records = try read(from: path).filter { $0.iteration <= iteration }
-        }
-        return log
-    }
-
-    /// Adds a record (written at the next `flush`).
-    public mutating func append(_ record: RunLogRecord) {
-        records.append(record)
-    }
-
-    /// Writes the whole log atomically.
-    public func flush() throws {
-        let text = records.map { $0.jsonLine() }.joined(separator: "\n") + (records.isEmpty ? "" : "\n")
-        try AtomicFile.write(text, to: path)
+    /// Times per step.
+    public init(embeddingGather: Double, gradientReduce: Double, batchNorm: Double) {
+        self.embeddingGather = embeddingGather
+        self.gradientReduce = gradientReduce
+        self.batchNorm = batchNorm
     }
 }

@@ -1,4 +1,5 @@
 import DMLNumerics
+import DMLNetworks
 import Foundation
 
 /// The measured throughput of forward + backward + optimizer update.
@@ -154,9 +155,9 @@ public enum TrainingBenchmark {
                 guard layer is Conv2D<Float> || layer is Linear<Float> else { return }
                 let attached = profile ? GEMMProfiler() : profiler
                 if profile { gemmProfilers.append((index, kindLabel(layer), attached)) }
-                (layer as? Conv2D<Float>)?.profiler = attached
+                (layer as? Conv2D<Float>)?.gemmObserver = attached
                 (layer as? Conv2D<Float>)?.algorithm = convolution
-                (layer as? Linear<Float>)?.profiler = attached
+                (layer as? Linear<Float>)?.gemmObserver = attached
             }
             wire(layer)
             layer.visitDescendants { _, child in wire(child) }
@@ -268,9 +269,4 @@ public enum TrainingBenchmark {
         let name = String(describing: type(of: layer))
         return name.firstIndex(of: "<").map { String(name[..<$0]) } ?? name
     }
-}
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -22,12 +22,13 @@ public struct RunResult: Sendable, Equatable {
     /// Reads `config.json` and `metrics.json` of a finished run directory.
     public init(runDirectory: String) throws {
         identity = try RunIdentity(runDirectory: runDirectory)
-        let path = (runDirectory as NSString).appendingPathComponent("metrics.json")
+        let path = RunFiles(runDirectory).file(RunFiles.metrics)
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ReportError(source: path, reason: "missing: the run has not finished")
+            throw RunFormatError(source: path, reason: "missing: the run has not finished")
         }
-        metrics = try RunDirectory.readMetrics(path)
-        baseline = try RunDirectory.readBaseline(path)
+        let final = try RunMetrics(contentsOf: path)
+        metrics = final.numericMembers
+        baseline = final.baseline
         directory = runDirectory
     }
 }

@@ -50,12 +50,30 @@ public struct RunFiles: Sendable {
 
     /// The name of the lock file held for the life of a run.
     public static let lockName = "run.lock"
+    /// The resolved training configuration.
+    public static let configuration = "config.json"
+    /// The training log (`RunLog`).
+    public static let log = "log.jsonl"
+    /// The final metrics (`RunMetrics`); written last, its presence marks a finished run.
+    public static let metrics = "metrics.json"
+    /// The run's HTML report.
+    public static let report = "report.html"
+    /// The checkpoint written at every evaluation.
+    public static let lastCheckpoint = "checkpoints/last.ckpt"
+    /// The checkpoint of the best Recall@1 so far.
+    public static let bestCheckpoint = "checkpoints/best.ckpt"
+    /// The final held-out embeddings, float32 N × d.
+    public static let testEmbeddings = "embeddings/test_embeddings.npy"
+    /// Their labels, int64 N.
+    public static let testLabels = "embeddings/test_labels.npy"
+    /// Small images of the held-out items, uint8 N × h × w × c (`Thumbnails`).
+    public static let testThumbnails = "embeddings/test_thumbnails.npy"
+    /// The held-out classes' names (`TestClassList`).
+    public static let testClasses = "embeddings/test_classes.json"
     /// The files a run writes, relative to its directory. `--overwrite` removes these and
     /// nothing else.
     public static let runFiles = [
-        "config.json", "log.jsonl", "metrics.json", "report.html",
-        "checkpoints/last.ckpt", "checkpoints/best.ckpt",
-        "embeddings/test_embeddings.npy", "embeddings/test_labels.npy", "embeddings/test_thumbnails.npy",
+        configuration, log, metrics, report, lastCheckpoint, bestCheckpoint, testEmbeddings, testLabels, testThumbnails,
     ]
     /// The sub-directories a run creates.
     public static let subdirectories = ["checkpoints", "embeddings"]
@@ -65,6 +83,33 @@ public struct RunFiles: Sendable {
 
     /// `path/relative`.
     public func file(_ relative: String) -> String { (path as NSString).appendingPathComponent(relative) }
+
+    /// JSON of a configuration as `config.json` holds it: pretty-printed, keys sorted.
+    public static func configurationJSON(_ value: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(value)
+    }
+
+    /// Writes `config.json` (atomically, as every write here).
+    public func writeConfiguration(_ configuration: some Encodable) throws {
+        try AtomicFile.write(RunFiles.configurationJSON(configuration), to: file(RunFiles.configuration))
+    }
+
+    /// Writes the final held-out embeddings, their labels, the thumbnails (when the data are
+    /// images) and the class names: everything of `embeddings/`.
+    public func writeTestEmbeddings(_ embeddings: Matrix<Float>, labels: [Int], thumbnails: NPYArray?,
+                                    classes: [(originalID: Int, name: String)]) throws {
+        try NPYArray(embeddings).write(to: file(RunFiles.testEmbeddings))
+        try NPYArray(labels: labels).write(to: file(RunFiles.testLabels))
+        if let thumbnails { try thumbnails.write(to: file(RunFiles.testThumbnails)) }
+        try AtomicFile.write(TestClassList.encoded(classes), to: file(RunFiles.testClasses))
+    }
+
+    /// Writes `metrics.json`, which marks the run as finished: call it last.
+    public func writeMetrics(_ metrics: RunMetrics) throws {
+        try AtomicFile.write(metrics.encoded(), to: file(RunFiles.metrics))
+    }
 
     /// Refuses output paths that would scatter a run's files over something that is not a
     /// run directory: the empty path and the file-system root (however spelled: `/`, `//`,

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DMLEvaluation
+import DMLBenchmarks
 
 @Suite("dml bench eval driver")
 struct EvaluationBenchmarkTests {

@@ -1,4 +1,5 @@
 import DMLNumerics
+import DMLData
 import Foundation
 
 /// Throughput of decoding + augmentation, and how long a trainer waits on the loader.

@@ -1,7 +1,7 @@
 import CImageCodecs
 import Foundation
 import Testing
-@testable import DMLReport
+@testable import DMLData
 
 @Suite struct PNGEncoderTests {
     /// Decodes PNG bytes with libpng's reader into 8-bit samples with `channels` channels.
@@ -21,7 +21,7 @@ import Testing
         for channels in [1, 3] {
             let (w, h) = (5, 3)
             let pixels = (0..<(w * h * channels)).map { UInt8(($0 * 37 + 11) % 256) }
-            let png = try PNGEncoder.encode(pixels: pixels, width: w, height: h, channels: channels)
+            let png = try PNGCodec.encode(Image(width: w, height: h, channels: channels, pixels: pixels))
             #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
             let decoded = try #require(decode(png, channels: channels))
             #expect(decoded.width == w && decoded.height == h)
@@ -29,8 +29,7 @@ import Testing
         }
     }
 
-    @Test func rejectsWrongSizes() {
-        #expect(throws: ReportError.self) { try PNGEncoder.encode(pixels: [1, 2, 3], width: 2, height: 2, channels: 1) }
-        #expect(throws: ReportError.self) { try PNGEncoder.encode(pixels: [1, 2, 3, 4], width: 1, height: 2, channels: 2) }
+    @Test func anEmptyImageIsAnError() {
+        #expect(throws: DataError.self) { try PNGCodec.encode(Image(width: 0, height: 3, channels: 1, pixels: [])) }
     }
 }

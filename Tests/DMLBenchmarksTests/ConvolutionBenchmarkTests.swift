@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import DMLNetworks
+import DMLBenchmarks
 
 /// The convolution benchmark runs and both paths agree. Timings are printed only with
 /// `DML_LAYER_BENCH=1` (run in release: `DML_LAYER_BENCH=1 swift test -c release --filter ConvolutionBenchmarkTests`).

@@ -1,4 +1,5 @@
 import DMLNumerics
+import DMLNetworks
 
 /// A micro-benchmark of one convolution layer: forward + backward (input and weight gradients)
 /// of the layer's own kernel (depthwise or pointwise) against im2col + GEMM per group for the

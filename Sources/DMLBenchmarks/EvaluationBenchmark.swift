@@ -1,4 +1,5 @@
 import DMLNumerics
+import DMLEvaluation
 import Foundation
 
 /// The scale benchmark behind `dml bench eval`: leave-one-out retrieval and k-means on

@@ -17,11 +17,11 @@ public struct Thumbnails: Sendable, Equatable {
     /// Checks the array's type and shape; `source` names the file in errors.
     public init(_ array: NPYArray, source: String) throws {
         guard case .uint8(let values) = array.values else {
-            throw ReportError(source: source, reason: "expected uint8 thumbnails, got \(array.dtype.name)")
+            throw RunFormatError(source: source, reason: "expected uint8 thumbnails, got \(array.dtype.name)")
         }
         let shape = array.shape.count == 3 ? array.shape + [1] : array.shape
         guard shape.count == 4, shape[3] == 1 || shape[3] == 3, shape[1] > 0, shape[2] > 0 else {
-            throw ReportError(source: source, reason: "expected shape N × h × w × c with c = 1 or 3, got \(array.shape)")
+            throw RunFormatError(source: source, reason: "expected shape N × h × w × c with c = 1 or 3, got \(array.shape)")
         }
         count = shape[0]
         height = shape[1]
@@ -34,11 +34,5 @@ public struct Thumbnails: Sendable, Equatable {
     public func image(_ index: Int) -> ArraySlice<UInt8> {
         let size = height * width * channels
         return pixels[(index * size)..<((index + 1) * size)]
-    }
-
-    /// Image `index` as a `data:image/png;base64,…` URI.
-    public func dataURI(_ index: Int) throws -> String {
-        let png = try PNGEncoder.encode(pixels: Array(image(index)), width: width, height: height, channels: channels)
-        return "data:image/png;base64," + png.base64EncodedString()
     }
 }

@@ -1,6 +1,7 @@
 import Testing
 import DMLNetworks
 import DMLNumerics
+import DMLBenchmarks
 
 /// The training micro-benchmark runs the real preset end to end and reports sane numbers.
 @Suite struct TrainingBenchmarkTests {

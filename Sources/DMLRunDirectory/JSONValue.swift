@@ -46,14 +46,14 @@ public enum JSONValue: Sendable, Equatable, Codable {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch let error as DecodingError {
-            throw ReportError(source: source, reason: "not valid JSON (\(JSONValue.describe(error)))")
+            throw RunFormatError(source: source, reason: "not valid JSON (\(JSONValue.describe(error)))")
         }
     }
 
     /// Reads and parses a JSON file.
     public static func read(from path: String) throws -> JSONValue {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ReportError(source: path, reason: "cannot read the file (missing or unreadable)")
+            throw RunFormatError(source: path, reason: "cannot read the file (missing or unreadable)")
         }
         return try parse(data, source: path)
     }
@@ -62,6 +62,13 @@ public enum JSONValue: Sendable, Equatable, Codable {
     public var number: Double? {
         if case .number(let d) = self { return d }
         return nil
+    }
+
+    /// The value as an integer, if it is a number with no fractional part and a magnitude
+    /// below 9·10¹⁵ (where every integer is exactly a `Double`).
+    public var integer: Int? {
+        guard case .number(let d) = self, d == d.rounded(), abs(d) < 9e15 else { return nil }
+        return Int(d)
     }
 
     /// The value as a string, if it is one.
@@ -122,8 +129,8 @@ public enum JSONValue: Sendable, Equatable, Codable {
     }
 
     /// `3` for integral values below 2⁵³, otherwise Swift's shortest round-trip form.
-    static func formatNumber(_ d: Double) -> String {
-        if d.isFinite, d == d.rounded(), abs(d) < 9e15 { return String(Int64(d)) }
+    public static func formatNumber(_ d: Double) -> String {
+        if let i = JSONValue.number(d).integer { return String(i) }
         return "\(d)"
     }
 

@@ -31,7 +31,7 @@ public struct RunIdentity: Sendable, Hashable, Codable {
     /// Reads the identity from a configuration object; `source` names the file in errors.
     public init(config: JSONValue, source: String) throws {
         guard case .object(let members) = config else {
-            throw ReportError(source: source, reason: "expected a JSON object")
+            throw RunFormatError(source: source, reason: "expected a JSON object")
         }
         var derivedMode: String? = nil
         switch members["loss"] {
@@ -42,19 +42,21 @@ public struct RunIdentity: Sendable, Hashable, Codable {
                 derivedMode = RunIdentity.mode(mining: mining, synthesis: synthesis)
             }
         case .object(let o)? where o["name"]?.string != nil: loss = o["name"]!.string!
-        default: throw ReportError(source: "\(source): field \"loss\"", reason: "expected a loss name (a string, or an object with a \"kind\" or \"name\" string)")
+        default: throw RunFormatError(source: "\(source): field \"loss\"", reason: "expected a loss name (a string, or an object with a \"kind\" or \"name\" string)")
         }
         guard let mode = derivedMode ?? members["mode"]?.string else {
-            throw ReportError(source: "\(source): field \"mode\"", reason: "expected loss.mining and loss.synthesis, or a mode name (a string such as \"hnpm+ee\")")
+            throw RunFormatError(source: "\(source): field \"mode\"", reason: "expected loss.mining and loss.synthesis, or a mode name (a string such as \"hnpm+ee\")")
         }
         self.mode = mode
-        guard let seed = members["seed"]?.number, seed == seed.rounded(), abs(seed) < 9e15 else {
-            throw ReportError(source: "\(source): field \"seed\"", reason: "expected an integer seed")
+        guard let seed = members["seed"]?.integer else {
+            throw RunFormatError(source: "\(source): field \"seed\"", reason: "expected an integer seed")
         }
-        self.seed = Int(seed)
+        self.seed = seed
     }
 
-    /// The mode name of a mining mode and a synthesis: `plain`, `hnpm` or `hnpm+<synthesis>`.
+    /// The mode name of a mining mode and a synthesis (their `config.json` names): `plain`,
+    /// `hnpm` or `hnpm+<synthesis>` — the mode names of the papers' ablations, which
+    /// `LossConfiguration.modeDescription` and the experiment grids use.
     public static func mode(mining: String, synthesis: String) -> String {
         mining == "plain" ? "plain" : (synthesis == "none" ? mining : "\(mining)+\(synthesis)")
     }
@@ -72,7 +74,7 @@ public struct RunIdentity: Sendable, Hashable, Codable {
 
     /// Reads `config.json` in a run directory.
     public init(runDirectory: String) throws {
-        let path = (runDirectory as NSString).appendingPathComponent("config.json")
+        let path = RunFiles(runDirectory).file(RunFiles.configuration)
         try self.init(config: JSONValue.read(from: path), source: path)
     }
 }
