@@ -5,7 +5,7 @@ batch 128, random 1x28x28 inputs, on the CPU; with --backbone, an ImageNet backb
 embedding head on random 3xSxS inputs (`dml bench train --backbone NAME --torch`).
 
 Usage: python3 benchmarks/torch_reference.py [--threads 1] [--batch 128] [--iterations 20] [--warmup 3]
-           [--backbone resnet18 --image-size 224]
+           [--backbone resnet18 --image-size 224 [--inference]]
 (Debian: apt-get install python3-torch; run with /usr/bin/python3.)
 """
 import argparse
@@ -67,6 +67,8 @@ def main():
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--embedding", type=int, default=512)
+    parser.add_argument("--inference", action="store_true",
+                        help="with --backbone: the backbone's forward pass in eval mode under no_grad (pooled features), as dml features")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -77,6 +79,11 @@ def main():
     else:
         model = fashion_mnist_model(args.embedding)
         x = torch.randn(args.batch, 1, 28, 28)
+    if args.inference:
+        if not args.backbone:
+            parser.error("--inference needs --backbone")
+        inference(model[0], x, args)
+        return
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
     target = torch.randn(args.batch, args.embedding)
@@ -109,6 +116,25 @@ def main():
           f"({args.batch / cpu_per_iteration:.0f} per CPU second of the calling thread, "
           f"{args.batch / process_per_iteration:.0f} per CPU second of all threads), "
           f"{per_iteration * 1000:.1f} ms/iteration, {parameters} parameters")
+
+
+def inference(backbone, x, args):
+    """Times the backbone's forward pass in evaluation mode without autograd."""
+    backbone.eval()
+    total = cpu_total = process_total = 0.0
+    with torch.no_grad():
+        for iteration in range(args.warmup + args.iterations):
+            start, cpu_start, process_start = time.perf_counter(), time.thread_time(), time.process_time()
+            backbone(x)
+            if iteration >= args.warmup:
+                total += time.perf_counter() - start
+                cpu_total += time.thread_time() - cpu_start
+                process_total += time.process_time() - process_start
+    n = args.iterations
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), mkldnn {torch.backends.mkldnn.is_available()}")
+    print(f"{args.backbone} inference at {args.image_size} px, batch {args.batch}: {args.batch * n / total:.0f} images/s "
+          f"({args.batch * n / cpu_total:.0f} per CPU second of the calling thread, "
+          f"{args.batch * n / process_total:.0f} per CPU second of all threads), {total / n * 1000:.1f} ms/batch")
 
 
 if __name__ == "__main__":

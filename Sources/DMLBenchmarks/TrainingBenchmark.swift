@@ -69,8 +69,25 @@ public struct TrainingProfile: Sendable {
         }
     }
 
+    /// One kind of leaf layer's share of a step, over the whole model (nested containers included).
+    public struct KindTime: Sendable {
+        /// The kind (`TrainingBenchmark.kindLabel`: `Conv2D 3×3`, `Conv2D pointwise`, `BatchNorm`, …).
+        public let kind: String
+        /// Layers of the kind (forward passes per step).
+        public let count: Int
+        /// Mean seconds of their forward passes.
+        public let forward: Double
+        /// Mean seconds of their backward passes.
+        public let backward: Double
+        /// Of those, mean seconds inside GEMM calls.
+        public let gemm: Double
+    }
+
     /// Per layer, in model order.
     public let layers: [LayerTime]
+    /// Per kind of leaf layer, in the order first seen (`LayerTimer`); the top-level layers'
+    /// time beyond these sums is the containers' own work (residual sums, concatenation).
+    public let kinds: [KindTime]
     /// Mean seconds of the loss (value and gradient) per step.
     public let loss: Double
     /// Mean seconds of the optimizer update per step.
@@ -106,7 +123,7 @@ public enum TrainingBenchmark {
     /// Times `iterations` steps of forward + backward + update of the default Fashion-MNIST CNN
     /// after `warmup` untimed ones (see `run(model:input:…)`).
     public static func run(batchSize: Int = 128, iterations: Int = 20, warmup: Int = 3,
-                           embeddingDimension: Int = 512, convolution: ConvolutionAlgorithm = .perSample,
+                           embeddingDimension: Int = 512, convolution: ConvolutionAlgorithm = .automatic,
                            threads: Int = 1, profile: Bool = false, seed: UInt64 = 1,
                            afterStep: ((Sequential<Float>, Matrix<Float>) -> Void)? = nil) -> TrainingBenchmarkResult {
         let model: Sequential<Float> = ModelPresets.fashionMNIST(embeddingDimension: embeddingDimension, seed: seed)
@@ -125,16 +142,19 @@ public enum TrainingBenchmark {
     /// given, runs inside the timed step after the update with the model and the step's output
     /// (to time per-step checks such as the trainer's divergence guard).
     public static func run(model: Sequential<Float>, input shape: TensorShape, batchSize: Int, iterations: Int = 20,
-                           warmup: Int = 3, convolution: ConvolutionAlgorithm = .perSample,
+                           warmup: Int = 3, convolution: ConvolutionAlgorithm = .automatic,
                            threads: Int = 1, profile: Bool = false, seed: UInt64 = 1,
                            afterStep: ((Sequential<Float>, Matrix<Float>) -> Void)? = nil) -> TrainingBenchmarkResult {
         let pool = ThreadPool(threads: threads)
         model.use(pool: pool)
         let profiler = GEMMProfiler()
-        let layerProfilers = model.layers.map { _ in GEMMProfiler() }
+        // Profiling: one GEMM profiler per layer with GEMMs, summed by top-level layer and by kind.
+        var gemmProfilers: [(top: Int, kind: String, profiler: GEMMProfiler)] = []
         for (index, (_, layer)) in model.layers.enumerated() {
-            let attached = profile ? layerProfilers[index] : profiler
             func wire(_ layer: any Layer<Float>) {
+                guard layer is Conv2D<Float> || layer is Linear<Float> else { return }
+                let attached = profile ? GEMMProfiler() : profiler
+                if profile { gemmProfilers.append((index, kindLabel(layer), attached)) }
                 (layer as? Conv2D<Float>)?.gemmObserver = attached
                 (layer as? Conv2D<Float>)?.algorithm = convolution
                 (layer as? Linear<Float>)?.gemmObserver = attached
@@ -142,6 +162,9 @@ public enum TrainingBenchmark {
             wire(layer)
             layer.visitDescendants { _, child in wire(child) }
         }
+        let timer = profile ? LayerTimer { kindLabel($0 as! any Layer<Float>) } : nil
+        model.use(timer: timer)
+        defer { model.use(timer: nil) }
         let outputDimension = (try? model.outputShape(for: shape).count) ?? 0
         var generator = SeededGenerator(seed: seed, stream: 1)
         let input = Tensor(generator.normalMatrix(rows: batchSize, columns: shape.count, as: Float.self), shape: shape)
@@ -158,7 +181,8 @@ public enum TrainingBenchmark {
         for iteration in 0..<(warmup + iterations) {
             if iteration == warmup {
                 profiler.reset()
-                layerProfilers.forEach { $0.reset() }
+                gemmProfilers.forEach { $0.profiler.reset() }
+                timer?.reset()
                 forward = forward.map { _ in 0 }
                 backward = forward
                 (lossSeconds, optimizerSeconds, zeroSeconds) = (0, 0, 0)
@@ -170,12 +194,20 @@ public enum TrainingBenchmark {
                 timed(&zeroSeconds) { model.zeroGradients() }
                 var x = input
                 for (index, entry) in model.layers.enumerated() {
-                    timed(&forward[index]) { x = entry.layer.forward(x, training: true) }
+                    let layer = entry.layer, input = x
+                    timed(&forward[index]) {
+                        x = layer.isLeaf ? timer!.time(layer, backward: false, { layer.forward(input, training: true) })
+                                         : layer.forward(input, training: true)
+                    }
                 }
                 var gradient = x
                 timed(&lossSeconds) { gradient.values.add(target, scaledBy: -1) }
                 for (index, entry) in model.layers.enumerated().reversed() {
-                    timed(&backward[index]) { gradient = entry.layer.backward(gradient) }
+                    let layer = entry.layer, upstream = gradient
+                    timed(&backward[index]) {
+                        gradient = layer.isLeaf ? timer!.time(layer, backward: true, { layer.backward(upstream) })
+                                                : layer.backward(upstream)
+                    }
                 }
                 timed(&optimizerSeconds) { optimizer.step(model) }
                 afterStep?(model, x.values)
@@ -196,11 +228,18 @@ public enum TrainingBenchmark {
             }
         }
         let n = Double(max(iterations, 1))
-        let gemmSeconds = profile ? layerProfilers.reduce(0) { $0 + $1.seconds } : profiler.seconds
+        let gemmSeconds = profile ? gemmProfilers.reduce(0) { $0 + $1.profiler.seconds } : profiler.seconds
+        func gemm(_ include: ((top: Int, kind: String, profiler: GEMMProfiler)) -> Bool) -> Double {
+            gemmProfilers.filter(include).reduce(0) { $0 + $1.profiler.seconds } / n
+        }
         let timing = profile ? TrainingProfile(
             layers: model.layers.enumerated().map { index, entry in
                 TrainingProfile.LayerTime(name: entry.name, kind: kindName(entry.layer), forward: forward[index] / n,
-                                          backward: backward[index] / n, gemm: layerProfilers[index].seconds / n)
+                                          backward: backward[index] / n, gemm: gemm { $0.top == index })
+            },
+            kinds: timer!.totals.map { t in
+                TrainingProfile.KindTime(kind: t.kind, count: t.calls / max(iterations, 1), forward: t.forward / n,
+                                         backward: t.backward / n, gemm: gemm { $0.kind == t.kind })
             },
             loss: lossSeconds / n, optimizer: optimizerSeconds / n, zeroGradients: zeroSeconds / n, dataWait: 0,
             step: seconds / n) : nil
@@ -210,6 +249,19 @@ public enum TrainingBenchmark {
                                        processCPUSecondsPerIteration: processSeconds / n,
                                        gemmShare: seconds > 0 ? gemmSeconds / seconds : 0,
                                        parameterCount: model.parameterCount, threads: threads, profile: timing)
+    }
+
+    /// The kind of a layer for the per-kind profile: convolutions by kernel (`Conv2D pointwise`
+    /// for 1×1 stride 1 unpadded, `Conv2D depthwise 3×3`, `Conv2D 1×1 s2`, `Conv2D 7×7 s2`, …),
+    /// other layers by type (`kindName`).
+    public static func kindLabel(_ layer: any Layer<Float>) -> String {
+        guard let conv = layer as? Conv2D<Float> else { return kindName(layer) }
+        let k = conv.kernel, s = conv.strides
+        let kernel = k.height == k.width ? "\(k.height)×\(k.height)" : "\(k.height)×\(k.width)"
+        let stride = s.height == 1 && s.width == 1 ? "" : " s\(s.height == s.width ? "\(s.height)" : "\(s.height)×\(s.width)")"
+        if conv.isDepthwise { return "Conv2D depthwise \(kernel)\(stride)" }
+        if k.height == 1 && k.width == 1 && stride.isEmpty && conv.padding.isZero { return "Conv2D pointwise" + (conv.groups > 1 ? " grouped" : "") }
+        return "Conv2D \(kernel)\(stride)" + (conv.groups > 1 ? " g\(conv.groups)" : "")
     }
 
     /// `Conv2D` for `Conv2D<Float>`: the type name without its generic argument.

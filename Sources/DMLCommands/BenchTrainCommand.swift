@@ -32,6 +32,10 @@ public struct BenchTrainCommand: ParsableCommand {
     @Option(help: "An ImageNet backbone (efficientnet-lite0, resnet18, resnet50, googlenet) with the 512-d head instead of the Fashion-MNIST CNN.")
     var backbone: BackboneKind?
     @Option(name: .customLong("image-size"), help: "Input side for --backbone.") var imageSize = 224
+    @Flag(help: "With --backbone: time the backbone's inference forward pass (evaluation mode, pooled features: what dml features runs) instead of a training step; with --torch, PyTorch's under torch.no_grad().")
+    var inference = false
+    @Option(help: ArgumentHelp("Conv2D.algorithm of every convolution: perSample, batched or automatic (the default).", visibility: .hidden))
+    var convolution = ConvolutionAlgorithm.automatic
 
     public init() {}
 
@@ -77,6 +81,9 @@ public struct BenchTrainCommand: ParsableCommand {
         }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
+        if inference && (backbone == nil || profile || guardCost) {
+            throw ValidationError("--inference needs --backbone and goes without --profile and --guard-cost")
+        }
     }
 
     public func run() throws {
@@ -86,24 +93,64 @@ public struct BenchTrainCommand: ParsableCommand {
         if let backbone {
             // The training step of `dml train --backbone`: random weights (speed does not depend on them).
             let network: Sequential<Float> = try Backbones.make(backbone, imageSize: imageSize, seed: 1)
+            network.visitDescendants { _, layer in (layer as? Conv2D<Float>)?.algorithm = convolution }
+            if inference {
+                let (wall, cpu, process) = BLASThreads.with(blas) { Self.timeInference(network, imageSize: imageSize, batch: batchSize,
+                                                                                     iterations: iterations, warmup: warmup, threads: threads) }
+                func rate(_ s: Double) -> Int { Int((Double(batchSize) / s).rounded()) }
+                print("SwiftMetricLearning \(backbone.rawValue) inference at \(imageSize) px: batch \(batchSize), \(threads) thread(s): "
+                      + "\(rate(wall)) images/s (\(rate(cpu)) per CPU second of the calling thread, \(rate(process)) per CPU second of all threads), "
+                      + String(format: "%.1f ms/batch ", wall * 1000) + coreType)
+                try runTorch()
+                return
+            }
             let model = Backbones.embeddingNetwork(backbone: network, featureDimension: backbone.featureDimension!,
                                                    embeddingDimension: embeddingSize, seed: 1)
             model.computesInputGradient = false
             result = BLASThreads.with(blas) {
                 TrainingBenchmark.run(model: model, input: TensorShape(channels: 3, height: imageSize, width: imageSize),
                                       batchSize: batchSize, iterations: iterations, warmup: warmup,
-                                      threads: threads, profile: profile)
+                                      convolution: convolution, threads: threads, profile: profile)
             }
             print("SwiftMetricLearning \(backbone.rawValue) at \(imageSize) px: \(result) \(coreType)")
         } else {
             result = BLASThreads.with(blas) {
                 TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
-                                      embeddingDimension: embeddingSize, threads: threads, profile: profile)
+                                      embeddingDimension: embeddingSize, convolution: convolution, threads: threads, profile: profile)
             }
             print("SwiftMetricLearning: \(result) \(coreType)")
         }
         if let profile = result.profile { print(Self.table(profile)) }
         if guardCost { BLASThreads.with(blas) { printGuardCost() } }
+        try runTorch()
+    }
+
+    /// Mean wall, calling-thread CPU and process CPU seconds per batch of `network.forward` in
+    /// evaluation mode on random `batch × 3 × S × S` inputs, on a pool of `threads` threads.
+    static func timeInference(_ network: Sequential<Float>, imageSize: Int, batch: Int, iterations: Int, warmup: Int,
+                              threads: Int) -> (wall: Double, cpu: Double, process: Double) {
+        let pool = ThreadPool(threads: threads)
+        network.use(pool: pool)
+        defer { network.use(pool: nil) }
+        let shape = TensorShape(channels: 3, height: imageSize, width: imageSize)
+        var generator = SeededGenerator(seed: 1, stream: 1)
+        let x = Tensor(generator.normalMatrix(rows: batch, columns: shape.count, as: Float.self), shape: shape)
+        var wall = 0.0, cpu = 0.0, process = 0.0
+        for iteration in 0..<(warmup + iterations) {
+            let (w, c, p) = (BenchmarkClock.wall.now(), BenchmarkClock.threadCPU.now(), BenchmarkClock.processCPU.now())
+            _ = network.forward(x, training: false)
+            if iteration >= warmup {
+                wall += BenchmarkClock.wall.now() - w
+                cpu += BenchmarkClock.threadCPU.now() - c
+                process += BenchmarkClock.processCPU.now() - p
+            }
+        }
+        let n = Double(max(iterations, 1))
+        return (wall / n, cpu / n, process / n)
+    }
+
+    /// With `--torch`, runs benchmarks/torch_reference.py with the same settings.
+    func runTorch() throws {
         guard torch else { return }
         // Debian's python3-torch installs into the system interpreter, which another python3 on
         // PATH (a virtual environment, pyenv) may hide.
@@ -114,6 +161,7 @@ public struct BenchTrainCommand: ParsableCommand {
             + ["benchmarks/torch_reference.py", "--threads", "\(threads)", "--batch", "\(batchSize)",
                "--iterations", "\(iterations)", "--warmup", "\(warmup)", "--embedding", "\(embeddingSize)"]
             + (backbone.map { ["--backbone", $0.rawValue, "--image-size", "\(imageSize)"] } ?? [])
+            + (inference ? ["--inference"] : [])
         try process.run()
         process.waitUntilExit()
         if process.terminationStatus != 0 {
@@ -132,9 +180,23 @@ public struct BenchTrainCommand: ParsableCommand {
             lines.append("| \(layer.name) | \(layer.kind) | \(ms(layer.forward)) | \(ms(layer.backward)) | \(ms(layer.gemm)) | "
                          + "\(ms(total - layer.gemm)) (\(layer.category)) | \(share(total)) |")
         }
+        if !profile.kinds.isEmpty {
+            lines += ["", "| layer kind | layers | forward ms | backward ms | GEMM ms | other ms | share of step |",
+                      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            for kind in profile.kinds {
+                let total = kind.forward + kind.backward
+                lines.append("| \(kind.kind) | \(kind.count) | \(ms(kind.forward)) | \(ms(kind.backward)) | \(ms(kind.gemm)) | "
+                             + "\(ms(total - kind.gemm)) | \(share(total)) |")
+            }
+            let leaves = profile.kinds.reduce(0) { $0 + $1.forward + $1.backward }
+            let layers = profile.layers.reduce(0) { $0 + $1.forward + $1.backward }
+            lines.append("| containers (residual sums, concatenation) | | | | | \(ms(layers - leaves)) | \(share(layers - leaves)) |")
+        }
         lines += ["", "| part of the step | ms | share |", "| --- | ---: | ---: |"]
         for (name, seconds) in profile.categories { lines.append("| \(name) | \(ms(seconds)) | \(share(seconds)) |") }
         lines.append("| step | \(ms(profile.step)) | 100 % |")
         return lines.joined(separator: "\n")
     }
 }
+
+extension ConvolutionAlgorithm: ExpressibleByArgument {}

@@ -9,9 +9,12 @@ import DMLNumerics
 /// in row-major order (`visitLogicalShapes` reports the 4-D shape). Kernels, by case:
 /// - **depthwise** (`g = C > 1`, `O = M·C`): a direct loop per output plane, no im2col, no GEMM;
 /// - **pointwise** (1×1, stride 1, no padding): per sample and group one GEMM on the input
-///   itself, `y_n = W · x_n` (the patch matrix of a sample *is* the sample);
-/// - otherwise **im2col + GEMM**, per sample and group (`algorithm = .perSample`, the default)
-///   or, for `g = 1`, one batched GEMM (`.batched`).
+///   itself, `y_n = W · x_n` (the patch matrix of a sample *is* the sample), or batched (below);
+/// - otherwise **im2col + GEMM**, per sample and group, or batched.
+/// *Batched* (`g = 1`; `algorithm = .batched`, or `.automatic` — the default — when the plane
+/// is small against the weights, `P·(K + O) ≤ K·O` with `K = C·kh·kw`): the samples of a chunk
+/// (all of them with one thread) as one channel-major patch matrix `[cols_1 … cols_m]`
+/// (`K × m·P`; for 1×1 a copy of the input) and one GEMM `O × K · K × m·P`, then back to NCHW.
 /// Backward: `∂W += ∂Y · colsᵀ`, `∂cols = Wᵀ · ∂Y`, col2im (likewise per group); the bias
 /// gradient is the sum of `∂Y` over each output plane. Frozen (`isFrozen`): no weight or bias
 /// gradient is computed.
@@ -49,10 +52,19 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     /// Whether the parameters are frozen (no gradient is computed for them).
     public var isFrozen = false
     /// How a dense convolution is mapped onto GEMM (see `ConvolutionAlgorithm`).
-    public var algorithm = ConvolutionAlgorithm.perSample
+    public var algorithm = ConvolutionAlgorithm.automatic
     /// Whether depthwise and pointwise convolutions use their own kernels (the default); when
     /// false they run through im2col + GEMM per group like any other (for benchmarks and tests).
     public var usesSpecializedKernels = true
+    /// Whether `.automatic` batches an ungrouped convolution with patch length `K = C·kh·kw`,
+    /// `O` outputs and `P = OH·OW` output pixels: when `P·(K + O) ≤ K·O`. Per sample, BLAS
+    /// handles the whole `O × K` weight once per sample (packs `W`; in backward reads and writes
+    /// `∂W` for `∂W += ∂y_n colsᵀ`, whose inner dimension is only `P`): work proportional to
+    /// `K·O`; batched, once per chunk, at the price of copying `(K + O)·P` values per sample
+    /// each way. See docs/networks.md for the measurements.
+    public static func batchingPays(patchLength k: Int, outputs o: Int, outputPixels p: Int) -> Bool {
+        Double(p) * Double(k + o) <= Double(k) * Double(o)
+    }
 
     private var geometry: ConvolutionGeometry?
     private var inputShape = TensorShape.vector(0)
@@ -67,7 +79,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     private var gradientScratch = WorkerScratch<Scalar>(workers: 1)
     private var inputGradientIsZero = false
 
-    private enum Kernel { case depthwise, pointwise, perSample, batched }
+    private enum Kernel { case depthwise, pointwise, pointwiseBatched, perSample, batched }
 
     /// The kernel height (`kernel.height`; the kernel is square unless built with `kernel:`).
     public var kernelSize: Int { kernel.height }
@@ -147,17 +159,21 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         batch = x.batch
         if isDepthwise && usesSpecializedKernels {
             usedKernel = .depthwise
-        } else if g.isPointwise && usesSpecializedKernels {
-            usedKernel = .pointwise
         } else {
-            usedKernel = algorithm == .batched && groups == 1 ? .batched : .perSample
+            let batches = groups == 1 && (algorithm == .batched || (algorithm == .automatic
+                && Self.batchingPays(patchLength: g.patchLength, outputs: outputChannels, outputPixels: g.outputSpatial)))
+            if g.isPointwise && usesSpecializedKernels {
+                usedKernel = batches ? .pointwiseBatched : .pointwise
+            } else {
+                usedKernel = batches ? .batched : .perSample
+            }
         }
         output.reshapeForReuse(rows: x.batch, columns: outputChannels * g.outputSpatial)
         let shape = TensorShape(channels: outputChannels, height: g.outputHeight, width: g.outputWidth)
         switch usedKernel {
         case .depthwise: forwardDepthwise(x, geometry: g)
         case .pointwise, .perSample: forwardPerSample(x, geometry: g, pointwise: usedKernel == .pointwise)
-        case .batched: forwardBatched(x, geometry: g)
+        case .pointwiseBatched, .batched: forwardBatched(x, geometry: g, pointwise: usedKernel == .pointwiseBatched)
         }
         return Tensor(output, shape: shape)
     }
@@ -183,7 +199,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         switch usedKernel {
         case .depthwise: backwardDepthwise(gradient, geometry: g)
         case .pointwise, .perSample: backwardPerSample(gradient, geometry: g, pointwise: usedKernel == .pointwise)
-        case .batched: backwardBatched(gradient, geometry: g)
+        case .pointwiseBatched, .batched: backwardBatched(gradient, geometry: g, pointwise: usedKernel == .pointwiseBatched)
         }
         input = .empty
         return Tensor(inputGradient, shape: inputShape)
@@ -436,41 +452,87 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         }
     }
 
-    // MARK: batched (groups = 1)
+    // MARK: batched: one GEMM per chunk of samples (groups = 1)
 
-    private func forwardBatched(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
-        let n = x.batch, p = g.outputSpatial, o = outputChannels
-        columns.reshapeForReuse(rows: g.patchLength, columns: n * p)
-        withPointers(x.values, &columns) { Scalar.im2col($0, geometry: g, batch: n, into: $1) }
+    /// Worker `w`'s samples `n₀ ..< n₁` (`m = n₁ − n₀`, all of them with one thread): the patch
+    /// matrix `X_w = [cols_n₀ … cols_n₁₋₁]` (`K × m·P`: im2col of the chunk, for 1×1 a
+    /// channel-major copy; kept for backward in `columns`, at offset `n₀·K·P`),
+    /// `Y_w = W · X_w` (`O × m·P`) in `channelMajor`, then back to NCHW with the bias.
+    private func forwardBatched(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool) {
+        let n = x.batch, p = g.outputSpatial, o = outputChannels, c = g.patchLength
+        let inputCount = x.shape.count
+        input = x.values   // read by backwardOverSampleChunks (the products use the patch matrix)
+        columns.reshapeForReuse(rows: c, columns: n * p)
         channelMajor.reshapeForReuse(rows: o, columns: n * p)
-        gemmObserver.observe { Matrix.gemm(weight, columns, into: &channelMajor) }
-        if let bias {
-            bias.withUnsafeBufferPointer { b in
-                withPointers(channelMajor, &output) {
-                    Scalar.channelMajorToBatch($0, bias: b.baseAddress!, into: $1, batch: n, channels: o, spatial: p)
+        let biasValues = bias ?? .empty, hasBias = bias != nil
+        let observer = gemmObserver
+        weight.withUnsafeBufferPointer { w in
+            biasValues.withUnsafeBufferPointer { b in
+                withPointers(x.values, &output) { xp, yp in
+                    columns.withUnsafeMutableBufferPointer { xc in
+                        channelMajor.withUnsafeMutableBufferPointer { yc in
+                            let out = WorkerPointer(yp), xcm = WorkerPointer(xc.baseAddress!), ycm = WorkerPointer(yc.baseAddress!)
+                            forEachSampleChunk(n) { samples, worker in
+                                let m = samples.count, first = samples.lowerBound
+                                let xw = xcm.base + first * c * p, yw = ycm.base + first * o * p
+                                if pointwise {
+                                    Scalar.batchToChannelMajor(xp + first * inputCount, into: xw, batch: m, channels: c, spatial: p)
+                                } else {
+                                    Scalar.im2col(xp + first * inputCount, geometry: g, batch: m, into: xw)
+                                }
+                                let product = {
+                                    Scalar.gemm(.none, .none, m: o, n: m * p, k: c, alpha: 1, a: w.baseAddress!, lda: c,
+                                                b: xw, ldb: m * p, beta: 0, c: yw, ldc: m * p)
+                                }
+                                if worker == 0 { observer.observe(product) } else { product() }
+                                Scalar.channelMajorToBatch(yw, bias: hasBias ? b.baseAddress! : nil, into: out.base + first * o * p,
+                                                           batch: m, channels: o, spatial: p)
+                            }
+                        }
+                    }
                 }
-            }
-        } else {
-            withPointers(channelMajor, &output) {
-                Scalar.channelMajorToBatch($0, bias: nil, into: $1, batch: n, channels: o, spatial: p)
             }
         }
     }
 
-    private func backwardBatched(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
-        let n = batch, p = g.outputSpatial, o = outputChannels
-        withPointers(gradient.values, &channelMajor) {
-            Scalar.batchToChannelMajor($0, into: $1, batch: n, channels: o, spatial: p)
-        }
-        if !isFrozen {
-            gemmObserver.observe {
-                Matrix.gemm(channelMajor, columns, transB: .transpose, beta: 1, into: &weightGradient)
+    /// Per worker chunk (the forward pass's; `backwardOverSampleChunks`): `G_w` = the chunk's
+    /// `∂Y` channel-major (`O × m·P`), `∂W += G_w · X_wᵀ` into the worker's accumulator,
+    /// `∂X_w = Wᵀ · G_w` over `X_w`'s buffer (the saved patches are used up), then col2im (1×1:
+    /// a copy) back to NCHW.
+    private func backwardBatched(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool) {
+        let n = batch, p = g.outputSpatial, o = outputChannels, c = g.patchLength
+        let inputCount = inputShape.count
+        precondition(columns.rows == c && columns.columns == n * p, "\(name).backward: no forward pass to go back through")
+        channelMajor.reshapeForReuse(rows: o, columns: n * p)
+        let observer = gemmObserver
+        columns.withUnsafeMutableBufferPointer { xc in
+            channelMajor.withUnsafeMutableBufferPointer { gc in
+                let xcm = WorkerPointer(xc.baseAddress!), gcm = WorkerPointer(gc.baseAddress!)
+                backwardOverSampleChunks(gradient) { samples, worker, buffers in
+                    let m = samples.count, first = samples.lowerBound
+                    let xw = xcm.base + first * c * p, gw = gcm.base + first * o * p
+                    Scalar.batchToChannelMajor(buffers.outputGradient + first * o * p, into: gw, batch: m, channels: o, spatial: p)
+                    let products = {
+                        if let dw = buffers.weightGradient {
+                            Scalar.gemm(.none, .transpose, m: o, n: c, k: m * p, alpha: 1, a: gw, lda: m * p,
+                                        b: xw, ldb: m * p, beta: 1, c: dw, ldc: c)
+                        }
+                        if buffers.inputGradient != nil {
+                            Scalar.gemm(.transpose, .none, m: c, n: m * p, k: o, alpha: 1, a: buffers.weight, lda: c,
+                                        b: gw, ldb: m * p, beta: 0, c: xw, ldc: m * p)
+                        }
+                    }
+                    if worker == 0 { observer.observe(products) } else { products() }
+                    if let dx = buffers.inputGradient {
+                        if pointwise {
+                            Scalar.channelMajorToBatch(xw, bias: nil, into: dx + first * inputCount, batch: m, channels: c, spatial: p)
+                        } else {
+                            Scalar.col2im(xw, geometry: g, batch: m, into: dx + first * inputCount)
+                        }
+                    }
+                }
             }
         }
-        guard computesInputGradient else { return }
-        // The patch buffer is no longer needed: reuse it for ∂cols.
-        gemmObserver.observe { Matrix.gemm(weight, channelMajor, transA: .transpose, into: &columns) }
-        withPointers(columns, &inputGradient) { Scalar.col2im($0, geometry: g, batch: n, into: $1) }
     }
 
     public func visitParameters(_ visit: (String, inout Matrix<Scalar>, inout Matrix<Scalar>) -> Void) {

@@ -241,9 +241,13 @@ public struct PoolingGeometry: Hashable, Sendable {
 /// depthwise and 1×1 stride-1 convolutions have their own kernels).
 public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
     /// One im2col and one GEMM per sample, writing straight into the NCHW output; the patch
-    /// matrix of one sample stays in cache and no layout permutation is needed (the default).
+    /// matrix of one sample stays in cache and no layout permutation is needed.
     case perSample
-    /// One im2col of the whole batch into a `(C·k²) × (N·P)` matrix and one large GEMM, then a
-    /// permutation from channel-major to NCHW.
+    /// One im2col of a chunk of samples (the whole batch with one thread; for 1×1 a channel-major
+    /// copy) into a `(C·k²) × (m·P)` matrix and one large GEMM, then a permutation from
+    /// channel-major to NCHW; the samples are split over the pool by chunk.
     case batched
+    /// `batched` where `Conv2D.batchingPays` (the plane small against the weights), otherwise
+    /// `perSample` (the default).
+    case automatic
 }

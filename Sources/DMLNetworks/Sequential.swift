@@ -19,6 +19,9 @@ public final class Sequential<Scalar: NetworkScalar>: Layer {
     /// whose input is data).
     public var computesInputGradient = true
 
+    /// Times the passes of the leaf layers when set (`use(timer:)`, for profiling).
+    public var timer: LayerTimer?
+
     private var inputShape = TensorShape.vector(0)
     private var inputBatch = 0
     private var zeroGradient = Matrix<Scalar>.empty
@@ -66,6 +69,14 @@ public final class Sequential<Scalar: NetworkScalar>: Layer {
         inputShape = input.shape
         inputBatch = input.batch
         var x = input
+        if let timer {
+            for entry in layers {
+                let layer = entry.layer, input = x
+                x = layer.isLeaf ? timer.time(layer, backward: false, { layer.forward(input, training: training) })
+                                 : layer.forward(input, training: training)
+            }
+            return x
+        }
         for entry in layers { x = entry.layer.forward(x, training: training) }
         return x
     }
@@ -79,7 +90,12 @@ public final class Sequential<Scalar: NetworkScalar>: Layer {
         while index >= first {
             let layer = layers[index].layer
             layer.computesInputGradient = index > first || computesInputGradient
-            g = layer.backward(g)
+            if let timer, layer.isLeaf {
+                let upstream = g
+                g = timer.time(layer, backward: true) { layer.backward(upstream) }
+            } else {
+                g = layer.backward(g)
+            }
             index -= 1
         }
         if first == 0 && !layers.isEmpty { return g }
