@@ -105,25 +105,42 @@ extension BatchNormKernels {
                                          betaGradient: UnsafeMutablePointer<Self>) {
         let m = Self(batch * spatial)
         for c in channelRange {
-            var sumG: Self = 0, sumGH: Self = 0
-            for n in 0..<batch {
-                let offset = (n * channels + c) * spatial
-                let gp = g + offset, hp = normalized + offset
-                for q in 0..<spatial {
-                    sumG = Relaxed.sum(sumG, gp[q])
-                    sumGH = Relaxed.multiplyAdd(gp[q], hp[q], sumGH)
-                }
-            }
+            // The two sums, then the input gradient, while the channel's values are in cache.
+            let (sumG, sumGH) = batchNormGradientSums(g, normalized: normalized, batch: batch, channels: channels,
+                                                      spatial: spatial, channel: c)
             gammaGradient[c] += sumGH
             betaGradient[c] += sumG
-            let scale = gamma[c] * inverseStd[c]
-            let meanG = training ? sumG / m : 0
-            let meanGH = training ? sumGH / m : 0
-            for n in 0..<batch {
-                let offset = (n * channels + c) * spatial
-                let gp = g + offset, hp = normalized + offset, dp = dx + offset
-                for q in 0..<spatial { dp[q] = scale * (gp[q] - meanG - hp[q] * meanGH) }
+            batchNormInputGradient(g, normalized: normalized, batch: batch, channels: channels, spatial: spatial, channel: c,
+                                   scale: gamma[c] * inverseStd[c], meanG: training ? sumG / m : 0,
+                                   meanGH: training ? sumGH / m : 0, into: dx)
+        }
+    }
+
+    /// `(Σ g, Σ g x̂)` over the `N·P` values of channel `c`, summed in sample-then-position order.
+    @inlinable
+    static func batchNormGradientSums(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int,
+                                      spatial: Int, channel c: Int) -> (Self, Self) {
+        var sumG: Self = 0, sumGH: Self = 0
+        for n in 0..<batch {
+            let offset = (n * channels + c) * spatial
+            let gp = g + offset, hp = normalized + offset
+            for q in 0..<spatial {
+                sumG = Relaxed.sum(sumG, gp[q])
+                sumGH = Relaxed.multiplyAdd(gp[q], hp[q], sumGH)
             }
+        }
+        return (sumG, sumGH)
+    }
+
+    /// `dx = scale · (g − ḡ − x̂ h̄)` over the `N·P` values of channel `c` (`scale = γ_c r_c`).
+    @inlinable
+    static func batchNormInputGradient(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int,
+                                       spatial: Int, channel c: Int, scale: Self, meanG: Self, meanGH: Self,
+                                       into dx: UnsafeMutablePointer<Self>) {
+        for n in 0..<batch {
+            let offset = (n * channels + c) * spatial
+            let gp = g + offset, hp = normalized + offset, dp = dx + offset
+            for q in 0..<spatial { dp[q] = scale * (gp[q] - meanG - hp[q] * meanGH) }
         }
     }
 
@@ -134,17 +151,8 @@ extension BatchNormKernels {
                                              spatial: Int, channelRange: Range<Int>, sumG: UnsafeMutablePointer<Self>,
                                              sumGH: UnsafeMutablePointer<Self>) {
         for c in channelRange {
-            var sG: Self = 0, sGH: Self = 0
-            for n in 0..<batch {
-                let offset = (n * channels + c) * spatial
-                let gp = g + offset, hp = normalized + offset
-                for q in 0..<spatial {
-                    sG = Relaxed.sum(sG, gp[q])
-                    sGH = Relaxed.multiplyAdd(gp[q], hp[q], sGH)
-                }
-            }
-            sumG[c] = sG
-            sumGH[c] = sGH
+            (sumG[c], sumGH[c]) = batchNormGradientSums(g, normalized: normalized, batch: batch, channels: channels,
+                                                        spatial: spatial, channel: c)
         }
     }
 
@@ -155,12 +163,8 @@ extension BatchNormKernels {
                                               inverseStd: UnsafePointer<Self>, meanG: UnsafePointer<Self>,
                                               meanGH: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>) {
         for c in channelRange {
-            let scale = gamma[c] * inverseStd[c], mG = meanG[c], mGH = meanGH[c]
-            for n in 0..<batch {
-                let offset = (n * channels + c) * spatial
-                let gp = g + offset, hp = normalized + offset, dp = dx + offset
-                for q in 0..<spatial { dp[q] = scale * (gp[q] - mG - hp[q] * mGH) }
-            }
+            batchNormInputGradient(g, normalized: normalized, batch: batch, channels: channels, spatial: spatial, channel: c,
+                                   scale: gamma[c] * inverseStd[c], meanG: meanG[c], meanGH: meanGH[c], into: dx)
         }
     }
 }
