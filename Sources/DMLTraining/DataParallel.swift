@@ -76,9 +76,9 @@ public struct DataParallelStep {
     /// `[X_0; …; X_{N−1}]`: this rank's `B/N × d` embeddings gathered with every other rank's.
     public func gatherEmbeddings(_ local: Matrix<Float>) throws -> Matrix<Float> {
         guard isDistributed else { return local }
-        let start = monotonicSeconds()
+        let start = MonotonicClock.seconds()
         let all = try communicator.allGather(local.elements)
-        times.embeddingGather += monotonicSeconds() - start
+        times.embeddingGather += MonotonicClock.seconds() - start
         return Matrix(rows: globalBatch, columns: local.columns, elements: all)
     }
 
@@ -99,9 +99,9 @@ public struct DataParallelStep {
         var packed = [Float]()
         packed.reserveCapacity(total)
         model.visitTrainableParameters { _, _, gradient in packed.append(contentsOf: gradient.elements) }
-        let start = monotonicSeconds()
+        let start = MonotonicClock.seconds()
         try communicator.allReduceSum(&packed)
-        times.gradientReduce += monotonicSeconds() - start
+        times.gradientReduce += MonotonicClock.seconds() - start
         var offset = 0
         model.visitTrainableParameters { _, _, gradient in
             let n = gradient.count
@@ -125,9 +125,9 @@ public struct DataParallelStep {
         var packed = [Float]()
         model.visitBuffers { _, value in packed.append(contentsOf: value.elements) }
         guard !packed.isEmpty else { return }
-        let start = monotonicSeconds()
+        let start = MonotonicClock.seconds()
         try communicator.allReduceSum(&packed)
-        times.gradientReduce += monotonicSeconds() - start
+        times.gradientReduce += MonotonicClock.seconds() - start
         let scale = 1 / Float(communicator.size)
         var offset = 0
         model.visitBuffers { _, value in
@@ -197,7 +197,7 @@ public final class SynchronizedBatchStatistics: BatchStatisticsSynchronizer {
 
     public func gather(_ local: [Double]) -> [Double] {
         guard failure == nil else { return local }
-        let start = monotonicSeconds()
+        let start = MonotonicClock.seconds()
         defer { record(since: start) }
         do { return try communicator.allGather(local) } catch {
             failure = error
@@ -207,7 +207,7 @@ public final class SynchronizedBatchStatistics: BatchStatisticsSynchronizer {
 
     public func sum(_ buffer: inout [Double]) {
         guard failure == nil else { return }
-        let start = monotonicSeconds()
+        let start = MonotonicClock.seconds()
         defer { record(since: start) }
         let local = buffer
         do { try communicator.allReduceSum(&buffer) } catch {
@@ -224,14 +224,7 @@ public final class SynchronizedBatchStatistics: BatchStatisticsSynchronizer {
     }
 
     private func record(since start: Double) {
-        times.batchNorm += monotonicSeconds() - start
+        times.batchNorm += MonotonicClock.seconds() - start
         times.batchNormCalls += 1
     }
-}
-
-/// Monotonic wall-clock time in seconds (`CLOCK_MONOTONIC`), for the collective timings.
-private func monotonicSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
