@@ -33,6 +33,14 @@ import DMLTraining
         try NPYArray(labels: (0..<192).map { $0 / 8 }).write(to: directory + "/labels.npy")
     }
 
+    /// A new temporary directory `PREFIX-RANDOM` holding the generated data (`writeData`).
+    static func scratchDirectoryWithData(prefix: String) throws -> String {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try writeData(into: root)
+        return root
+    }
+
     static func arguments(data: String, output: String, iterations: Int) -> [String] {
         ["train", "--dataset", "npy", "--data-root", data, "--iterations", "\(iterations)", "--eval-every", "5",
          "--log-every", "3", "--classes-per-batch", "4", "--samples-per-class", "2", "--embedding-size", "8",
@@ -69,9 +77,7 @@ import DMLTraining
             return
         }
         let kills = Int(ProcessInfo.processInfo.environment["DML_FAULT_KILLS"] ?? "") ?? 24
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kill-\(UInt32.random(in: 0...UInt32.max))").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        try Self.writeData(into: root)
+        let root = try Self.scratchDirectoryWithData(prefix: "kill")
         let run = root + "/run", reference = root + "/reference"
         let iterations = 30
         // The uninterrupted run, written at the same path (checkpoints hold the path), then moved.
@@ -147,9 +153,7 @@ import DMLTraining
             Issue.record("the dml executable is not built beside the tests (run swift build --build-tests)")
             return
         }
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("window-\(UInt32.random(in: 0...UInt32.max))").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        try Self.writeData(into: root)
+        let root = try Self.scratchDirectoryWithData(prefix: "window")
         let run = root + "/run", reference = root + "/reference"
         // Plain triplet at a small rate: Recall@1 improves at iterations 15 and 25 of 30 on
         // these data, so `best` is replaced while an older `last` is on disk.
@@ -209,9 +213,7 @@ import DMLTraining
             Issue.record("the dml executable is not built beside the tests (run swift build --build-tests)")
             return
         }
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("writers-\(UInt32.random(in: 0...UInt32.max))").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        try Self.writeData(into: root)
+        let root = try Self.scratchDirectoryWithData(prefix: "writers")
         let run = root + "/run"
         let first = try Self.start(dml, Self.arguments(data: root, output: run, iterations: 100_000), log: root + "/first.err")
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
