@@ -35,6 +35,9 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
     /// Mean seconds per iteration the calling thread waited, after its own chunk, at the end of
     /// those regions for the other workers (`ThreadPool.Statistics.barrierSeconds`).
     public var barrierSecondsPerIteration = 0.0
+    /// Mean seconds per iteration from a region's start to its helpers' start, summed over the
+    /// helpers (`ThreadPool.Statistics.helperStartSeconds`).
+    public var helperStartSecondsPerIteration = 0.0
 
     public var description: String {
         let ms = secondsPerIteration * 1000
@@ -43,8 +46,10 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
         return "batch \(batchSize), \(threads) thread(s): \(Int(imagesPerSecond.rounded())) images/s "
             + cpu + "\(Int((ms * 10).rounded()) / 10) ms/iteration, GEMM \(Int((gemmShare * 100).rounded())) % of the time, "
             + "\(parameterCount) parameters"
-            + (threads > 1 ? String(format: ", %.0f pool regions/iteration, caller at their barriers %.2f ms/iteration",
-                                    poolRegionsPerIteration, barrierSecondsPerIteration * 1000) : "")
+            + (threads > 1 ? String(format: ", %.0f pool regions/iteration, caller at their barriers %.2f ms/iteration, "
+                                    + "helpers' start after a region's %.2f ms/iteration",
+                                    poolRegionsPerIteration, barrierSecondsPerIteration * 1000,
+                                    helperStartSecondsPerIteration * 1000) : "")
     }
 }
 
@@ -261,6 +266,7 @@ public enum TrainingBenchmark {
         let regions = pool.statistics
         result.poolRegionsPerIteration = Double(regions.regions) / n
         result.barrierSecondsPerIteration = regions.barrierSeconds / n
+        result.helperStartSecondsPerIteration = regions.helperStartSeconds / n
         return result
     }
 

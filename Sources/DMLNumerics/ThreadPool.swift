@@ -54,6 +54,9 @@ public final class ThreadPool: @unchecked Sendable {
         /// Seconds the calling thread spent, after its own chunk, waiting for the other workers
         /// to finish theirs (the barrier at the end of every region), summed over the regions.
         public var barrierSeconds = 0.0
+        /// Seconds from a region's start to each helper's start on it (the wake-up latency),
+        /// summed over the helpers of every region.
+        public var helperStartSeconds = 0.0
     }
 
     /// The regions run and the caller's time at their barriers (see `Statistics`).
@@ -213,6 +216,8 @@ private final class PoolState: @unchecked Sendable {
     /// `finished`, written after it under the lock, read by the polling caller.
     private let done = Atomic<Int>(0)
     private var recorded = ThreadPool.Statistics()
+    /// When the current region was dispatched (`MonotonicClock.seconds()`).
+    private var dispatchTime = 0.0
 
     init(workers: Int, spinDuration: Double) {
         self.spinDuration = spinDuration
@@ -253,6 +258,7 @@ private final class PoolState: @unchecked Sendable {
         claimed = 0
         finished = 0
         done.store(0, ordering: .relaxed)
+        dispatchTime = MonotonicClock.seconds()
         generation += 1
         published.store(generation, ordering: .releasing)
         condition.broadcast()
@@ -312,6 +318,7 @@ private final class PoolState: @unchecked Sendable {
             claimed += 1
             let worker = claimed  // 1...helpersWanted, in the order helpers wake up
             var body = job
+            recorded.helperStartSeconds += MonotonicClock.seconds() - dispatchTime
             condition.unlock()
             body!.body(worker)
             body = nil

@@ -172,6 +172,7 @@ import Foundation
         let statistics = pool.statistics
         #expect(statistics.regions == 11)
         #expect(statistics.barrierSeconds >= 0.019)
+        #expect(statistics.helperStartSeconds > 0 && statistics.helperStartSeconds < statistics.barrierSeconds + 60)
         pool.resetStatistics()
         #expect(pool.statistics == ThreadPool.Statistics())
         let single = ThreadPool(threads: 1)
