@@ -49,8 +49,10 @@ struct OptimizerState<Scalar: NetworkScalar> {
         var index = 0
         model.visitTrainableParameters { name, value, gradient in
             precondition(index < names.count && names[index] == name, "the model's parameters changed during an optimizer step")
-            swap(&value, &values[index])
-            swap(&gradient, &gradients[index])
+            // A layer instance held twice was moved out at its first visit (the second one saw
+            // empty matrices): only put back into the slot that is still empty.
+            if value.count == 0 { swap(&value, &values[index]) }
+            if gradient.count == 0 { swap(&gradient, &gradients[index]) }
             index += 1
         }
         precondition(index == names.count, "the model's parameters changed during an optimizer step")

@@ -102,4 +102,22 @@ import DMLNumerics
         }
         #expect(checked == 7 && gradients.count == 7)
     }
+
+    @Test("A layer instance held twice keeps its weights: updated once, at its first visit")
+    func sharedLayerKeepsItsWeights() {
+        var g = SeededGenerator(seed: 9)
+        let weights: Matrix<Double> = g.normalMatrix(rows: 4, columns: 3)
+        let gradient: Matrix<Double> = g.normalMatrix(rows: 4, columns: 3)
+        let shared = Linear<Double>(weight: weights, bias: nil)
+        let model = Sequential<Double>(named: [("first", shared), ("second", shared)])
+        shared.weightGradient = gradient
+        var adam = Adam<Double>(learningRate: 0.01, pool: ThreadPool(threads: 2))
+        adam.step(model)
+        let single = Linear<Double>(weight: weights, bias: nil)
+        single.weightGradient = gradient
+        var reference = Adam<Double>(learningRate: 0.01)
+        reference.step(single)
+        #expect(shared.weight == single.weight && shared.weight != weights)
+        #expect(shared.weightGradient == gradient)
+    }
 }
