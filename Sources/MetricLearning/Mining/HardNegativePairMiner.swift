@@ -61,30 +61,50 @@ public enum HardNegativePairMiner {
         // 1. Per point × class.
         var pointBest = [T](repeating: .infinity, count: n * classCount)
         var pointArg = [Int](repeating: -1, count: n * classCount)
-        // Rows are independent: split over the pool (each worker writes its own rows). The
-        // update is branch-free (a select, not a jump): which entries improve a class's minimum
-        // is data-dependent and mispredicts; 32-bit column indices halve the index traffic.
-        let columnOf = columns.column.map { Int32(truncatingIfNeeded: $0) }
+        // The columns grouped by class (a counting sort, ascending column inside a class), so
+        // each class's minimum is a reduction in registers over its own columns — the same
+        // first minimum in ascending column order as one scan of the row, without a scattered
+        // store per entry. Rows are independent: split over the pool (each worker writes its
+        // own rows).
+        var classStart = [Int](repeating: 0, count: classCount + 1)
+        for c in columns.column { classStart[c + 1] += 1 }
+        for c in 0..<classCount { classStart[c + 1] += classStart[c] }
+        var byClass = [Int32](repeating: 0, count: r)
+        do {
+            var next = classStart
+            for (q, c) in columns.column.enumerated() {
+                byClass[next[c]] = Int32(truncatingIfNeeded: q)
+                next[c] += 1
+            }
+        }
         matrix.withUnsafeBufferPointer { pm in
-            columnOf.withUnsafeBufferPointer { col in
-                pointBest.withUnsafeMutableBufferPointer { pb in
-                    pointArg.withUnsafeMutableBufferPointer { pa in
-                        let bestOut = SendablePointer(pb.baseAddress!), argOut = SendablePointer(pa.baseAddress!)
-                        ReferenceGeometry<T>.splitRows(n, pool: pool) { points in
-                            for p in points {
-                                let own = Int(col[p])
-                                let row = pm.baseAddress! + p * r
-                                let best = bestOut.pointer + p * classCount, arg = argOut.pointer + p * classCount
-                                best[own] = -.infinity  // nothing beats it: the own class is never chosen
-                                for q in 0..<r {
-                                    let c = Int(col[q])
-                                    let v = sign * row[q]
-                                    let current = best[c]
-                                    let take = v < current ? -1 : 0  // all ones where q is the new minimum
-                                    best[c] = Swift.min(v, current)
-                                    arg[c] = (q & take) | (arg[c] & ~take)
+            byClass.withUnsafeBufferPointer { order in
+                classStart.withUnsafeBufferPointer { start in
+                    pointBest.withUnsafeMutableBufferPointer { pb in
+                        pointArg.withUnsafeMutableBufferPointer { pa in
+                            let bestOut = SendablePointer(pb.baseAddress!), argOut = SendablePointer(pa.baseAddress!)
+                            let own = columns.column
+                            ReferenceGeometry<T>.splitRows(n, pool: pool) { points in
+                                for p in points {
+                                    let row = pm.baseAddress! + p * r
+                                    let best = bestOut.pointer + p * classCount, arg = argOut.pointer + p * classCount
+                                    for c in 0..<classCount {
+                                        var bestValue = T.infinity, bestColumn = -1
+                                        for j in start[c]..<start[c + 1] {
+                                            let q = Int(order[j])
+                                            let v = sign * row[q]
+                                            if v < bestValue {
+                                                bestValue = v
+                                                bestColumn = q
+                                            }
+                                        }
+                                        best[c] = bestValue
+                                        arg[c] = bestColumn
+                                    }
+                                    // The own class is never chosen.
+                                    best[own[p]] = .infinity
+                                    arg[own[p]] = -1
                                 }
-                                best[own] = .infinity
                             }
                         }
                     }
