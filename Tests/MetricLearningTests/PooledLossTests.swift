@@ -99,6 +99,32 @@ import DMLTestSupport
         Matrix(rows: a, columns: a) { w[$0, $1] }
     }
 
+    /// A memory of many points in few classes makes the HNPM memory gradient sparse (one weight
+    /// per mining set and class): the losses then take the sparse backward, whose gradient must
+    /// still match finite differences and the dense route.
+    @Test func hnpmLossesWithASparseMemoryGradientMatchFiniteDifferences() throws {
+        let (x, labels) = BatchFactory.batch(classes: 4, perClass: 2, dimension: 4, seed: 41, spread: 0.6, normalized: true)
+        let (m, y) = BatchFactory.batch(classes: 3, perClass: 60, dimension: 4, seed: 42, spread: 0.6, normalized: true)
+        let memory = try MemoryPoints(embeddings: m, labels: y.map { $0 + 2 })  // classes 2, 3 shared, 4 memory-only
+        let configurations = [LossKind.lifted, .npair, .multisimilarity, .contrastive].flatMap { kind in
+            [SynthesisKind.none, .ee].map { LossConfiguration(kind: kind, mining: .hnpm, synthesis: $0) }
+        }
+        for configuration in configurations {
+            let output = try configuration.evaluate(x, labels: labels, memory: memory)
+            let f = { (z: Matrix<Double>) in try! configuration.evaluate(z, labels: labels, memory: memory).value }
+            let error = FiniteDifference.check(f, analytic: output.gradient, at: x)
+            #expect(error < 1e-6, "\(configuration.kind) \(configuration.synthesis): \(error)")
+        }
+        // The memory block of such a loss is below the sparse threshold (the route is taken).
+        let batch = try NoSynthesis().augment(x, labels: labels)
+        let pairs = PositivePairs.make(labels: labels, rule: .all)
+        let geometry = ReferenceGeometry(batch.points, memory: memory.embeddings)
+        let hard = HardNegativePairMiner.hardestByDistance(geometry, batch: batch, memoryLabels: memory.labels,
+                                                           sets: .pairs(pairs, in: batch))
+        let memoryPairs = (0..<hard.groupPoint.count).filter { hard.classPoint[$0] >= batch.points.rows }.count
+        #expect(Double(memoryPairs) <= ReferenceGeometry<Double>.sparseDensity * Double(batch.points.rows * memory.count))
+    }
+
     @Test func theMinerOnThePoolFindsTheSamePairs() throws {
         let (x, labels, memory) = try Self.problem(Double.self)
         let batch = try EmbeddingExpansion().augment(x, labels: labels)
