@@ -10,6 +10,8 @@ import DMLNumerics
 /// - **depthwise** (`g = C > 1`, `O = M·C`): a direct loop per output plane, no im2col, no GEMM;
 /// - **pointwise** (1×1, stride 1, no padding): per sample and group one GEMM on the input
 ///   itself, `y_n = W · x_n` (the patch matrix of a sample *is* the sample), or batched (below);
+/// - **Winograd F(2×2, 3×3)** (`g = 1`, 3×3, stride 1; `algorithm = .winograd`, or `.automatic`
+///   where `winogradPays`): `WinogradConvolution`, 16 GEMMs per block of output tiles;
 /// - otherwise **im2col + GEMM**, per sample and group, or batched.
 /// *Batched* (`g = 1`; `algorithm = .batched`, or `.automatic` — the default — when the plane
 /// is small against the weights, `P·(K + O) ≤ K·O` with `K = C·kh·kw`): the samples of a chunk
