@@ -6,6 +6,7 @@ import PackageDescription
 /// Modules, with one-way dependencies:
 ///   CBLAS, CImageCodecs,  system libraries (OpenBLAS; libjpeg-turbo, libpng, zlib; Open MPI;
 ///   CMPI, CFreeType       FreeType for rendering font glyphs)
+///   CVectorMath           vectorized exp over buffers (glibc's libmvec; scalar libm elsewhere)
 ///   DMLNumerics           matrices over contiguous storage, BLAS, stable helpers, RNG, .npy
 ///   MetricLearning        distances, losses, synthesis (EE, Symm), hard negative pair mining
 ///   DMLDistributed        the communicator: one process, or MPI ranks (all-gather, all-reduce)
@@ -59,11 +60,16 @@ let package = Package(
             name: "CImageCodecs",
             providers: [.apt(["libturbojpeg0-dev", "libpng-dev", "zlib1g-dev"])]
         ),
+        // Vectorized exp over buffers: glibc's libmvec on x86-64 Linux, scalar libm elsewhere.
+        .target(
+            name: "CVectorMath",
+            linkerSettings: [.linkedLibrary("mvec", .when(platforms: [.linux]))]
+        ),
         .target(
             name: "DMLNumerics",
             dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")]
         ),
-        .target(name: "MetricLearning", dependencies: ["DMLNumerics"]),
+        .target(name: "MetricLearning", dependencies: ["DMLNumerics", "CVectorMath"]),
         .target(name: "DMLWeights", dependencies: ["DMLNumerics"]),
         .target(name: "DMLDistributed", dependencies: ["DMLNumerics", "CMPI"]),
         .target(

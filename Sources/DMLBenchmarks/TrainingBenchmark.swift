@@ -30,6 +30,14 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
     public let threads: Int
     /// Where the time of a step went, when profiling was asked for.
     public let profile: TrainingProfile?
+    /// Mean parallel regions per iteration the pool ran on more than one thread (0 at 1 thread).
+    public var poolRegionsPerIteration = 0.0
+    /// Mean seconds per iteration the calling thread waited, after its own chunk, at the end of
+    /// those regions for the other workers (`ThreadPool.Statistics.barrierSeconds`).
+    public var barrierSecondsPerIteration = 0.0
+    /// Mean seconds per iteration from a region's start to its helpers' start, summed over the
+    /// helpers (`ThreadPool.Statistics.helperStartSeconds`).
+    public var helperStartSecondsPerIteration = 0.0
 
     public var description: String {
         let ms = secondsPerIteration * 1000
@@ -38,6 +46,10 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
         return "batch \(batchSize), \(threads) thread(s): \(Int(imagesPerSecond.rounded())) images/s "
             + cpu + "\(Int((ms * 10).rounded()) / 10) ms/iteration, GEMM \(Int((gemmShare * 100).rounded())) % of the time, "
             + "\(parameterCount) parameters"
+            + (threads > 1 ? String(format: ", %.0f pool regions/iteration, caller at their barriers %.2f ms/iteration, "
+                                    + "helpers' start after a region's %.2f ms/iteration",
+                                    poolRegionsPerIteration, barrierSecondsPerIteration * 1000,
+                                    helperStartSecondsPerIteration * 1000) : "")
     }
 }
 
@@ -124,12 +136,12 @@ public enum TrainingBenchmark {
     /// after `warmup` untimed ones (see `run(model:input:…)`).
     public static func run(batchSize: Int = 128, iterations: Int = 20, warmup: Int = 3,
                            embeddingDimension: Int = 512, convolution: ConvolutionAlgorithm = .automatic,
-                           threads: Int = 1, profile: Bool = false, seed: UInt64 = 1,
+                           threads: Int = 1, poolSpin: Double = 100e-6, profile: Bool = false, seed: UInt64 = 1,
                            afterStep: ((Sequential<Float>, Matrix<Float>) -> Void)? = nil) -> TrainingBenchmarkResult {
         let model: Sequential<Float> = ModelPresets.fashionMNIST(embeddingDimension: embeddingDimension, seed: seed)
         return run(model: model, input: TensorShape(channels: 1, height: 28, width: 28), batchSize: batchSize,
                    iterations: iterations, warmup: warmup, convolution: convolution, threads: threads,
-                   profile: profile, seed: seed, afterStep: afterStep)
+                   poolSpin: poolSpin, profile: profile, seed: seed, afterStep: afterStep)
     }
 
     /// Times `iterations` steps of forward + backward + update of any `model` whose output is a
@@ -137,15 +149,16 @@ public enum TrainingBenchmark {
     /// convolutions that run through im2col + GEMM mapped onto GEMM by `convolution` and the
     /// layers and the optimizer on a pool of `threads` threads. OpenBLAS threads are the caller's
     /// setting (`BLASThreads`). Every convolution and linear layer, at any depth, reports its GEMM
-    /// time. With `profile`, every top-level layer's forward and backward pass is timed on its own
+    /// time. The pool's workers poll `poolSpin` seconds between regions (`ThreadPool.spinDuration`).
+    /// With `profile`, every top-level layer's forward and backward pass is timed on its own
     /// (the step runs the layers one by one, exactly as `Sequential` does). `afterStep`, when
     /// given, runs inside the timed step after the update with the model and the step's output
     /// (to time per-step checks such as the trainer's divergence guard).
     public static func run(model: Sequential<Float>, input shape: TensorShape, batchSize: Int, iterations: Int = 20,
                            warmup: Int = 3, convolution: ConvolutionAlgorithm = .automatic,
-                           threads: Int = 1, profile: Bool = false, seed: UInt64 = 1,
+                           threads: Int = 1, poolSpin: Double = 100e-6, profile: Bool = false, seed: UInt64 = 1,
                            afterStep: ((Sequential<Float>, Matrix<Float>) -> Void)? = nil) -> TrainingBenchmarkResult {
-        let pool = ThreadPool(threads: threads)
+        let pool = ThreadPool(threads: threads, spinDuration: poolSpin)
         model.use(pool: pool)
         let profiler = GEMMProfiler()
         // Profiling: one GEMM profiler per layer with GEMMs, summed by top-level layer and by kind.
@@ -186,6 +199,7 @@ public enum TrainingBenchmark {
                 forward = forward.map { _ in 0 }
                 backward = forward
                 (lossSeconds, optimizerSeconds, zeroSeconds) = (0, 0, 0)
+                pool.resetStatistics()
             }
             let start = ContinuousClock.now
             let cpuStart = BenchmarkClock.threadCPU.now()
@@ -243,12 +257,17 @@ public enum TrainingBenchmark {
             },
             loss: lossSeconds / n, optimizer: optimizerSeconds / n, zeroGradients: zeroSeconds / n, dataWait: 0,
             step: seconds / n) : nil
-        return TrainingBenchmarkResult(batchSize: batchSize, iterations: iterations,
-                                       secondsPerIteration: seconds / n,
-                                       cpuSecondsPerIteration: cpuSeconds / n,
-                                       processCPUSecondsPerIteration: processSeconds / n,
-                                       gemmShare: seconds > 0 ? gemmSeconds / seconds : 0,
-                                       parameterCount: model.parameterCount, threads: threads, profile: timing)
+        var result = TrainingBenchmarkResult(batchSize: batchSize, iterations: iterations,
+                                             secondsPerIteration: seconds / n,
+                                             cpuSecondsPerIteration: cpuSeconds / n,
+                                             processCPUSecondsPerIteration: processSeconds / n,
+                                             gemmShare: seconds > 0 ? gemmSeconds / seconds : 0,
+                                             parameterCount: model.parameterCount, threads: threads, profile: timing)
+        let regions = pool.statistics
+        result.poolRegionsPerIteration = Double(regions.regions) / n
+        result.barrierSecondsPerIteration = regions.barrierSeconds / n
+        result.helperStartSecondsPerIteration = regions.helperStartSeconds / n
+        return result
     }
 
     /// The kind of a layer for the per-kind profile: convolutions by kernel (`Conv2D pointwise`

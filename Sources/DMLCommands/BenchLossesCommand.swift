@@ -12,6 +12,13 @@ import SwiftMetricLearning
 ///
 /// Batches are C×K class-balanced sets of L2-normalized embeddings (class centres plus noise),
 /// d = 512: 64×2 and 32×4 for B = 128, 256×2 and 128×4 for B = 512. Prints a Markdown table.
+///
+/// `--threads T` is the thread count of both sides: the loss runs on a `ThreadPool` of `T`
+/// threads (`LossConfiguration.evaluate(_:labels:memory:pool:)`), the baseline GEMM with `T`
+/// OpenBLAS threads. With `T > 1` the times are wall-clock times (the calling thread's CPU
+/// clock would leave out the other workers). With `--memory N` the table adds the ratio to two
+/// GEMMs — the forward `P·Mᵀ` and the backward `W·M` of the same size, the flop floor of a loss
+/// whose gradient reaches every memory column.
 public struct BenchLossesCommand: ParsableCommand {
     /// The command's name, abstract and help text.
     public static let configuration = CommandConfiguration(
@@ -22,7 +29,7 @@ public struct BenchLossesCommand: ParsableCommand {
     @Option(help: "Timed repetitions per cell (the median is reported).")
     var repeats = 21
 
-    @Option(help: "OpenBLAS threads.")
+    @Option(help: "Threads: the loss's thread pool and the OpenBLAS threads of the baseline GEMM (above 1 the times are wall-clock).")
     var threads = 1
 
     @Option(help: "Embedding dimension d.")
@@ -46,6 +53,10 @@ public struct BenchLossesCommand: ParsableCommand {
     @Option(help: "Cross-batch memory size N (0: none): every loss also gets N memory points (C×K embeddings of another seed), and the GEMM is the augmented set × (itself + memory).")
     var memory = 0
 
+    @Option(name: .customLong("memory-classes"),
+            help: "With --memory N: the number of classes of the memory points (0: N/K, K points per class like the batch). Fewer classes make the HNPM gradient on the memory sparser (one entry per mining set and class).")
+    var memoryClasses = 0
+
     @Option(name: .customLong("negative-classes"),
             help: "HNPM modes: keep this many random negative classes per mining set (0: all); adds a column with the cosine between the sampled and the full gradient (mean of 5 draws).")
     var negativeClasses = 0
@@ -65,6 +76,9 @@ public struct BenchLossesCommand: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard dimension >= 1 else { throw ValidationError("--dimension must be at least 1") }
         guard memory >= 0 else { throw ValidationError("--memory must be at least 0") }
+        guard memoryClasses >= 0, memoryClasses <= max(memory, 0) else {
+            throw ValidationError("--memory-classes must be between 0 and the memory size")
+        }
         guard negativeClasses >= 0 else { throw ValidationError("--negative-classes must be at least 0") }
         guard !memorySynthesis || memory > 0 else { throw ValidationError("--memory-synthesis needs --memory N") }
         let known = Self.modes.map(\.name)
@@ -102,7 +116,13 @@ public struct BenchLossesCommand: ParsableCommand {
             }
         }
         var ratio: Double { lossSeconds / gemmSeconds }
+        /// The ratio to the flop floor with a memory: two GEMMs (forward and backward).
+        var floorRatio: Double { lossSeconds / (2 * gemmSeconds) }
     }
+
+    /// Whether the times are wall-clock times: asked for, or forced by a pool of more than one
+    /// thread (the calling thread's CPU clock would leave out the other workers).
+    var usesWallClock: Bool { wallClock || threads > 1 }
 
     /// Runs the command: prints its result on stdout; errors go to stderr with a non-zero exit.
     public func run() throws {
@@ -111,20 +131,23 @@ public struct BenchLossesCommand: ParsableCommand {
         print(environmentNote(allocatorTuned: tuned))
         print()
         let quality = negativeClasses > 0 ? " grad cos (sampled vs all) |" : ""
-        print("| B | layout | loss | mode | points\(memory > 0 ? " + memory" : "") | loss+grad (ms) | Gram GEMM (ms) | ratio | target |\(quality)")
-        print("|---:|---|---|---|---:|---:|---:|---:|---|\(negativeClasses > 0 ? "---:|" : "")")
-        try measureAll { print(format($0)) }
+        let floor = memory > 0 ? " vs 2 GEMMs |" : ""
+        print("| B | layout | loss | mode | points\(memory > 0 ? " + memory" : "") | loss+grad (ms) | Gram GEMM (ms) | ratio |\(floor) target |\(quality)")
+        print("|---:|---|---|---|---:|---:|---:|---:|\(memory > 0 ? "---:|" : "")---|\(negativeClasses > 0 ? "---:|" : "")")
+        let pool = threads > 1 ? ThreadPool(threads: threads) : nil
+        try measureAll(pool: pool) { print(format($0)) }
     }
 
     /// Measures every configured batch size, layout (`K` = 2 and 4), loss and mode, in table
     /// order, handing each row to `emit` as soon as it is measured.
-    func measureAll(_ emit: (Row) -> Void) throws {
+    func measureAll(pool: ThreadPool? = nil, _ emit: (Row) -> Void) throws {
         for batch in batchSizes {
             for perClass in [2, 4] {
                 let classes = batch / perClass
                 let (x, labels) = Self.embeddings(classes: classes, perClass: perClass, dimension: dimension, seed: seed)
                 let bank: MemoryPoints<Float>? = memory == 0 ? nil : try {
-                    let (m, y) = Self.embeddings(classes: (memory + perClass - 1) / perClass, perClass: perClass,
+                    let memoryPerClass = memoryClasses > 0 ? (memory + memoryClasses - 1) / memoryClasses : perClass
+                    let (m, y) = Self.embeddings(classes: (memory + memoryPerClass - 1) / memoryPerClass, perClass: memoryPerClass,
                                                  dimension: dimension, seed: seed &+ 1)
                     return try MemoryPoints(embeddings: m.gatheringRows(Array(0..<memory)), labels: Array(y.prefix(memory)))
                 }()
@@ -134,7 +157,7 @@ public struct BenchLossesCommand: ParsableCommand {
                         configuration.memorySynthesis = memorySynthesis && mode.synthesis != .none
                         if mode.mining == .hnpm { configuration.negativeClasses = negativeClasses }
                         var row = try measure(configuration, x: x, labels: labels, memory: bank, mode: mode.name,
-                                              classes: classes, perClass: perClass)
+                                              classes: classes, perClass: perClass, pool: pool)
                         if configuration.negativeClasses > 0 {
                             row.gradientCosine = try Self.gradientCosine(configuration, x: x, labels: labels, memory: bank)
                         }
@@ -148,7 +171,7 @@ public struct BenchLossesCommand: ParsableCommand {
     /// Times `configuration.evaluate` and the Gram GEMM of its augmented set (against itself and
     /// the memory), interleaved.
     private func measure(_ configuration: LossConfiguration, x: Matrix<Float>, labels: [Int], memory bank: MemoryPoints<Float>?,
-                         mode: String, classes: Int, perClass: Int) throws -> Row {
+                         mode: String, classes: Int, perClass: Int, pool: ThreadPool?) throws -> Row {
         let points = configuration.mining == .hnpm
             ? try configuration.synthesisPlugin.augment(x, labels: labels).points : x
         let referenceBank = try bank.map { try configuration.synthesizedMemory($0) }
@@ -158,8 +181,10 @@ public struct BenchLossesCommand: ParsableCommand {
         var lossTimes = [Double](), gemmTimes = [Double]()
         var sink: Float = 0
         for repetition in 0..<(repeats + 2) {  // two warm-up rounds
-            let g = Self.seconds(wallClock: wallClock) { Matrix.gemm(points, references, transB: .transpose, into: &gram) }
-            let l = try Self.seconds(wallClock: wallClock) { sink += try configuration.evaluate(x, labels: labels, memory: bank).value }
+            let g = Self.seconds(wallClock: usesWallClock) { Matrix.gemm(points, references, transB: .transpose, into: &gram) }
+            let l = try Self.seconds(wallClock: usesWallClock) {
+                sink += try configuration.evaluate(x, labels: labels, memory: bank, pool: pool).value
+            }
             if repetition >= 2 {
                 gemmTimes.append(g)
                 lossTimes.append(l)
@@ -194,13 +219,14 @@ public struct BenchLossesCommand: ParsableCommand {
         return total / 5
     }
 
-    /// The settings that change the numbers: BLAS threads and kernels, the clock, and glibc's
-    /// allocator thresholds (see `AllocatorTuning`).
+    /// The settings that change the numbers: threads, BLAS kernels, the clock, the vector exp,
+    /// and glibc's allocator thresholds (see `AllocatorTuning`).
     func environmentNote(allocatorTuned: Bool) -> String {
         let environment = ProcessInfo.processInfo.environment
         let keys = ["OPENBLAS_CORETYPE", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"]
         let settings = keys.map { "\($0)=\(environment[$0] ?? "(unset)")" }
-        return "BLAS threads: \(threads); clock: \(wallClock ? "wall" : "thread CPU time"); "
+        return "threads: \(threads) (loss pool and baseline BLAS); clock: \(usesWallClock ? "wall" : "thread CPU time"); "
+            + "vector exp: \(VectorMath.variant); "
             + "large blocks kept in the heap (mallopt): \(allocatorTuned ? "yes" : "no"); " + settings.joined(separator: ", ")
     }
 
@@ -225,7 +251,8 @@ public struct BenchLossesCommand: ParsableCommand {
         let check = row.target.map { row.ratio <= $0 ? "≤ \(Int($0))× ✓" : "≤ \(Int($0))× ✗" } ?? ""
         let points = row.memory > 0 ? "\(row.points) + \(row.memory)" : "\(row.points)"
         return "| \(row.batch) | \(row.classes)×\(row.perClass) | \(row.loss.rawValue) | \(row.mode) | \(points) | "
-            + String(format: "%.3f | %.3f | %.2f", row.lossSeconds * 1e3, row.gemmSeconds * 1e3, row.ratio) + " | \(check) |"
+            + String(format: "%.3f | %.3f | %.2f", row.lossSeconds * 1e3, row.gemmSeconds * 1e3, row.ratio)
+            + (row.memory > 0 ? String(format: " | %.2f", row.floorRatio) : "") + " | \(check) |"
             + (row.gradientCosine.map { String(format: " %.4f |", $0) } ?? (negativeClasses > 0 ? "  |" : ""))
     }
 

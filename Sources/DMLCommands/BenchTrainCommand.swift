@@ -36,6 +36,8 @@ public struct BenchTrainCommand: ParsableCommand {
     var inference = false
     @Option(help: ArgumentHelp("Conv2D.algorithm of every convolution: perSample, batched, im2col (batched or per sample by layer shape), winograd (Winograd F(2×2, 3×3) for every 3×3 stride-1 layer) or automatic (the default).", visibility: .hidden))
     var convolution = ConvolutionAlgorithm.automatic
+    @Option(name: .customLong("pool-spin"), help: ArgumentHelp("Microseconds the pool's idle threads poll for the next parallel region before blocking (ThreadPool.spinDuration; 0: block at once).", visibility: .hidden))
+    var poolSpin = 100.0
 
     public init() {}
 
@@ -81,6 +83,7 @@ public struct BenchTrainCommand: ParsableCommand {
         }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
+        guard poolSpin >= 0, poolSpin.isFinite else { throw ValidationError("--pool-spin must be a non-negative number of microseconds, got \(poolSpin)") }
         if inference && (backbone == nil || profile || guardCost) {
             throw ValidationError("--inference needs --backbone and goes without --profile and --guard-cost")
         }
@@ -110,13 +113,14 @@ public struct BenchTrainCommand: ParsableCommand {
             result = BLASThreads.with(blas) {
                 TrainingBenchmark.run(model: model, input: TensorShape(channels: 3, height: imageSize, width: imageSize),
                                       batchSize: batchSize, iterations: iterations, warmup: warmup,
-                                      convolution: convolution, threads: threads, profile: profile)
+                                      convolution: convolution, threads: threads, poolSpin: poolSpin * 1e-6, profile: profile)
             }
             print("SwiftMetricLearning \(backbone.rawValue) at \(imageSize) px: \(result) \(coreType)")
         } else {
             result = BLASThreads.with(blas) {
                 TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup,
-                                      embeddingDimension: embeddingSize, convolution: convolution, threads: threads, profile: profile)
+                                      embeddingDimension: embeddingSize, convolution: convolution, threads: threads,
+                                      poolSpin: poolSpin * 1e-6, profile: profile)
             }
             print("SwiftMetricLearning: \(result) \(coreType)")
         }

@@ -114,6 +114,17 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         let n = x.batch, c = channels, p = x.shape.spatialCount
         let count = n * p, pool = pool
         usedBatchStatistics = training && !freezesStatistics
+        normalized.reshapeForReuse(rows: n, columns: x.shape.count)
+        output.reshapeForReuse(rows: n, columns: x.shape.count)
+        if usedBatchStatistics && synchronizer == nil && count > 0 {
+            // Statistics and normalization in one parallel region: each worker's channels are
+            // normalized right after their statistics (the same per-channel arithmetic).
+            precondition(count > 1, "BatchNorm in training mode needs more than one value per channel")
+            forwardWithLocalStatistics(x, batch: n, spatial: p)
+            statisticsCount = count
+            updateRunningStatistics(total: count)
+            return Tensor(output, shape: x.shape)
+        }
         if usedBatchStatistics {
             let grain = channelGrain(values: count)
             if count == 0 {
@@ -131,19 +142,13 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
             let total = synchronizer.map { combineStatistics(localCount: count, over: $0) } ?? count
             precondition(total > 1, "BatchNorm in training mode needs more than one value per channel")
             statisticsCount = total
-            let m = Scalar(momentum), unbias = Scalar(Double(total) / Double(total - 1))
-            for k in 0..<c {
-                runningMean[0, k] = (1 - m) * runningMean[0, k] + m * mean[0, k]
-                runningVariance[0, k] = (1 - m) * runningVariance[0, k] + m * variance[0, k] * unbias
-            }
+            updateRunningStatistics(total: total)
         } else {
             mean = runningMean
             variance = runningVariance
         }
         let eps = Scalar(epsilon)
         for k in 0..<c { inverseStd[0, k] = 1 / (variance[0, k] + eps).squareRoot() }
-        normalized.reshapeForReuse(rows: n, columns: x.shape.count)
-        output.reshapeForReuse(rows: n, columns: x.shape.count)
         mean.withUnsafeBufferPointer { mp in
             inverseStd.withUnsafeBufferPointer { rp in
                 gamma.withUnsafeBufferPointer { gp in
@@ -199,6 +204,48 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
             }
         }
         return Tensor(inputGradient, shape: g.shape)
+    }
+
+    /// `μ̄ ← (1 − m) μ̄ + m μ_c`, `σ̄² ← (1 − m) σ̄² + m σ²_c · M/(M − 1)` with `M = total`.
+    private func updateRunningStatistics(total: Int) {
+        let m = Scalar(momentum), unbias = Scalar(Double(total) / Double(total - 1))
+        for k in 0..<channels {
+            runningMean[0, k] = (1 - m) * runningMean[0, k] + m * mean[0, k]
+            runningVariance[0, k] = (1 - m) * runningVariance[0, k] + m * variance[0, k] * unbias
+        }
+    }
+
+    /// Training mode with this batch's statistics alone: for each worker's channels (split by
+    /// channel, as the statistics are) `μ_c`, `σ²_c`, `r_c = 1/√(σ²_c + ε)`, then `x̂` and `y`,
+    /// in one parallel region. Every value is computed as by the separate passes.
+    private func forwardWithLocalStatistics(_ x: Tensor<Scalar>, batch n: Int, spatial p: Int) {
+        let c = channels, pool = pool, eps = Scalar(epsilon)
+        let grain = channelGrain(values: n * p)
+        withPointers(x.values, &output) { xp, yp in
+            mean.withUnsafeMutableBufferPointer { mp in
+                variance.withUnsafeMutableBufferPointer { vp in
+                    inverseStd.withUnsafeMutableBufferPointer { rp in
+                        gamma.withUnsafeBufferPointer { gp in
+                            beta.withUnsafeBufferPointer { bp in
+                                normalized.withUnsafeMutableBufferPointer { hp in
+                                    let out = WorkerPointer(yp), hat = WorkerPointer(hp.baseAddress!)
+                                    let meanOut = WorkerPointer(mp.baseAddress!), varianceOut = WorkerPointer(vp.baseAddress!)
+                                    let inverseOut = WorkerPointer(rp.baseAddress!)
+                                    pool.parallelFor(count: c, minimumChunk: grain) { range in
+                                        Scalar.channelStatistics(xp, batch: n, channels: c, spatial: p, channelRange: range,
+                                                                 mean: meanOut.base, variance: varianceOut.base)
+                                        for k in range { inverseOut.base[k] = 1 / (varianceOut.base[k] + eps).squareRoot() }
+                                        Scalar.batchNormForward(xp, batch: n, channels: c, spatial: p, channelRange: range,
+                                                                mean: meanOut.base, inverseStd: inverseOut.base, gamma: gp.baseAddress!,
+                                                                beta: bp.baseAddress!, normalized: hat.base, into: out.base)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Replaces this replica's `mean` and `variance` (over `localCount` values per channel) by those

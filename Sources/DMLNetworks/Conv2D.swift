@@ -241,16 +241,15 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     }
 
     /// Where each worker accumulates its weight gradient: worker 0 into `weightGradient` itself
-    /// (so one chunk is exactly the serial computation), worker `w ≥ 1` into its own zeroed
-    /// `O × (C/g·kh·kw)` buffer, added by `addWeightGradientPartials` in worker order.
+    /// (so one chunk is exactly the serial computation), worker `w ≥ 1` into its own
+    /// `O × (C/g·kh·kw)` buffer, which that worker zeroes at the start of its chunk (in parallel,
+    /// into its own cache; `backwardOverSampleChunks`), added by `addWeightGradientPartials` in
+    /// worker order.
     private func weightGradientTargets(workers: Int, base: UnsafeMutablePointer<Scalar>) -> [SendablePointer<Scalar>] {
         if gradientScratch.workers < workers { gradientScratch = WorkerScratch(workers: workers) }
         let count = weight.count
         return (0..<workers).map { w in
-            if w == 0 { return SendablePointer(base) }
-            let buffer = gradientScratch.buffer(w, count: count)
-            Scalar.fill(buffer, count: count, value: 0)
-            return SendablePointer(buffer)
+            w == 0 ? SendablePointer(base) : SendablePointer(gradientScratch.buffer(w, count: count))
         }
     }
 
@@ -304,7 +303,9 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                     let dxBase = needsInput ? dx.baseAddress.map(WorkerPointer.init) : nil
                     cached.withUnsafeBufferPointer { xp in
                         gradient.values.withUnsafeBufferPointer { gp in
+                            let weightCount = weight.count
                             forEachSampleChunk(n) { samples, worker in
+                                if needsWeight && worker > 0 { Scalar.fill(targets[worker].pointer, count: weightCount, value: 0) }
                                 body(samples, worker, BackwardBuffers(
                                     weight: w.baseAddress!, input: xp.baseAddress!, outputGradient: gp.baseAddress!,
                                     weightGradient: needsWeight ? targets[worker].pointer : nil, inputGradient: dxBase?.base,

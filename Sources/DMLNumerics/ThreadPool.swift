@@ -1,12 +1,18 @@
 import Foundation
+import Synchronization
 
 /// A fixed set of compute threads, created once by the caller (a training run, a command) and
 /// passed explicitly to the code that uses it. There is no global pool.
 ///
 /// `threadCount` threads take part in every parallel region: the calling thread is worker 0 and
-/// `threadCount − 1` background threads are workers `1..<threadCount`. Idle workers block on a
-/// condition variable (they do not spin), so a pool costs nothing while the caller runs serial
-/// code or BLAS.
+/// `threadCount − 1` background threads are workers `1..<threadCount`. Between regions a worker
+/// first polls for the next one for `spinDuration` seconds (yielding its core to other runnable
+/// threads on every poll, `sched_yield`), then blocks on a condition variable; the caller, once
+/// its own chunk is done, polls the same way for the others to finish before it blocks. A region
+/// that follows the last one within the spin window so starts and joins without waking a
+/// sleeping thread (a futex wake-up, on a virtual machine an inter-processor interrupt to a halted
+/// vCPU: tens of µs each); a pool whose caller runs serial code or BLAS for longer than the
+/// window costs nothing after it.
 ///
 /// Work is split **statically**: `parallelFor(count:)` gives worker `w` the contiguous range
 /// `ThreadPool.chunk(w, of: parts, count:)`, so a given thread count always splits a given range
@@ -25,14 +31,39 @@ import Foundation
 public final class ThreadPool: @unchecked Sendable {
     /// The number of threads in a parallel region, the caller included (`≥ 1`).
     public let threadCount: Int
+    /// How long (seconds) an idle worker polls for the next region, and the caller for the
+    /// others to finish a region, before blocking.
+    public let spinDuration: Double
     private let state: PoolState
 
-    /// A pool of `threads` compute threads (the caller and `threads − 1` background threads).
-    public init(threads: Int) {
+    /// A pool of `threads` compute threads (the caller and `threads − 1` background threads)
+    /// that poll for `spinDuration` seconds (default 100 µs; 0: block at once) before blocking.
+    public init(threads: Int, spinDuration: Double = 100e-6) {
         precondition(threads >= 1, "a thread pool needs at least one thread, got \(threads)")
+        precondition(spinDuration >= 0, "spinDuration must not be negative, got \(spinDuration)")
         threadCount = threads
-        state = PoolState(workers: threads - 1)
+        self.spinDuration = spinDuration
+        state = PoolState(workers: threads - 1, spinDuration: spinDuration)
     }
+
+    /// What the pool's parallel regions cost the calling thread since the pool was made or
+    /// `resetStatistics()` was last called (for profiles).
+    public struct Statistics: Sendable, Equatable {
+        /// Parallel regions run on more than one thread.
+        public var regions = 0
+        /// Seconds the calling thread spent, after its own chunk, waiting for the other workers
+        /// to finish theirs (the barrier at the end of every region), summed over the regions.
+        public var barrierSeconds = 0.0
+        /// Seconds from a region's start to each helper's start on it (the wake-up latency),
+        /// summed over the helpers of every region.
+        public var helperStartSeconds = 0.0
+    }
+
+    /// The regions run and the caller's time at their barriers (see `Statistics`).
+    public var statistics: Statistics { state.statistics }
+
+    /// Sets `statistics` back to zero.
+    public func resetStatistics() { state.resetStatistics() }
 
     deinit { state.stop() }
 
@@ -114,7 +145,7 @@ public final class ThreadPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { escapable in
             state.dispatch(Job(body: escapable), helpers: workers - 1)
             escapable(0)
-            state.waitForHelpers()
+            state.waitForHelpers(workers - 1)
         }
     }
 }
@@ -167,7 +198,8 @@ private struct Job: @unchecked Sendable {
 }
 
 /// The shared state of a pool and its background threads (kept apart from `ThreadPool` so the
-/// threads do not keep the pool alive).
+/// threads do not keep the pool alive). Everything is guarded by `condition`; `published` and
+/// `done` mirror `generation` and `finished` for the threads that poll before they block.
 private final class PoolState: @unchecked Sendable {
     private let condition = NSCondition()
     private var job: Job?
@@ -178,8 +210,17 @@ private final class PoolState: @unchecked Sendable {
     private var active = false
     private var stopping = false
     private var threads: [Thread] = []
+    private let spinDuration: Double
+    /// `generation`, written after it under the lock, read by polling workers.
+    private let published = Atomic<Int>(0)
+    /// `finished`, written after it under the lock, read by the polling caller.
+    private let done = Atomic<Int>(0)
+    private var recorded = ThreadPool.Statistics()
+    /// When the current region was dispatched (`MonotonicClock.seconds()`).
+    private var dispatchTime = 0.0
 
-    init(workers: Int) {
+    init(workers: Int, spinDuration: Double) {
+        self.spinDuration = spinDuration
         for index in 0..<workers {
             let thread = Thread { [self] in self.workerLoop(index: index + 1) }
             thread.name = "dml-pool-\(index + 1)"
@@ -187,6 +228,18 @@ private final class PoolState: @unchecked Sendable {
             threads.append(thread)
             thread.start()
         }
+    }
+
+    var statistics: ThreadPool.Statistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return recorded
+    }
+
+    func resetStatistics() {
+        condition.lock()
+        recorded = ThreadPool.Statistics()
+        condition.unlock()
     }
 
     /// Marks a region as running; false when one already is (the caller then runs serially).
@@ -204,16 +257,36 @@ private final class PoolState: @unchecked Sendable {
         helpersWanted = helpers
         claimed = 0
         finished = 0
+        done.store(0, ordering: .relaxed)
+        dispatchTime = MonotonicClock.seconds()
         generation += 1
+        published.store(generation, ordering: .releasing)
         condition.broadcast()
         condition.unlock()
     }
 
-    func waitForHelpers() {
+    /// Polls (yielding the core on every poll) until `condition()` holds or `spinDuration` has
+    /// passed; true when it holds.
+    @inline(__always)
+    private func poll(_ condition: () -> Bool) -> Bool {
+        guard spinDuration > 0 else { return condition() }
+        let deadline = MonotonicClock.seconds() + spinDuration
+        while true {
+            if condition() { return true }
+            if MonotonicClock.seconds() > deadline { return false }
+            sched_yield()
+        }
+    }
+
+    func waitForHelpers(_ helpers: Int) {
+        let start = MonotonicClock.seconds()
+        _ = poll { done.load(ordering: .acquiring) >= helpers }
         condition.lock()
         while finished < helpersWanted { condition.wait() }
         job = nil
         active = false
+        recorded.regions += 1
+        recorded.barrierSeconds += MonotonicClock.seconds() - start
         condition.unlock()
     }
 
@@ -228,20 +301,30 @@ private final class PoolState: @unchecked Sendable {
         var seen = 0
         condition.lock()
         while true {
-            while !stopping && (generation == seen || claimed >= helpersWanted) {
+            if !stopping && (generation == seen || claimed >= helpersWanted) {
                 if generation != seen { seen = generation }  // a region that needs fewer helpers
-                condition.wait()
+                // Poll for the next region outside the lock, then block if none came.
+                let last = seen
+                condition.unlock()
+                _ = poll { published.load(ordering: .acquiring) != last }
+                condition.lock()
+                while !stopping && (generation == seen || claimed >= helpersWanted) {
+                    if generation != seen { seen = generation }
+                    condition.wait()
+                }
             }
             if stopping { break }
             seen = generation
             claimed += 1
             let worker = claimed  // 1...helpersWanted, in the order helpers wake up
             var body = job
+            recorded.helperStartSeconds += MonotonicClock.seconds() - dispatchTime
             condition.unlock()
             body!.body(worker)
             body = nil
             condition.lock()
             finished += 1
+            done.store(finished, ordering: .releasing)
             if finished == helpersWanted { condition.broadcast() }
         }
         condition.unlock()

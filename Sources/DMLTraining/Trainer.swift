@@ -392,7 +392,8 @@ public final class Trainer {
         let memoryPoints = iteration > configuration.memoryWarmup ? memory?.points : nil
         // Symm's α/β schedule and the negative class draw depend on the iteration (0-based here).
         let loss = configuration.loss.scheduled(iteration: iteration - 1, of: configuration.iterations, seed: configuration.seed)
-        let output: LossOutput<Float> = try loss.evaluate(embeddings.values, labels: labels, memory: memoryPoints)
+        // The loss's work over the memory runs on the run's pool (same thread count, same numbers).
+        let output: LossOutput<Float> = try loss.evaluate(embeddings.values, labels: labels, memory: memoryPoints, pool: pool)
         try DivergenceGuard.checkLoss(Double(output.value), iteration: iteration, optimizer: configuration.optimizer)
         model.zeroGradients()
         _ = model.backward(Tensor(parallel.localRows(of: output.gradient), shape: embeddings.shape))

@@ -246,32 +246,44 @@ public struct LossConfiguration: Codable, Equatable, Sendable {
     ///
     /// - Throws: `MetricLearningError` for an invalid configuration or batch, or a memory of
     ///   another dimension.
+    public func evaluate<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
+        try evaluate(embeddings, labels: labels, memory: memory, pool: nil)
+    }
+
+    /// `evaluate(_:labels:memory:)` with the work over the memory on `pool`: the batch × memory
+    /// GEMMs, the `D`/`D²` pass, the first step of the mining and the backward split the rows
+    /// over the pool's workers, BLAS single-threaded inside them (`ReferenceGeometry`). Each
+    /// output row is computed by one worker in a fixed order, so a given thread count gives the
+    /// same numbers run after run; `nil` or a one-thread pool runs on the calling thread.
+    ///
+    /// - Throws: as `evaluate(_:labels:memory:)`.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func evaluate<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
+    public func evaluate<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?,
+                                        pool: ThreadPool?) throws -> LossOutput<T> {
         try validate()
         var memory = memory?.isEmpty == false ? memory : nil
         if let given = memory { memory = try synthesizedMemory(given) }
         switch kind {
-        case .contrastive: return try evaluate(contrastive, embeddings, labels, memory)
-        case .triplet: return try evaluate(triplet, embeddings, labels, memory)
-        case .lifted: return try evaluate(lifted, embeddings, labels, memory)
-        case .npair: return try evaluate(npair, embeddings, labels, memory)
-        case .angular: return try evaluate(angular, embeddings, labels, memory)
-        case .multisimilarity: return try evaluate(multiSimilarity, embeddings, labels, memory)
+        case .contrastive: return try evaluate(contrastive, embeddings, labels, memory, pool)
+        case .triplet: return try evaluate(triplet, embeddings, labels, memory, pool)
+        case .lifted: return try evaluate(lifted, embeddings, labels, memory, pool)
+        case .npair: return try evaluate(npair, embeddings, labels, memory, pool)
+        case .angular: return try evaluate(angular, embeddings, labels, memory, pool)
+        case .multisimilarity: return try evaluate(multiSimilarity, embeddings, labels, memory, pool)
         }
     }
 
     /// Runs one loss type in the configured mode (statically dispatched).
     private func evaluate<L: HardNegativeMiningLoss, T: BLASScalar>(
-        _ loss: L, _ embeddings: Matrix<T>, _ labels: [Int], _ memory: MemoryPoints<T>?
+        _ loss: L, _ embeddings: Matrix<T>, _ labels: [Int], _ memory: MemoryPoints<T>?, _ pool: ThreadPool?
     ) throws -> LossOutput<T> {
         switch mining {
-        case .plain: try loss.loss(embeddings, labels: labels, memory: memory)
+        case .plain: try loss.loss(embeddings, labels: labels, memory: memory, pool: pool)
         case .hnpm: try loss.hardNegativeLoss(embeddings, labels: labels, synthesis: synthesisPlugin, memory: memory,
-                                              sampling: sampling)
+                                              sampling: sampling, pool: pool)
         }
     }
 }

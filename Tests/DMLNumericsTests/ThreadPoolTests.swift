@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 @testable import DMLNumerics
 
 /// The pool's contract: static contiguous chunks that cover every index once, worker numbers,
@@ -136,6 +137,47 @@ import Testing
             total += slots.reduce(0, +)
         }
         #expect(total > 0)
+    }
+
+    @Test("Polling before blocking: no lost wake-ups, the same chunks, with and without a spin window", arguments: [0.0, 100e-6, 5e-3])
+    func spinWindows(spin: Double) {
+        let pool = ThreadPool(threads: 3, spinDuration: spin)
+        #expect(pool.spinDuration == spin)
+        var owners = [Int](repeating: -1, count: 3 * 1_000)
+        owners.withUnsafeMutableBufferPointer { o in
+            let out = SendablePointer(o.baseAddress!)
+            for round in 0..<1_000 {
+                // Alternate back-to-back regions with gaps longer than the window, and regions
+                // that need fewer helpers than the pool has.
+                if round % 100 == 0 { usleep(UInt32(spin * 2e6) + 100) }
+                pool.run(workers: 1 + round % 3) { worker in out.pointer[round * 3 + worker] = worker }
+            }
+        }
+        for round in 0..<1_000 {
+            let used = 1 + round % 3
+            #expect(Array(owners[(round * 3)..<(round * 3 + used)]) == Array(0..<used))
+            #expect(owners[(round * 3 + used)..<(round * 3 + 3)].allSatisfy { $0 == -1 })
+        }
+    }
+
+    @Test("Statistics count the regions that ran on several threads and the caller's wait at their barriers")
+    func regionStatistics() {
+        let pool = ThreadPool(threads: 2)
+        #expect(pool.statistics == ThreadPool.Statistics())
+        for _ in 0..<10 { pool.parallelFor(count: 4) { _, _ in } }
+        pool.parallelFor(count: 1) { _, _ in }                      // one chunk: on the caller alone
+        pool.parallelFor(count: 100, minimumChunk: 1_000) { _, _ in }  // below the grain: likewise
+        // A helper that takes 20 ms while the caller's chunk is empty: the caller waits for it.
+        pool.run(workers: 2) { worker in if worker == 1 { usleep(20_000) } }
+        let statistics = pool.statistics
+        #expect(statistics.regions == 11)
+        #expect(statistics.barrierSeconds >= 0.019)
+        #expect(statistics.helperStartSeconds > 0 && statistics.helperStartSeconds < statistics.barrierSeconds + 60)
+        pool.resetStatistics()
+        #expect(pool.statistics == ThreadPool.Statistics())
+        let single = ThreadPool(threads: 1)
+        single.parallelFor(count: 100) { _, _ in }
+        #expect(single.statistics.regions == 0)
     }
 
     @Test("Worker scratch keeps one growing buffer per worker")

@@ -31,10 +31,11 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(exported: true, where T == Double)
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?,
+                                     pool: ThreadPool?) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
-        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, distances: false, squared: false)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, distances: false, squared: false, pool: pool)
         let columnLabels = MemoryPairs(labels: labels, memory: memory).columnLabels
         var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * columnLabels.count)
         for pair in pairs {
@@ -52,11 +53,11 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
-        sampling: NegativeClassSampling?
+        sampling: NegativeClassSampling?, pool: ThreadPool?
     ) throws -> LossOutput<T> {
         try sampling?.validate()
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
-        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis, memory: memory)
+        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis, memory: memory, pool: pool)
         let gram = augmented.geometry.gram
         let (negatives, syntheticShare) = Self.hardestPoints(gram: gram, batch: augmented.batch, pairs: pairs,
                                                              columnLabels: augmented.columnLabels, sampling: sampling)
@@ -156,7 +157,7 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
                                 let q = points[start + k]
                                 v[k] = negativeWeight * (pg[a + q] + pg[p + q]) + base
                             }
-                            value += scale * StableMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
+                            value += scale * VectorMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
                             var total: T = 0
                             for k in 0..<count {
                                 let q = points[start + k], g = scale * negativeWeight * v[k]

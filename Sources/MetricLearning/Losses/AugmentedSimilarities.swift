@@ -13,11 +13,13 @@ struct AugmentedSimilarities<T: BLASScalar> {
     let memoryLabels: [Int]
 
     /// Augments `embeddings` with `synthesis` and measures the augmented set against itself and
-    /// `memory` (only batch pairs synthesize points; memory points are constant references).
-    init(_ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>? = nil) throws {
+    /// `memory` (only batch pairs synthesize points; memory points are constant references), on
+    /// `pool` (`ReferenceGeometry`).
+    init(_ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>? = nil,
+         pool: ThreadPool? = nil) throws {
         try memory?.requireDimension(embeddings.columns)
         batch = try synthesis.augment(embeddings, labels: labels)
-        geometry = ReferenceGeometry(batch.points, memory: memory?.embeddings, distances: false, squared: false)
+        geometry = ReferenceGeometry(batch.points, memory: memory?.embeddings, distances: false, squared: false, pool: pool)
         memoryLabels = memory?.labels ?? []
     }
 

@@ -22,11 +22,11 @@ extension ContrastiveLoss: HardNegativeMiningLoss {
     @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
-        sampling: NegativeClassSampling?
+        sampling: NegativeClassSampling?, pool: ThreadPool?
     ) throws -> LossOutput<T> {
         try sampling?.validate()
         try validateOptions()
-        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis, memory: memory, sampling: sampling)
+        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis, memory: memory, sampling: sampling, pool: pool)
         let n = mined.size, classCount = mined.hardest.classes.count
         let m = T(margin)
         let positiveWeight = 1 / T(mined.pairs.count)

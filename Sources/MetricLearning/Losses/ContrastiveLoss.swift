@@ -34,7 +34,8 @@ public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
     @_specialize(exported: true, where T == Double)
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?,
+                                     pool: ThreadPool?) throws -> LossOutput<T> {
         try validateOptions()
         let statistics = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
@@ -42,7 +43,7 @@ public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
         let positivePairCount = statistics.positivePairCount + extra.positivePairCount
         let negativePairCount = statistics.negativePairCount + extra.negativePairCount
 
-        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, squared: false)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, squared: false, pool: pool)
         let b = geometry.rows, n = geometry.columns
         let m = T(margin)
         let positiveWeight = 1 / T(positivePairCount)

@@ -17,26 +17,31 @@ extension LiftedStructuredLoss: HardNegativeMiningLoss {
     @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
-        sampling: NegativeClassSampling?
+        sampling: NegativeClassSampling?, pool: ThreadPool?
     ) throws -> LossOutput<T> {
         try sampling?.validate()
         try validateOptions()
-        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis, memory: memory, sampling: sampling)
+        let mined = try MinedPairBatch(embeddings, labels: labels, synthesis: synthesis, memory: memory, sampling: sampling, pool: pool)
         let n = mined.size, classCount = mined.hardest.classes.count
         let hardest = mined.hardest
         let alpha = T(margin)
         let pairWeight = 1 / T(mined.pairs.count)
         var total = 0.0
         var weights = mined.makeWeights()  // ∂L/∂D² over the augmented set (and the memory)
+        var exponentials = [T](repeating: 0, count: classCount)  // exp(α − d⁻_c − μ) of one set
         mined.geometry.distances.withUnsafeBufferPointer { pd in
             hardest.value.withUnsafeBufferPointer { hv in
                 weights.withUnsafeMutableBufferPointer { pw in
+                  exponentials.withUnsafeMutableBufferPointer { pe in
+                    let e = pe.baseAddress!
                     for (s, pair) in mined.pairs.enumerated() {
                         let row = s * classCount
                         var nearest = T.infinity
                         for c in 0..<classCount where hardest.isNegative(row: s, column: c) { nearest = min(nearest, hv[row + c]) }
+                        for c in 0..<classCount { e[c] = nearest - hv[row + c] }
+                        VectorMath.exponentiate(e, count: classCount)
                         var sum: T = 0  // Σ_c exp(α − d⁻_c − μ), μ = α − min_c d⁻_c
-                        for c in 0..<classCount where hardest.isNegative(row: s, column: c) { sum += T.exp(nearest - hv[row + c]) }
+                        for c in 0..<classCount where hardest.isNegative(row: s, column: c) { sum += e[c] }
                         let dij = pd[pair.first * n + pair.second]
                         let J = alpha - nearest + T.log(sum) + dij
                         guard J > 0 else { continue }
@@ -46,9 +51,10 @@ extension LiftedStructuredLoss: HardNegativeMiningLoss {
                         for c in 0..<classCount where hardest.isNegative(row: s, column: c) {
                             let k = row + c
                             pw[hardest.groupPoint[k] * n + hardest.classPoint[k]] -=
-                                dJ * T.exp(nearest - hv[k]) / sum * DistanceGradient.squaredPerDistance(hv[k])
+                                dJ * e[c] / sum * DistanceGradient.squaredPerDistance(hv[k])
                         }
                     }
+                  }
                 }
             }
         }

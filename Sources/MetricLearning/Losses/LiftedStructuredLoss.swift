@@ -44,14 +44,15 @@ public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
     @_specialize(exported: true, where T == Double)
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?,
+                                     pool: ThreadPool?) throws -> LossOutput<T> {
         try validateOptions()
         let statistics = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
         let extra = MemoryPairs(labels: labels, memory: memory)
         let positivePairCount = statistics.positivePairCount + extra.positivePairCount
 
-        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, squared: false)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, squared: false, pool: pool)
         let b = geometry.rows, n = geometry.columns
         let alpha = T(margin)
         let pairWeight = 1 / T(positivePairCount)
@@ -66,19 +67,27 @@ public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
                 rowTerms.withUnsafeMutableBufferPointer { terms in
                     let shift = terms.baseAddress!, logSum = shift + b, negativeScale = shift + 2 * b
                     scaled.withUnsafeMutableBufferPointer { pe in
-                        for i in 0..<b {
-                            let row = pd.baseAddress! + i * n, out = pe.baseAddress! + i * n
-                            let yi = y[i]
-                            var nearest = T.infinity
-                            for k in 0..<n where y[k] != yi { nearest = min(nearest, row[k]) }
-                            var t: T = 0
-                            for k in 0..<n where y[k] != yi {
-                                let e = T.exp(nearest - row[k])  // exp(α − D_ik − μ_i), μ_i = α − nearest
-                                t += e
-                                out[k] = e * DistanceGradient.squaredPerDistance(row[k])
+                        // Rows are independent: one pass for the nearest negative, one writing the
+                        // exponents in place, one vectorized exp, one for t_i and the factors.
+                        let outBase = SendablePointer(pe.baseAddress!), termBase = SendablePointer(shift)
+                        ReferenceGeometry<T>.splitRows(b, pool: geometry.pool) { rows in
+                            for i in rows {
+                                let row = pd.baseAddress! + i * n, out = outBase.pointer + i * n
+                                let yi = y[i]
+                                var nearest = T.infinity
+                                for k in 0..<n where y[k] != yi { nearest = min(nearest, row[k]) }
+                                // exp(α − D_ik − μ_i) with μ_i = α − nearest, for the negatives.
+                                for k in 0..<n { out[k] = nearest - row[k] }
+                                VectorMath.exponentiate(out, count: n)
+                                var t: T = 0
+                                for k in 0..<n {
+                                    let negative = y[k] != yi
+                                    t += negative ? out[k] : 0
+                                    out[k] = negative ? out[k] * DistanceGradient.squaredPerDistance(row[k]) : 0
+                                }
+                                termBase.pointer[i] = alpha - nearest
+                                termBase.pointer[b + i] = alpha - nearest + T.log(t)
                             }
-                            shift[i] = alpha - nearest
-                            logSum[i] = alpha - nearest + T.log(t)
                         }
                     }
                     weights.withUnsafeMutableBufferPointer { pw in
@@ -106,10 +115,13 @@ public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
                             }
                         }
                         scaled.withUnsafeBufferPointer { pe in
-                            for i in 0..<b where negativeScale[i] != 0 {
-                                let s = negativeScale[i]
-                                let out = pw.baseAddress! + i * n, e = pe.baseAddress! + i * n
-                                for k in 0..<n { out[k] -= s * e[k] }
+                            let outBase = SendablePointer(pw.baseAddress!), scales = SendablePointer(negativeScale)
+                            ReferenceGeometry<T>.splitRows(b, pool: geometry.pool) { rows in
+                                for i in rows where scales.pointer[i] != 0 {
+                                    let s = scales.pointer[i]
+                                    let out = outBase.pointer + i * n, e = pe.baseAddress! + i * n
+                                    for k in 0..<n { out[k] -= s * e[k] }
+                                }
                             }
                         }
                     }

@@ -16,10 +16,20 @@ public protocol MetricLoss: Sendable {
     /// pair enters the sums a (batch, batch) pair would, memory–memory pairs do not (they are
     /// constants), and no gradient reaches a memory point. Each loss documents its exact rule.
     /// `nil` or an empty memory gives exactly the plain loss.
-    func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T>
+    ///
+    /// With a `pool` of more than one thread, the work over the memory (the batch × memory
+    /// GEMMs and the passes over their rows) is split over its workers by rows; a given thread
+    /// count gives the same numbers run after run (`ReferenceGeometry`). `nil`: the calling thread.
+    func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?,
+                             pool: ThreadPool?) throws -> LossOutput<T>
 }
 
 extension MetricLoss {
+    /// `L(X)` and `∂L/∂X` on the calling thread: `loss(embeddings, labels: labels, memory: memory, pool: nil)`.
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
+        try loss(embeddings, labels: labels, memory: memory, pool: nil)
+    }
+
     /// `L(X)` and `∂L/∂X` without memory: `loss(embeddings, labels: labels, memory: nil)`.
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int]) throws -> LossOutput<T> {
         try loss(embeddings, labels: labels, memory: nil)

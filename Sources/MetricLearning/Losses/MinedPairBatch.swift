@@ -29,13 +29,14 @@ struct MinedPairBatch<T: BLASScalar> {
     /// Validates the batch (one finite embedding per label, a positive pair, two classes),
     /// augments it with `synthesis`, and mines the hardest negative pair of every pair and class
     /// (of the kept classes, with `sampling`). `squared`: also form `D²` against the memory (only
-    /// the squared triplet loss reads it).
+    /// the squared triplet loss reads it). `pool`: where the geometry and the mining run
+    /// (`ReferenceGeometry`).
     init(_ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>? = nil,
-         sampling: NegativeClassSampling? = nil, squared: Bool = false) throws {
+         sampling: NegativeClassSampling? = nil, squared: Bool = false, pool: ThreadPool? = nil) throws {
         _ = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
         batch = try Self.augment(embeddings, labels: labels, with: synthesis)
-        geometry = ReferenceGeometry(batch.points, memory: memory?.embeddings, squared: squared)
+        geometry = ReferenceGeometry(batch.points, memory: memory?.embeddings, squared: squared, pool: pool)
         pairs = PositivePairs.make(labels: labels, rule: .all)
         hardest = HardNegativePairMiner.hardestByDistance(geometry, batch: batch, memoryLabels: memory?.labels ?? [],
                                                           sets: .pairs(pairs, in: batch), sampling: sampling)

@@ -49,10 +49,11 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(exported: true, where T == Double)
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?,
+                                     pool: ThreadPool?) throws -> LossOutput<T> {
         let statistics = try validate(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
-        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, distances: false, squared: false)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, distances: false, squared: false, pool: pool)
         let extra = MemoryPairs(labels: labels, memory: memory)
         let labels = extra.columnLabels
         let b = embeddings.rows, r = geometry.columns
@@ -94,11 +95,11 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
-        sampling: NegativeClassSampling?
+        sampling: NegativeClassSampling?, pool: ThreadPool?
     ) throws -> LossOutput<T> {
         try sampling?.validate()
         let statistics = try validate(embeddings, labels: labels)
-        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis, memory: memory)
+        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis, memory: memory, pool: pool)
         let b = embeddings.rows, n = augmented.size
         let hard = HardNegativePairMiner.hardestBySimilarity(augmented.geometry, batch: augmented.batch,
                                                              memoryLabels: augmented.memoryLabels,
@@ -142,7 +143,7 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
                         for i in 0..<b {
                             let start = positives.offsets[i], count = positives.offsets[i + 1] - start
                             for k in 0..<count { v[k] = -a * (pg[entries[start + k]] - l) }
-                            value += scale / a * StableMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
+                            value += scale / a * VectorMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
                             for k in 0..<count { pw[entries[start + k]] -= scale * v[k] }
                         }
                     }
@@ -150,7 +151,7 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
                         for i in 0..<b {
                             let start = negatives.offsets[i], count = negatives.offsets[i + 1] - start
                             for k in 0..<count { v[k] = bt * (pg[entries[start + k]] - l) }
-                            value += scale / bt * StableMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
+                            value += scale / bt * VectorMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
                             for k in 0..<count { pw[entries[start + k]] += scale * v[k] }
                         }
                     }

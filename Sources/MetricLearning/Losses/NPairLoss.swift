@@ -34,10 +34,11 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(exported: true, where T == Double)
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?,
+                                     pool: ThreadPool?) throws -> LossOutput<T> {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
-        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, distances: false, squared: false)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, distances: false, squared: false, pool: pool)
         let b = embeddings.rows, r = geometry.columns
         let memoryLabels = memory?.labels ?? []
         var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * (pairs.count + memoryLabels.count))
@@ -57,11 +58,11 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(where T == Double)
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
-        sampling: NegativeClassSampling?
+        sampling: NegativeClassSampling?, pool: ThreadPool?
     ) throws -> LossOutput<T> {
         try sampling?.validate()
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
-        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis, memory: memory)
+        let augmented = try AugmentedSimilarities(embeddings, labels: labels, synthesis: synthesis, memory: memory, pool: pool)
         let hard = HardNegativePairMiner.hardestBySimilarity(augmented.geometry, batch: augmented.batch,
                                                              memoryLabels: augmented.memoryLabels,
                                                              sets: .pairs(pairs, in: augmented.batch), sampling: sampling)
@@ -94,7 +95,7 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
                             let positive = pair.first * n + pair.second
                             let start = negatives.offsets[r], count = negatives.offsets[r + 1] - start
                             for k in 0..<count { v[k] = pg[entries[start + k]] - pg[positive] }
-                            value += scale * StableMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
+                            value += scale * VectorMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
                             var total: T = 0
                             for k in 0..<count {
                                 pw[entries[start + k]] += scale * v[k]

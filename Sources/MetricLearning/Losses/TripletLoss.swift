@@ -52,12 +52,13 @@ public struct TripletLoss: MetricLoss, Codable, Equatable, Sendable {
     @_specialize(exported: true, where T == Double)
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?) throws -> LossOutput<T> {
+    public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?,
+                                     pool: ThreadPool?) throws -> LossOutput<T> {
         try validateOptions()
         _ = try LabelStatistics.ofValidBatch(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
 
-        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, squared: squared)
+        let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, squared: squared, pool: pool)
         let metric = squared ? geometry.squared : geometry.distances
         let columnLabels = MemoryPairs(labels: labels, memory: memory).columnLabels
         let classes = ClassMembers(columnLabels)
@@ -84,8 +85,13 @@ public struct TripletLoss: MetricLoss, Codable, Equatable, Sendable {
         let m = T(margin)
         let ya = y[a]
         switch selection {
-        case .all, .semihard:
-            let semihard = selection == .semihard
+        case .all:
+            for p in classes.members(ofClassOf: a) where p != a {
+                tally.addAll(anchor: a, positive: p, positiveValue: pm[row + p], metric: pm.baseAddress! + row,
+                             labels: y, anchorLabel: ya, margin: m)
+            }
+        case .semihard:
+            let semihard = true
             for p in classes.members(ofClassOf: a) where p != a {
                 let map = pm[row + p]
                 for k in 0..<n where y[k] != ya {

@@ -44,6 +44,33 @@ struct TripletTally<T: BLASScalar> {
         }
     }
 
+    /// Records every triplet `(a, p, k)` over the columns `k` with `labels[k] ≠ anchorLabel`, in
+    /// ascending `k`, with loss `M_ap − M_ak + m` (`metric`: row `a` of `M`, `M_ap` = `positive`):
+    /// exactly what calling `add` for each `k` in that order records (the sum in the same order,
+    /// the integer counts of the weights exact), in one pass over the row.
+    @inline(__always)
+    mutating func addAll(anchor a: Int, positive p: Int, positiveValue map: T, metric row: UnsafePointer<T>,
+                         labels y: UnsafeBufferPointer<Int>, anchorLabel: Int, margin m: T) {
+        let size = weights.columns
+        var activeHere = 0, selectedHere = 0
+        var total = sum
+        weights.withUnsafeMutableBufferPointer { w in
+            let out = w.baseAddress! + a * size
+            for k in 0..<size where y[k] != anchorLabel {
+                selectedHere += 1
+                let loss = map - row[k] + m
+                guard loss > 0 else { continue }
+                activeHere += 1
+                total += Double(loss)
+                out[k] -= 1
+            }
+            out[p] += T(activeHere)
+        }
+        sum = total
+        selected += selectedHere
+        active += activeHere
+    }
+
     /// The loss `sum / N` and its gradient with respect to `D²`, with `N` the selected or the
     /// active count: `weights / N` when `M = D²`, `weights / (2 D N)` when `M = D` (`distances`
     /// given); 0 and a zero gradient when `N = 0`.

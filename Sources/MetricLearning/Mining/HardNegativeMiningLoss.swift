@@ -18,13 +18,24 @@ public protocol HardNegativeMiningLoss: MetricLoss {
     ///
     /// With `sampling`, each mining set's negative terms run over a random subset of its
     /// negative classes (`NegativeClassSampling`); `nil` mines every class.
+    ///
+    /// With a `pool`, the geometry, the mining and the backward over the memory run on its
+    /// workers (see `MetricLoss.loss(_:labels:memory:pool:)`).
     func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
-        sampling: NegativeClassSampling?
+        sampling: NegativeClassSampling?, pool: ThreadPool?
     ) throws -> LossOutput<T>
 }
 
 extension HardNegativeMiningLoss {
+    /// The HNPM loss on the calling thread: `hardNegativeLoss(…, sampling: sampling, pool: nil)`.
+    public func hardNegativeLoss<T: BLASScalar>(
+        _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis, memory: MemoryPoints<T>?,
+        sampling: NegativeClassSampling?
+    ) throws -> LossOutput<T> {
+        try hardNegativeLoss(embeddings, labels: labels, synthesis: synthesis, memory: memory, sampling: sampling, pool: nil)
+    }
+
     /// The HNPM loss without memory: `hardNegativeLoss(embeddings, labels:, synthesis:, memory: nil)`.
     public func hardNegativeLoss<T: BLASScalar>(
         _ embeddings: Matrix<T>, labels: [Int], synthesis: any EmbeddingSynthesis

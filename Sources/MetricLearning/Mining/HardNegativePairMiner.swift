@@ -45,10 +45,12 @@ public enum HardNegativePairMiner {
     /// themselves then any memory points; `nil` labels: `R = A`, the batch's own labels).
     /// Memory columns count as originals of their class (never synthetic).
     /// With `sampling`, each set mines only its kept negative classes (`NegativeClassSampling`);
-    /// the others get no pair (`groupPoint` −1, so `isNegative` is false).
+    /// the others get no pair (`groupPoint` −1, so `isNegative` is false). With a `pool`, the
+    /// points of step 1 are split over its workers (each writes its own rows: the result does
+    /// not depend on the thread count).
     static func hardest<T: BLASScalar>(
         _ matrix: Matrix<T>, sign: T, batch: AugmentedBatch<T>, sets: MiningSets, columnLabels: [Int]? = nil,
-        sampling: NegativeClassSampling? = nil
+        sampling: NegativeClassSampling? = nil, pool: ThreadPool? = nil
     ) -> HardNegativePairs<T> {
         let n = batch.points.rows
         let labels = columnLabels ?? batch.labels
@@ -59,24 +61,51 @@ public enum HardNegativePairMiner {
         // 1. Per point × class.
         var pointBest = [T](repeating: .infinity, count: n * classCount)
         var pointArg = [Int](repeating: -1, count: n * classCount)
+        // The columns grouped by class (a counting sort, ascending column inside a class), so
+        // each class's minimum is a reduction in registers over its own columns — the same
+        // first minimum in ascending column order as one scan of the row, without a scattered
+        // store per entry. Rows are independent: split over the pool (each worker writes its
+        // own rows).
+        var classStart = [Int](repeating: 0, count: classCount + 1)
+        for c in columns.column { classStart[c + 1] += 1 }
+        for c in 0..<classCount { classStart[c + 1] += classStart[c] }
+        var byClass = [Int32](repeating: 0, count: r)
+        do {
+            var next = classStart
+            for (q, c) in columns.column.enumerated() {
+                byClass[next[c]] = Int32(truncatingIfNeeded: q)
+                next[c] += 1
+            }
+        }
         matrix.withUnsafeBufferPointer { pm in
-            columns.column.withUnsafeBufferPointer { col in
-                pointBest.withUnsafeMutableBufferPointer { pb in
-                    pointArg.withUnsafeMutableBufferPointer { pa in
-                        for p in 0..<n {
-                            let own = col[p]
-                            let row = pm.baseAddress! + p * r
-                            let best = pb.baseAddress! + p * classCount, arg = pa.baseAddress! + p * classCount
-                            best[own] = -.infinity  // nothing beats it: the own class is never chosen
-                            for q in 0..<r {
-                                let c = col[q]
-                                let v = sign * row[q]
-                                if v < best[c] {
-                                    best[c] = v
-                                    arg[c] = q
+            byClass.withUnsafeBufferPointer { order in
+                classStart.withUnsafeBufferPointer { start in
+                    pointBest.withUnsafeMutableBufferPointer { pb in
+                        pointArg.withUnsafeMutableBufferPointer { pa in
+                            let bestOut = SendablePointer(pb.baseAddress!), argOut = SendablePointer(pa.baseAddress!)
+                            let own = columns.column
+                            ReferenceGeometry<T>.splitRows(n, pool: pool) { points in
+                                for p in points {
+                                    let row = pm.baseAddress! + p * r
+                                    let best = bestOut.pointer + p * classCount, arg = argOut.pointer + p * classCount
+                                    for c in 0..<classCount {
+                                        var bestValue = T.infinity, bestColumn = -1
+                                        for j in start[c]..<start[c + 1] {
+                                            let q = Int(order[j])
+                                            let v = sign * row[q]
+                                            if v < bestValue {
+                                                bestValue = v
+                                                bestColumn = q
+                                            }
+                                        }
+                                        best[c] = bestValue
+                                        arg[c] = bestColumn
+                                    }
+                                    // The own class is never chosen.
+                                    best[own[p]] = .infinity
+                                    arg[own[p]] = -1
                                 }
                             }
-                            best[own] = .infinity
                         }
                     }
                 }
@@ -92,42 +121,61 @@ public enum HardNegativePairMiner {
         let classOfLabel = Dictionary(uniqueKeysWithValues: columns.classes.enumerated().map { ($1, $0) })
         for s in 0..<setCount { ownColumn[s] = classOfLabel[sets.labels[s]]! }
         let kept = sampling?.keptColumns(ownColumns: ownColumn, classCount: classCount)
-        value.withUnsafeMutableBufferPointer { pv in
-            pointBest.withUnsafeBufferPointer { pb in
-                pointArg.withUnsafeBufferPointer { pa in
-                    sets.members.withUnsafeBufferPointer { members in
-                        for s in 0..<setCount {
-                            let own = ownColumn[s]
-                            let base = s * classCount
-                            if let kept {
-                                // Only the kept classes: Σ|s|·m work instead of Σ|s|·C.
-                                let chosen = kept.columns[kept.offsets[s]..<kept.offsets[s + 1]]
-                                for c in chosen { setBest[c] = .infinity }
-                                for m in sets.offsets[s]..<sets.offsets[s + 1] {
-                                    let p = members[m]
-                                    let row = p * classCount
-                                    for c in chosen where pb[row + c] < setBest[c] {
-                                        setBest[c] = pb[row + c]
-                                        groupPoint[base + c] = p
-                                        classPoint[base + c] = pa[row + c]
+        groupPoint.withUnsafeMutableBufferPointer { groupBuffer in
+            classPoint.withUnsafeMutableBufferPointer { classBuffer in
+                setBest.withUnsafeMutableBufferPointer { setBest in
+                    let groupOut = SendablePointer(groupBuffer.baseAddress!), classOut = SendablePointer(classBuffer.baseAddress!)
+                    value.withUnsafeMutableBufferPointer { pv in
+                        pointBest.withUnsafeBufferPointer { pb in
+                            pointArg.withUnsafeBufferPointer { pa in
+                                sets.members.withUnsafeBufferPointer { members in
+                                    for s in 0..<setCount {
+                                        let own = ownColumn[s]
+                                        let base = s * classCount
+                                        if let kept {
+                                            // Only the kept classes: Σ|s|·m work instead of Σ|s|·C.
+                                            let chosen = kept.columns[kept.offsets[s]..<kept.offsets[s + 1]]
+                                            for c in chosen { setBest[c] = .infinity }
+                                            for m in sets.offsets[s]..<sets.offsets[s + 1] {
+                                                let p = members[m]
+                                                let row = p * classCount
+                                                for c in chosen where pb[row + c] < setBest[c] {
+                                                    setBest[c] = pb[row + c]
+                                                    groupOut.pointer[base + c] = p
+                                                    classOut.pointer[base + c] = pa[row + c]
+                                                }
+                                            }
+                                            for c in chosen { pv[base + c] = sign * setBest[c] }
+                                            continue
+                                        }
+                                        // The first member's row, then a branch-free select per further
+                                        // member (strictly smaller wins: ties keep the lower member).
+                                        let gp = groupOut.pointer + base, cp = classOut.pointer + base
+                                        let start = sets.offsets[s], end = sets.offsets[s + 1]
+                                        guard start < end else { continue }
+                                        let first = members[start], firstRow = first * classCount
+                                        for c in 0..<classCount {
+                                            setBest[c] = pb[firstRow + c]
+                                            gp[c] = first
+                                            cp[c] = pa[firstRow + c]
+                                        }
+                                        for m in (start + 1)..<end {
+                                            let p = members[m]
+                                            let row = p * classCount
+                                            for c in 0..<classCount {
+                                                let v = pb[row + c], current = setBest[c]
+                                                let take = v < current ? -1 : 0
+                                                setBest[c] = Swift.min(v, current)
+                                                gp[c] = (p & take) | (gp[c] & ~take)
+                                                cp[c] = (pa[row + c] & take) | (cp[c] & ~take)
+                                            }
+                                        }
+                                        for c in 0..<classCount where c != own { pv[base + c] = sign * setBest[c] }
+                                        gp[own] = -1
+                                        cp[own] = -1
                                     }
                                 }
-                                for c in chosen { pv[base + c] = sign * setBest[c] }
-                                continue
                             }
-                            for c in 0..<classCount { setBest[c] = .infinity }
-                            for m in sets.offsets[s]..<sets.offsets[s + 1] {
-                                let p = members[m]
-                                let row = p * classCount
-                                for c in 0..<classCount where pb[row + c] < setBest[c] {
-                                    setBest[c] = pb[row + c]
-                                    groupPoint[base + c] = p
-                                    classPoint[base + c] = pa[row + c]
-                                }
-                            }
-                            for c in 0..<classCount where c != own { pv[base + c] = sign * setBest[c] }
-                            groupPoint[base + own] = -1
-                            classPoint[base + own] = -1
                         }
                     }
                 }
@@ -149,7 +197,7 @@ public enum HardNegativePairMiner {
         sampling: NegativeClassSampling? = nil
     ) -> HardNegativePairs<T> {
         hardest(geometry.distances, sign: 1, batch: batch, sets: sets,
-                columnLabels: memoryLabels.isEmpty ? nil : batch.labels + memoryLabels, sampling: sampling)
+                columnLabels: memoryLabels.isEmpty ? nil : batch.labels + memoryLabels, sampling: sampling, pool: geometry.pool)
     }
 
     /// `s⁺(s, c) = max_{p ∈ s, n ∈ class c} G_pn` over a batch and a memory (see
@@ -161,6 +209,6 @@ public enum HardNegativePairMiner {
         sampling: NegativeClassSampling? = nil
     ) -> HardNegativePairs<T> {
         hardest(geometry.gram, sign: -1, batch: batch, sets: sets,
-                columnLabels: memoryLabels.isEmpty ? nil : batch.labels + memoryLabels, sampling: sampling)
+                columnLabels: memoryLabels.isEmpty ? nil : batch.labels + memoryLabels, sampling: sampling, pool: geometry.pool)
     }
 }
