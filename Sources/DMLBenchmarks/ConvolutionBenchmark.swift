@@ -1,3 +1,4 @@
+import Foundation
 import DMLNumerics
 import DMLNetworks
 
@@ -59,5 +60,90 @@ public enum ConvolutionBenchmark {
         func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
         let label = "Conv2D(\(channels)→\(outputs), k=\(kernel), s=\(stride), p=\(padding), g=\(groups)) on \(shape), batch \(batch)"
         return Result(label: label, specializedSeconds: median(specializedTimes), im2colSeconds: median(genericTimes), maxDifference: difference)
+    }
+}
+
+extension ConvolutionBenchmark {
+    /// One 3×3 stride-1 layer timed with im2col + GEMM (`ConvolutionAlgorithm.im2col`) and with
+    /// Winograd F(2×2, 3×3) (`.winograd`).
+    public struct WinogradComparison: Sendable, CustomStringConvertible {
+        /// The layer, e.g. `"64→64 on 56×56, batch 32"`.
+        public let label: String
+        /// Median seconds of an evaluation-mode forward pass, im2col.
+        public let im2colForward: Double
+        /// Median seconds of an evaluation-mode forward pass, Winograd.
+        public let winogradForward: Double
+        /// Median seconds of a training forward + backward (input and weight gradients), im2col.
+        public let im2colStep: Double
+        /// Median seconds of a training forward + backward, Winograd.
+        public let winogradStep: Double
+        /// `max |y_winograd − y_im2col| / max |y_im2col|` of the forward outputs.
+        public let relativeDifference: Double
+
+        /// `im2colForward / winogradForward`.
+        public var forwardSpeedup: Double { im2colForward / winogradForward }
+        /// `im2colStep / winogradStep`.
+        public var stepSpeedup: Double { im2colStep / winogradStep }
+
+        public var description: String {
+            func ms(_ s: Double) -> String { String(format: "%.2f", s * 1000) }
+            return "| \(label) | \(ms(im2colForward)) | \(ms(winogradForward)) | \(String(format: "%.2f", forwardSpeedup))× "
+                + "| \(ms(im2colStep)) | \(ms(winogradStep)) | \(String(format: "%.2f", stepSpeedup))× | \(String(format: "%.1e", relativeDifference)) |"
+        }
+    }
+
+    /// Times a `Conv2D<Float>(channels → outputs, 3×3, stride 1, padding)` on a
+    /// `batch × channels × size × size` input with im2col and with Winograd, alternating
+    /// A B A B: `rounds` pairs of evaluation-mode forward passes and `rounds` pairs of training
+    /// forward + backward passes after one warm-up pair each, median of each, on `clock`
+    /// (the calling thread's CPU time by default; use the wall clock with `threads > 1`).
+    public static func compareWinograd(channels: Int, outputs: Int, size: Int, padding: Int = 1, batch: Int, rounds: Int = 5,
+                                       threads: Int = 1, blockTiles: Int = 512, clock: BenchmarkClock = .threadCPU,
+                                       seed: UInt64 = 1) -> WinogradComparison {
+        var generator = SeededGenerator(seed: seed)
+        let im2col = Conv2D<Float>(channels, outputs, kernel: 3, padding: Padding2D(padding), bias: false, generator: &generator)
+        var again = SeededGenerator(seed: seed)
+        let winograd = Conv2D<Float>(channels, outputs, kernel: 3, padding: Padding2D(padding), bias: false, generator: &again)
+        im2col.algorithm = .im2col
+        winograd.algorithm = .winograd
+        winograd.winogradBlockTiles = blockTiles
+        let pool = threads > 1 ? ThreadPool(threads: threads) : nil
+        im2col.pool = pool
+        winograd.pool = pool
+        let shape = TensorShape(channels: channels, height: size, width: size)
+        let x = Tensor(generator.normalMatrix(rows: batch, columns: shape.count, as: Float.self), shape: shape)
+        let outputShape = try! im2col.outputShape(for: shape)
+        let g = Tensor(generator.normalMatrix(rows: batch, columns: outputShape.count, as: Float.self), shape: outputShape)
+        func forward(_ layer: Conv2D<Float>) -> Double {
+            let start = clock.now()
+            _ = layer.forward(x, training: false)
+            return clock.now() - start
+        }
+        func step(_ layer: Conv2D<Float>) -> Double {
+            let start = clock.now()
+            _ = layer.forward(x, training: true)
+            _ = layer.backward(g)
+            return clock.now() - start
+        }
+        let a = im2col.forward(x, training: false).values, b = winograd.forward(x, training: false).values
+        let scale = a.elements.map { abs(Double($0)) }.max() ?? 0
+        let difference = Double(a.maxAbsDifference(b)) / max(scale, 1e-30)
+        var times: [[Double]] = [[], [], [], []]
+        _ = forward(im2col)
+        _ = forward(winograd)
+        for _ in 0..<rounds {
+            times[0].append(forward(im2col))
+            times[1].append(forward(winograd))
+        }
+        _ = step(im2col)
+        _ = step(winograd)
+        for _ in 0..<rounds {
+            times[2].append(step(im2col))
+            times[3].append(step(winograd))
+        }
+        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+        return WinogradComparison(label: "\(channels)→\(outputs) on \(size)×\(size), batch \(batch)",
+                                  im2colForward: median(times[0]), winogradForward: median(times[1]),
+                                  im2colStep: median(times[2]), winogradStep: median(times[3]), relativeDifference: difference)
     }
 }

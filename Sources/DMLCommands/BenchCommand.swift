@@ -7,7 +7,7 @@ public struct BenchCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks of the library's hot paths (build with -c release).",
-        subcommands: [BenchLossesCommand.self, BenchEvalCommand.self, BenchDataCommand.self, BenchTrainCommand.self]
+        subcommands: [BenchLossesCommand.self, BenchEvalCommand.self, BenchDataCommand.self, BenchTrainCommand.self, BenchConvCommand.self]
     )
 
     /// A command with every option at its default (ArgumentParser fills the options in).

@@ -34,7 +34,7 @@ public struct BenchTrainCommand: ParsableCommand {
     @Option(name: .customLong("image-size"), help: "Input side for --backbone.") var imageSize = 224
     @Flag(help: "With --backbone: time the backbone's inference forward pass (evaluation mode, pooled features: what dml features runs) instead of a training step; with --torch, PyTorch's under torch.no_grad().")
     var inference = false
-    @Option(help: ArgumentHelp("Conv2D.algorithm of every convolution: perSample, batched or automatic (the default).", visibility: .hidden))
+    @Option(help: ArgumentHelp("Conv2D.algorithm of every convolution: perSample, batched, im2col (batched or per sample by layer shape), winograd (Winograd F(2×2, 3×3) for every 3×3 stride-1 layer) or automatic (the default).", visibility: .hidden))
     var convolution = ConvolutionAlgorithm.automatic
     @Option(name: .customLong("pool-spin"), help: ArgumentHelp("Microseconds the pool's idle threads poll for the next parallel region before blocking (ThreadPool.spinDuration; 0: block at once).", visibility: .hidden))
     var poolSpin = 100.0

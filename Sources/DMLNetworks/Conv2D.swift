@@ -10,6 +10,8 @@ import DMLNumerics
 /// - **depthwise** (`g = C > 1`, `O = M·C`): a direct loop per output plane, no im2col, no GEMM;
 /// - **pointwise** (1×1, stride 1, no padding): per sample and group one GEMM on the input
 ///   itself, `y_n = W · x_n` (the patch matrix of a sample *is* the sample), or batched (below);
+/// - **Winograd F(2×2, 3×3)** (`g = 1`, 3×3, stride 1; `algorithm = .winograd`, or `.automatic`
+///   where `winogradPays`): `WinogradConvolution`, 16 GEMMs per block of output tiles;
 /// - otherwise **im2col + GEMM**, per sample and group, or batched.
 /// *Batched* (`g = 1`; `algorithm = .batched`, or `.automatic` — the default — when the plane
 /// is small against the weights, `P·(K + O) ≤ K·O` with `K = C·kh·kw`): the samples of a chunk
@@ -53,6 +55,9 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     public var isFrozen = false
     /// How a dense convolution is mapped onto GEMM (see `ConvolutionAlgorithm`).
     public var algorithm = ConvolutionAlgorithm.automatic
+    /// Winograd only: the target number of 2×2 output tiles transformed and multiplied together
+    /// (whole samples, or tile rows of one sample when a sample has more; see `WinogradConvolution`).
+    public var winogradBlockTiles = 512
     /// Whether depthwise and pointwise convolutions use their own kernels (the default); when
     /// false they run through im2col + GEMM per group like any other (for benchmarks and tests).
     public var usesSpecializedKernels = true
@@ -79,7 +84,9 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     private var gradientScratch = WorkerScratch<Scalar>(workers: 1)
     private var inputGradientIsZero = false
 
-    private enum Kernel { case depthwise, pointwise, pointwiseBatched, perSample, batched }
+    private var winograd: WinogradConvolution<Scalar>?
+
+    private enum Kernel { case depthwise, pointwise, pointwiseBatched, perSample, batched, winograd }
 
     /// The kernel height (`kernel.height`; the kernel is square unless built with `kernel:`).
     public var kernelSize: Int { kernel.height }
@@ -159,8 +166,11 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         batch = x.batch
         if isDepthwise && usesSpecializedKernels {
             usedKernel = .depthwise
+        } else if groups == 1 && WinogradTiling.applies(to: g)
+                    && (algorithm == .winograd || (algorithm == .automatic && Self.winogradPays(WinogradTiling(g), outputs: outputChannels))) {
+            usedKernel = .winograd
         } else {
-            let batches = groups == 1 && (algorithm == .batched || (algorithm == .automatic
+            let batches = groups == 1 && (algorithm == .batched || ((algorithm == .automatic || algorithm == .winograd || algorithm == .im2col)
                 && Self.batchingPays(patchLength: g.patchLength, outputs: outputChannels, outputPixels: g.outputSpatial)))
             if g.isPointwise && usesSpecializedKernels {
                 usedKernel = batches ? .pointwiseBatched : .pointwise
@@ -174,6 +184,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         case .depthwise: forwardDepthwise(x, geometry: g)
         case .pointwise, .perSample: forwardPerSample(x, geometry: g, pointwise: usedKernel == .pointwise)
         case .pointwiseBatched, .batched: forwardBatched(x, geometry: g, pointwise: usedKernel == .pointwiseBatched)
+        case .winograd: forwardWinograd(x, geometry: g, training: training)
         }
         return Tensor(output, shape: shape)
     }
@@ -200,6 +211,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         case .depthwise: backwardDepthwise(gradient, geometry: g)
         case .pointwise, .perSample: backwardPerSample(gradient, geometry: g, pointwise: usedKernel == .pointwise)
         case .pointwiseBatched, .batched: backwardBatched(gradient, geometry: g, pointwise: usedKernel == .pointwiseBatched)
+        case .winograd: backwardWinograd(gradient, geometry: g)
         }
         input = .empty
         return Tensor(inputGradient, shape: inputShape)
@@ -530,6 +542,54 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                         } else {
                             Scalar.col2im(xw, geometry: g, batch: m, into: dx + first * inputCount)
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Winograd F(2×2, 3×3) (groups = 1, 3×3, stride 1)
+
+    /// Whether `.automatic` runs an eligible 3×3 stride-1 layer by Winograd F(2×2, 3×3)
+    /// (`WinogradConvolution`) rather than im2col + GEMM: when `C ≥ 32`, `O ≥ 32` and the tiles
+    /// save at least half of the multiplications, `9·OH·OW ≥ 2 · 16·⌈OH/2⌉·⌈OW/2⌉` (true for
+    /// even planes, where the ratio is 2.25; false for 7×7, where the last tile row and column
+    /// are mostly padding and the ratio is 1.72). Narrower layers spend more in the transforms
+    /// than they save in the GEMMs. Measured per layer shape (docs/networks.md, "Winograd").
+    public static func winogradPays(_ tiling: WinogradTiling, outputs: Int) -> Bool {
+        let p = tiling.outputHeight * tiling.outputWidth
+        return tiling.channels >= 32 && outputs >= 32 && 9 * p >= 2 * 16 * tiling.tilesPerSample
+    }
+
+    /// The Winograd kernel (`WinogradConvolution`); evaluation-mode passes keep the transformed
+    /// weights while the weights do not change.
+    private func forwardWinograd(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry, training: Bool) {
+        input = x.values
+        let kernel = winograd ?? WinogradConvolution<Scalar>()
+        winograd = kernel
+        kernel.blockTiles = Swift.max(1, winogradBlockTiles)
+        let biasValues = bias ?? .empty, hasBias = bias != nil
+        biasValues.withUnsafeBufferPointer { b in
+            withPointers(x.values, &output) { xp, yp in
+                kernel.forward(xp, batch: x.batch, tiling: WinogradTiling(g), outputs: outputChannels, weight: weight,
+                               bias: hasBias ? b.baseAddress! : nil, reuseWeights: !training, pool: pool,
+                               observer: gemmObserver, into: yp)
+            }
+        }
+    }
+
+    private func backwardWinograd(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
+        guard let kernel = winograd else { preconditionFailure("\(name).backward: no Winograd forward pass") }
+        let needsInput = computesInputGradient, needsWeight = !isFrozen
+        guard needsInput || needsWeight, batch > 0 else { return }
+        let cached = input
+        cached.withUnsafeBufferPointer { xp in
+            gradient.values.withUnsafeBufferPointer { gp in
+                weightGradient.withUnsafeMutableBufferPointer { dw in
+                    inputGradient.withUnsafeMutableBufferPointer { dx in
+                        kernel.backward(input: xp.baseAddress!, outputGradient: gp.baseAddress!, batch: batch, tiling: WinogradTiling(g),
+                                        outputs: outputChannels, weightGradient: needsWeight ? dw.baseAddress! : nil,
+                                        inputGradient: needsInput ? dx.baseAddress! : nil, pool: pool, observer: gemmObserver)
                     }
                 }
             }

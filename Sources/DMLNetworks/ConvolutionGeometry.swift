@@ -238,7 +238,8 @@ public struct PoolingGeometry: Hashable, Sendable {
 }
 
 /// How `Conv2D` maps a dense convolution onto GEMM (grouped convolutions always run per sample;
-/// depthwise and 1×1 stride-1 convolutions have their own kernels).
+/// depthwise and 1×1 stride-1 convolutions have their own kernels): im2col per sample or batched,
+/// or, for ungrouped 3×3 stride-1 layers, Winograd F(2×2, 3×3).
 public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
     /// One im2col and one GEMM per sample, writing straight into the NCHW output; the patch
     /// matrix of one sample stays in cache and no layout permutation is needed.
@@ -247,7 +248,14 @@ public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
     /// copy) into a `(C·k²) × (m·P)` matrix and one large GEMM, then a permutation from
     /// channel-major to NCHW; the samples are split over the pool by chunk.
     case batched
-    /// `batched` where `Conv2D.batchingPays` (the plane small against the weights), otherwise
+    /// `winograd` for the ungrouped 3×3 stride-1 layers where `Conv2D.winogradPays`; otherwise
+    /// `batched` where `Conv2D.batchingPays` (the plane small against the weights), else
     /// `perSample` (the default).
     case automatic
+    /// Winograd F(2×2, 3×3) (`WinogradConvolution`: 16 GEMMs `O × C · C × tiles` between an
+    /// input and an output transform, 2.25× fewer multiplications than im2col) for every
+    /// ungrouped 3×3 stride-1 layer; other layers as `im2col`.
+    case winograd
+    /// `automatic` without Winograd: `batched` where `Conv2D.batchingPays`, else `perSample`.
+    case im2col
 }

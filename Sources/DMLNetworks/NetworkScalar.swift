@@ -3,7 +3,7 @@ import DMLNumerics
 /// A BLAS scalar (`Float` or `Double`) with the elementwise kernels the layers and optimizers
 /// run, composed of one small protocol per domain (as swift-numerics composes `Real` of
 /// `RealFunctions` and `AlgebraicField`): `ElementwiseKernels`, `ActivationKernels`,
-/// `ConvolutionKernels`, `PoolingKernels`, `BatchNormKernels`, `L2NormalizationKernels`,
+/// `ConvolutionKernels`, `WinogradKernels`, `PoolingKernels`, `BatchNormKernels`, `L2NormalizationKernels`,
 /// `DropoutKernels` and `OptimizerKernels`. A new kernel goes into the protocol of its domain
 /// (with its default implementation next to it); a new domain gets its own protocol, added here.
 ///
@@ -16,7 +16,7 @@ import DMLNumerics
 /// `Scalar.reluForward(…)` once per batch and the per-element loop runs fully specialized.
 ///
 /// All pointers address contiguous storage; activations are NCHW (`(n·C + c)·H·W + h·W + w`).
-public protocol NetworkScalar: ElementwiseKernels, ActivationKernels, ConvolutionKernels, PoolingKernels, BatchNormKernels,
+public protocol NetworkScalar: ElementwiseKernels, ActivationKernels, ConvolutionKernels, WinogradKernels, PoolingKernels, BatchNormKernels,
     L2NormalizationKernels, DropoutKernels, OptimizerKernels {}
 
 extension Float: NetworkScalar {}

@@ -83,7 +83,17 @@ struct BackboneParityTests {
         try check(name, training: training, as: Double.self)
     }
 
-    func check<T: NetworkScalar>(_ name: String, training: Bool, as _: T.Type) throws {
+    /// The same with every convolution on `ConvolutionAlgorithm.winograd` (Winograd F(2×2, 3×3)
+    /// for each 3×3 stride-1 layer, the fixture networks' other layers as usual), within the same
+    /// tolerances.
+    @Test("Winograd for every 3×3 stride-1 convolution: Float and Double within the same tolerances",
+          arguments: ["resnet18", "resnet50", "googlenet"], [false, true])
+    func parityWinograd(name: String, training: Bool) throws {
+        try check(name, training: training, as: Float.self, algorithm: .winograd)
+        try check(name, training: training, as: Double.self, algorithm: .winograd)
+    }
+
+    func check<T: NetworkScalar>(_ name: String, training: Bool, as _: T.Type, algorithm: ConvolutionAlgorithm? = nil) throws {
         let weights = try Fixtures.read(name + ".safetensors")
         let expected = try Fixtures.read(name + "-expected.safetensors")
         let mode = training ? "train" : "eval"
@@ -96,6 +106,15 @@ struct BackboneParityTests {
         }
         let model = Fixtures.model(name, as: T.self)
         try Backbones.load(weights, into: model, kind: Fixtures.kind(name), source: name)
+        if let algorithm {
+            var winogradLayers = 0
+            model.visitDescendants { _, layer in
+                guard let conv = layer as? Conv2D<T> else { return }
+                conv.algorithm = algorithm
+                if conv.groups == 1 && conv.kernel == Size2D(3) && conv.strides == Size2D(1) { winogradLayers += 1 }
+            }
+            #expect(winogradLayers > 0, "\(name): no 3×3 stride-1 convolution")
+        }
         let x = try Fixtures.tensor(expected["input"]!, as: T.self)
         let w = try Fixtures.tensor(expected["loss_weights"]!, as: T.self)
 

@@ -1,0 +1,233 @@
+import DMLNumerics
+
+/// `Conv2D`'s Winograd kernel: an ungrouped 3×3, stride-1 convolution computed by F(2×2, 3×3)
+/// (`WinogradKernels`), forward and backward, on blocks of tiles.
+///
+/// **Forward**, per block of `T` tiles: the input transform `V` (`16 × C × T`), 16 GEMMs
+/// `M_ξ = U_ξ · V_ξ` (`O × C · C × T`), the output transform `Y = Aᵀ M A + b` into the NCHW
+/// output. `U = G g Gᵀ` (`16 × O × C`) is computed once per forward pass — and kept across
+/// evaluation-mode passes (`training: false`) while the weight matrix is unchanged (the same
+/// storage, or equal values).
+///
+/// **Backward**, per block: `V` again (only for the weight gradient), `∂M = A ∂Y Aᵀ`,
+/// `∂U_ξ += ∂M_ξ · V_ξᵀ` into the worker's accumulator, `∂V_ξ = U_ξᵀ · ∂M_ξ`, and
+/// `∂x += B ∂V Bᵀ` over the overlapping 4×4 patches; after its blocks each worker turns its `∂U`
+/// into a weight-gradient partial `Gᵀ ∂U G` (worker 0 straight into `∂W`), and the partials are
+/// added in worker order.
+///
+/// **Blocks.** A block is either whole samples (`⌊blockTiles / tiles per sample⌋` of them, at
+/// least one) or, when one sample has at least `blockTiles` tiles, `⌊blockTiles / tiles per
+/// row⌋` tile rows of one sample: large enough for efficient GEMMs, small enough that `V` and `M`
+/// stay near the cache. The samples are split over the pool's workers (`⌈N/T⌉` contiguous per
+/// worker, BLAS single-threaded inside), each with its own `V`, `M` and frame buffers and weight
+/// gradient accumulator; a worker writes only its samples' outputs and input gradients, so a
+/// given thread count gives the same numbers run after run.
+final class WinogradConvolution<Scalar: NetworkScalar> {
+    /// The target number of tiles per block (see the type's description).
+    var blockTiles = 512
+
+    private var weights = WorkerScratch<Scalar>(workers: 1)
+    /// The weight matrix `U` was computed from, kept only after an evaluation-mode pass.
+    private var transformedFrom: Matrix<Scalar>?
+    private var blockScratch = WorkerScratch<Scalar>(workers: 1)
+    private var gradientScratch = WorkerScratch<Scalar>(workers: 1)
+
+    /// How a sample range is cut into blocks.
+    struct Layout {
+        /// Whole samples per block (1 when a sample is split by tile rows).
+        let samplesPerBlock: Int
+        /// Tile rows per block (all of them unless a sample is split).
+        let rowsPerBlock: Int
+        /// The most tiles a block holds.
+        let maxTiles: Int
+    }
+
+    /// The blocks for `tiling` at `blockTiles` tiles.
+    static func layout(_ tiling: WinogradTiling, blockTiles: Int) -> Layout {
+        let perSample = tiling.tilesPerSample, wide = tiling.tilesWide, high = tiling.tilesHigh
+        if perSample >= blockTiles {
+            let rows = Swift.max(1, Swift.min(high, blockTiles / wide))
+            return Layout(samplesPerBlock: 1, rowsPerBlock: rows, maxTiles: rows * wide)
+        }
+        let samples = Swift.max(1, blockTiles / perSample)
+        return Layout(samplesPerBlock: samples, rowsPerBlock: high, maxTiles: samples * perSample)
+    }
+
+    /// Calls `body(first sample, sample count, tile rows)` for the blocks of `samples`, in order.
+    static func forEachBlock(_ samples: Range<Int>, tiling: WinogradTiling, layout: Layout,
+                             _ body: (_ first: Int, _ count: Int, _ rows: Range<Int>) -> Void) {
+        let high = tiling.tilesHigh
+        var sample = samples.lowerBound
+        while sample < samples.upperBound {
+            if layout.rowsPerBlock < high {
+                var row = 0
+                while row < high {
+                    let end = Swift.min(high, row + layout.rowsPerBlock)
+                    body(sample, 1, row..<end)
+                    row = end
+                }
+                sample += 1
+            } else {
+                let count = Swift.min(layout.samplesPerBlock, samples.upperBound - sample)
+                body(sample, count, 0..<high)
+                sample += count
+            }
+        }
+    }
+
+    /// One worker's block buffers: `V` (`16·C·maxTiles`), `M` (`16·O·maxTiles`), the frame.
+    private struct BlockBuffers {
+        let v: UnsafeMutablePointer<Scalar>
+        let m: UnsafeMutablePointer<Scalar>
+        let frame: UnsafeMutablePointer<Scalar>
+    }
+
+    private func blockBuffers(workers: Int, tiling: WinogradTiling, outputs: Int, layout: Layout) -> [BlockBuffers] {
+        if blockScratch.workers < workers { blockScratch = WorkerScratch(workers: workers) }
+        let vCount = 16 * WinogradTiling.matrixStride(rows: tiling.channels, columns: layout.maxTiles)
+        let mCount = 16 * WinogradTiling.matrixStride(rows: outputs, columns: layout.maxTiles)
+        let frameCount = tiling.scratchCount(rows: layout.rowsPerBlock)
+        return (0..<workers).map { w in
+            let base = blockScratch.buffer(w, count: vCount + mCount + frameCount)
+            return BlockBuffers(v: base, m: base + vCount, frame: base + vCount + mCount)
+        }
+    }
+
+    /// `U = G g Gᵀ` of `weight` (`O × C·9`), unless `reuse` and `U` was computed from the same
+    /// weights; the outputs split over the pool.
+    private func prepareWeights(_ weight: Matrix<Scalar>, outputs o: Int, channels c: Int, reuse: Bool, pool: ThreadPool?) {
+        if reuse, let transformedFrom, transformedFrom == weight { return }
+        let u = SendablePointer(weights.buffer(0, count: 16 * WinogradTiling.matrixStride(rows: o, columns: c)))
+        weight.withUnsafeBufferPointer { w in
+            let source = w.baseAddress!
+            pool.parallelFor(count: o, minimumChunk: Swift.max(1, 4096 / c)) { outputs in
+                Scalar.winogradWeightTransform(source, outputs: outputs, outputCount: o, channels: c, into: u.pointer)
+            }
+        }
+        transformedFrom = reuse ? weight : nil
+    }
+
+    /// Runs `body(samples, worker)` over `0..<n` split over the pool (BLAS single-threaded
+    /// meanwhile), or on the calling thread.
+    private func forEachSampleChunk(_ n: Int, pool: ThreadPool?, _ body: (_ samples: Range<Int>, _ worker: Int) -> Void) {
+        if let pool, pool.chunkCount(count: n) > 1 {
+            BLASThreads.with(1) { pool.parallelFor(count: n, body) }
+        } else {
+            body(0..<n, 0)
+        }
+    }
+
+    /// The forward pass of `n` samples `x` (`C × H × W` each) into `y` (`O × OH × OW` each).
+    /// `reuseWeights` keeps `U` for the next call while `weight` does not change (evaluation mode).
+    func forward(_ x: UnsafePointer<Scalar>, batch n: Int, tiling: WinogradTiling, outputs o: Int, weight: Matrix<Scalar>,
+                 bias: UnsafePointer<Scalar>?, reuseWeights: Bool, pool: ThreadPool?, observer: (any GEMMObserver)?,
+                 into y: UnsafeMutablePointer<Scalar>) {
+        let c = tiling.channels
+        prepareWeights(weight, outputs: o, channels: c, reuse: reuseWeights, pool: pool)
+        guard n > 0 else { return }
+        let layout = Self.layout(tiling, blockTiles: blockTiles)
+        let workers = pool?.chunkCount(count: n) ?? 1
+        let buffers = blockBuffers(workers: workers, tiling: tiling, outputs: o, layout: layout)
+        let uStride = WinogradTiling.matrixStride(rows: o, columns: c)
+        let u = UnsafePointer(weights.buffer(0, count: 16 * uStride))
+        let inputCount = c * tiling.height * tiling.width, outputCount = o * tiling.outputHeight * tiling.outputWidth
+        let out = SendablePointer(y)
+        forEachSampleChunk(n, pool: pool) { samples, worker in
+            let b = buffers[worker]
+            Self.forEachBlock(samples, tiling: tiling, layout: layout) { first, count, rows in
+                let t = count * rows.count * tiling.tilesWide
+                let vStride = WinogradTiling.matrixStride(rows: c, columns: t), mStride = WinogradTiling.matrixStride(rows: o, columns: t)
+                Scalar.winogradInputTransform(x + first * inputCount, tiling: tiling, samples: count, rows: rows,
+                                              into: b.v, scratch: b.frame)
+                let products = {
+                    for xi in 0..<16 {
+                        Scalar.gemm(.none, .none, m: o, n: t, k: c, alpha: 1, a: u + xi * uStride, lda: c,
+                                    b: b.v + xi * vStride, ldb: t, beta: 0, c: b.m + xi * mStride, ldc: t)
+                    }
+                }
+                // The observer sees the calling thread's share only (see `GEMMObserver`).
+                if worker == 0 { observer.observe(products) } else { products() }
+                Scalar.winogradOutputTransform(b.m, tiling: tiling, outputs: o, samples: count, rows: rows, bias: bias,
+                                               into: out.pointer + first * outputCount)
+            }
+        }
+    }
+
+    /// The backward pass after `forward` on the same weights: `∂W += …` when `weightGradient` is
+    /// non-nil, `∂x` overwritten when `inputGradient` is non-nil.
+    func backward(input x: UnsafePointer<Scalar>, outputGradient dy: UnsafePointer<Scalar>, batch n: Int, tiling: WinogradTiling,
+                  outputs o: Int, weightGradient: UnsafeMutablePointer<Scalar>?, inputGradient: UnsafeMutablePointer<Scalar>?,
+                  pool: ThreadPool?, observer: (any GEMMObserver)?) {
+        let needsWeight = weightGradient != nil, needsInput = inputGradient != nil
+        guard n > 0, needsWeight || needsInput else { return }
+        let c = tiling.channels
+        let layout = Self.layout(tiling, blockTiles: blockTiles)
+        let workers = pool?.chunkCount(count: n) ?? 1
+        let buffers = blockBuffers(workers: workers, tiling: tiling, outputs: o, layout: layout)
+        let uStride = WinogradTiling.matrixStride(rows: o, columns: c)
+        let u = UnsafePointer(weights.buffer(0, count: 16 * uStride))
+        // Per worker: ∂U (16·O·C, zeroed) and, for workers w ≥ 1, a zeroed ∂W partial (O·C·9);
+        // worker 0 adds Gᵀ ∂U G straight into `weightGradient` (one chunk is the serial computation).
+        let transformedCount = 16 * uStride, weightCount = 9 * o * c
+        if gradientScratch.workers < workers { gradientScratch = WorkerScratch(workers: workers) }
+        let partials: [(du: SendablePointer<Scalar>, dw: SendablePointer<Scalar>)] = weightGradient.map { base in
+            (0..<workers).map { w in
+                let buffer = gradientScratch.buffer(w, count: transformedCount + (w == 0 ? 0 : weightCount))
+                Scalar.fill(buffer, count: transformedCount + (w == 0 ? 0 : weightCount), value: 0)
+                return (SendablePointer(buffer), SendablePointer(w == 0 ? base : buffer + transformedCount))
+            }
+        } ?? []
+        let inputCount = c * tiling.height * tiling.width, outputCount = o * tiling.outputHeight * tiling.outputWidth
+        let dx = inputGradient.map(SendablePointer.init)
+        forEachSampleChunk(n, pool: pool) { samples, worker in
+            let b = buffers[worker]
+            if let dx {
+                Scalar.fill(dx.pointer + samples.lowerBound * inputCount, count: samples.count * inputCount, value: 0)
+            }
+            Self.forEachBlock(samples, tiling: tiling, layout: layout) { first, count, rows in
+                let t = count * rows.count * tiling.tilesWide
+                let vStride = WinogradTiling.matrixStride(rows: c, columns: t), mStride = WinogradTiling.matrixStride(rows: o, columns: t)
+                if needsWeight {
+                    Scalar.winogradInputTransform(x + first * inputCount, tiling: tiling, samples: count, rows: rows,
+                                                  into: b.v, scratch: b.frame)
+                }
+                Scalar.winogradOutputGradientTransform(dy + first * outputCount, tiling: tiling, outputs: o, samples: count,
+                                                       rows: rows, into: b.m)
+                let products = {
+                    if needsWeight {
+                        let du = partials[worker].du.pointer
+                        for xi in 0..<16 {
+                            Scalar.gemm(.none, .transpose, m: o, n: c, k: t, alpha: 1, a: b.m + xi * mStride, lda: t,
+                                        b: b.v + xi * vStride, ldb: t, beta: 1, c: du + xi * uStride, ldc: c)
+                        }
+                    }
+                    if needsInput {
+                        for xi in 0..<16 {
+                            Scalar.gemm(.transpose, .none, m: c, n: t, k: o, alpha: 1, a: u + xi * uStride, lda: c,
+                                        b: b.m + xi * mStride, ldb: t, beta: 0, c: b.v + xi * vStride, ldc: t)
+                        }
+                    }
+                }
+                if worker == 0 { observer.observe(products) } else { products() }
+                if let dx {
+                    Scalar.winogradInputGradientTransform(b.v, tiling: tiling, samples: count, rows: rows,
+                                                          accumulatingInto: dx.pointer + first * inputCount, scratch: b.frame)
+                }
+            }
+            if needsWeight {
+                let partial = partials[worker]
+                Scalar.winogradWeightGradient(partial.du.pointer, outputs: 0..<o, outputCount: o, channels: c,
+                                              accumulatingInto: partial.dw.pointer)
+            }
+        }
+        guard workers > 1, let weightGradient else { return }
+        // ∂W += Σ_{w ≥ 1} partial_w in worker order (each element's sum in that order, the
+        // elements split over the pool), so a given thread count gives the same numbers every run.
+        let total = SendablePointer(weightGradient)
+        pool.parallelFor(count: weightCount, minimumChunk: 1 << 14) { range in
+            for partial in partials.dropFirst() {
+                Scalar.accumulate(partial.dw.pointer + range.lowerBound, into: total.pointer + range.lowerBound, count: range.count)
+            }
+        }
+    }
+}
