@@ -11,10 +11,8 @@ Usage: python3 benchmarks/faiss_reference.py EMBEDDINGS.npy LABELS.npy [--k 8] [
 (Debian: apt-get install python3-faiss; run with /usr/bin/python3.)
 """
 import argparse
+import os
 import time
-
-import faiss
-import numpy as np
 
 
 def main():
@@ -25,6 +23,14 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
+
+    # faiss's search runs OpenMP threads and, for large query batches, OpenBLAS SGEMM, which
+    # starts its own threads (one per core) unless told otherwise before the library loads:
+    # both get the same budget, as dml's pool does.
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    import faiss
+    import numpy as np
 
     faiss.omp_set_num_threads(args.threads)
     x = np.ascontiguousarray(np.load(args.embeddings).astype(np.float32))
