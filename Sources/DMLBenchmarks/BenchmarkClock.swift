@@ -22,3 +22,26 @@ public enum BenchmarkClock: Sendable {
         return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 }
+
+extension BenchmarkClock {
+    /// Times `a` and `b` alternately on this clock: one untimed warm-up call of each, then
+    /// `rounds` timed pairs A B A B…; returns the median seconds of each (the upper median for
+    /// an even count).
+    public func alternating(rounds: Int, _ a: () -> Void, _ b: () -> Void) -> (a: Double, b: Double) {
+        precondition(rounds >= 1, "rounds must be at least 1")
+        func timed(_ body: () -> Void) -> Double {
+            let start = now()
+            body()
+            return now() - start
+        }
+        a()
+        b()
+        var aTimes: [Double] = [], bTimes: [Double] = []
+        for _ in 0..<rounds {
+            aTimes.append(timed(a))
+            bTimes.append(timed(b))
+        }
+        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+        return (median(aTimes), median(bTimes))
+    }
+}

@@ -42,24 +42,15 @@ public enum ConvolutionBenchmark {
         let x = Tensor(generator.normalMatrix(rows: batch, columns: shape.count, as: Float.self), shape: shape)
         let outputShape = try! specialized.outputShape(for: shape)
         let g = Tensor(generator.normalMatrix(rows: batch, columns: outputShape.count, as: Float.self), shape: outputShape)
-        func step(_ layer: Conv2D<Float>) -> Double {
-            let start = BenchmarkClock.threadCPU.now()
+        func step(_ layer: Conv2D<Float>) {
             _ = layer.forward(x, training: true)
             _ = layer.backward(g)
-            return BenchmarkClock.threadCPU.now() - start
         }
         let a = specialized.forward(x, training: true).values, b = generic.forward(x, training: true).values
         let difference = zip(a.elements, b.elements).map { Double(abs($0 - $1)) }.max() ?? 0
-        _ = step(specialized)
-        _ = step(generic)
-        var specializedTimes: [Double] = [], genericTimes: [Double] = []
-        for _ in 0..<rounds {
-            specializedTimes.append(step(specialized))
-            genericTimes.append(step(generic))
-        }
-        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+        let times = BenchmarkClock.threadCPU.alternating(rounds: rounds, { step(specialized) }, { step(generic) })
         let label = "Conv2D(\(channels)→\(outputs), k=\(kernel), s=\(stride), p=\(padding), g=\(groups)) on \(shape), batch \(batch)"
-        return Result(label: label, specializedSeconds: median(specializedTimes), im2colSeconds: median(genericTimes), maxDifference: difference)
+        return Result(label: label, specializedSeconds: times.a, im2colSeconds: times.b, maxDifference: difference)
     }
 }
 
@@ -114,36 +105,20 @@ extension ConvolutionBenchmark {
         let x = Tensor(generator.normalMatrix(rows: batch, columns: shape.count, as: Float.self), shape: shape)
         let outputShape = try! im2col.outputShape(for: shape)
         let g = Tensor(generator.normalMatrix(rows: batch, columns: outputShape.count, as: Float.self), shape: outputShape)
-        func forward(_ layer: Conv2D<Float>) -> Double {
-            let start = clock.now()
+        func forward(_ layer: Conv2D<Float>) {
             _ = layer.forward(x, training: false)
-            return clock.now() - start
         }
-        func step(_ layer: Conv2D<Float>) -> Double {
-            let start = clock.now()
+        func step(_ layer: Conv2D<Float>) {
             _ = layer.forward(x, training: true)
             _ = layer.backward(g)
-            return clock.now() - start
         }
         let a = im2col.forward(x, training: false).values, b = winograd.forward(x, training: false).values
         let scale = a.elements.map { abs(Double($0)) }.max() ?? 0
         let difference = Double(a.maxAbsDifference(b)) / max(scale, 1e-30)
-        var times: [[Double]] = [[], [], [], []]
-        _ = forward(im2col)
-        _ = forward(winograd)
-        for _ in 0..<rounds {
-            times[0].append(forward(im2col))
-            times[1].append(forward(winograd))
-        }
-        _ = step(im2col)
-        _ = step(winograd)
-        for _ in 0..<rounds {
-            times[2].append(step(im2col))
-            times[3].append(step(winograd))
-        }
-        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+        let forwardTimes = clock.alternating(rounds: rounds, { forward(im2col) }, { forward(winograd) })
+        let stepTimes = clock.alternating(rounds: rounds, { step(im2col) }, { step(winograd) })
         return WinogradComparison(label: "\(channels)→\(outputs) on \(size)×\(size), batch \(batch)",
-                                  im2colForward: median(times[0]), winogradForward: median(times[1]),
-                                  im2colStep: median(times[2]), winogradStep: median(times[3]), relativeDifference: difference)
+                                  im2colForward: forwardTimes.a, winogradForward: forwardTimes.b,
+                                  im2colStep: stepTimes.a, winogradStep: stepTimes.b, relativeDifference: difference)
     }
 }

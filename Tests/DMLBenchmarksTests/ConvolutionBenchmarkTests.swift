@@ -13,6 +13,13 @@ import DMLBenchmarks
         #expect(result.specializedSeconds > 0 && result.im2colSeconds > 0)
     }
 
+    @Test func alternatingCallsEachSideOnceToWarmUpThenOncePerRoundInTurn() {
+        var calls: [Character] = []
+        let times = BenchmarkClock.wall.alternating(rounds: 3, { calls.append("a") }, { calls.append("b") })
+        #expect(String(calls) == "abababab")
+        #expect(times.a >= 0 && times.b >= 0 && times.a.isFinite && times.b.isFinite)
+    }
+
     @Test(.enabled(if: ProcessInfo.processInfo.environment["DML_LAYER_BENCH"] == "1"))
     func efficientNetAndResNetShapes() {
         let configurations: [(Int, Int, Int, Int, Padding2D, Int, Int)] = [
