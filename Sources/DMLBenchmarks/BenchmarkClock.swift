@@ -26,20 +26,20 @@ public enum BenchmarkClock: Sendable {
 extension BenchmarkClock {
     /// Times `a` and `b` alternately on this clock: one untimed warm-up call of each, then
     /// `rounds` timed pairs A B A B…; returns the median seconds of each (the upper median for
-    /// an even count).
-    public func alternating(rounds: Int, _ a: () -> Void, _ b: () -> Void) -> (a: Double, b: Double) {
+    /// an even count). An error thrown by `a` or `b` ends the timing and is rethrown.
+    public func alternating(rounds: Int, _ a: () throws -> Void, _ b: () throws -> Void) rethrows -> (a: Double, b: Double) {
         precondition(rounds >= 1, "rounds must be at least 1")
-        func timed(_ body: () -> Void) -> Double {
+        func timed(_ body: () throws -> Void) rethrows -> Double {
             let start = now()
-            body()
+            try body()
             return now() - start
         }
-        a()
-        b()
+        try a()
+        try b()
         var aTimes: [Double] = [], bTimes: [Double] = []
         for _ in 0..<rounds {
-            aTimes.append(timed(a))
-            bTimes.append(timed(b))
+            aTimes.append(try timed(a))
+            bTimes.append(try timed(b))
         }
         func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
         return (median(aTimes), median(bTimes))

@@ -169,7 +169,8 @@ public struct BenchLossesCommand: ParsableCommand {
     }
 
     /// Times `configuration.evaluate` and the Gram GEMM of its augmented set (against itself and
-    /// the memory), interleaved.
+    /// the memory) alternately (`BenchmarkClock.alternating`: one warm-up call of each, then
+    /// `repeats` pairs GEMM, loss; medians).
     private func measure(_ configuration: LossConfiguration, x: Matrix<Float>, labels: [Int], memory bank: MemoryPoints<Float>?,
                          mode: String, classes: Int, perClass: Int, pool: ThreadPool?) throws -> Row {
         let points = configuration.mining == .hnpm
@@ -178,21 +179,16 @@ public struct BenchLossesCommand: ParsableCommand {
         let references = referenceBank.map { Matrix(rows: points.rows + $0.count, columns: points.columns,
                                                     elements: points.elements + $0.embeddings.elements) } ?? points
         var gram = Matrix<Float>(rows: points.rows, columns: references.rows)
-        var lossTimes = [Double](), gemmTimes = [Double]()
         var sink: Float = 0
-        for repetition in 0..<(repeats + 2) {  // two warm-up rounds
-            let g = Self.seconds(wallClock: usesWallClock) { Matrix.gemm(points, references, transB: .transpose, into: &gram) }
-            let l = try Self.seconds(wallClock: usesWallClock) {
-                sink += try configuration.evaluate(x, labels: labels, memory: bank, pool: pool).value
-            }
-            if repetition >= 2 {
-                gemmTimes.append(g)
-                lossTimes.append(l)
-            }
-        }
+        let clock: BenchmarkClock = usesWallClock ? .wall : .threadCPU
+        let (gemmSeconds, lossSeconds) = try clock.alternating(rounds: repeats, {
+            Matrix.gemm(points, references, transB: .transpose, into: &gram)
+        }, {
+            sink += try configuration.evaluate(x, labels: labels, memory: bank, pool: pool).value
+        })
         precondition(sink.isFinite, "the loss must be finite")
         return Row(batch: x.rows, classes: classes, perClass: perClass, loss: configuration.kind, mode: mode,
-                   points: points.rows, lossSeconds: Self.median(lossTimes), gemmSeconds: Self.median(gemmTimes),
+                   points: points.rows, lossSeconds: lossSeconds, gemmSeconds: gemmSeconds,
                    memory: referenceBank?.count ?? 0)
     }
 
@@ -228,23 +224,6 @@ public struct BenchLossesCommand: ParsableCommand {
         return "threads: \(threads) (loss pool and baseline BLAS); clock: \(usesWallClock ? "wall" : "thread CPU time"); "
             + "vector exp: \(VectorMath.variant); "
             + "large blocks kept in the heap (mallopt): \(allocatorTuned ? "yes" : "no"); " + settings.joined(separator: ", ")
-    }
-
-    /// Seconds of `body` on the wall clock or on the calling thread's CPU clock.
-    private static func seconds(wallClock: Bool, _ body: () throws -> Void) rethrows -> Double {
-        let start = now(wallClock: wallClock)
-        try body()
-        return now(wallClock: wallClock) - start
-    }
-
-    /// The current reading of the chosen clock, in seconds.
-    private static func now(wallClock: Bool) -> Double {
-        (wallClock ? BenchmarkClock.wall : .threadCPU).now()
-    }
-
-    private static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     private func format(_ row: Row) -> String {

@@ -48,29 +48,47 @@ public struct ContrastiveLoss: MetricLoss, Codable, Equatable, Sendable {
         let m = T(margin)
         let positiveWeight = 1 / T(positivePairCount)
         let negativeWeight = 1 / T(negativePairCount)
-        var positiveSum = 0.0, negativeSum = 0.0
-        var weights = Matrix<T>(rows: b, columns: n)  // ∂L/∂D²_ij, upper triangle and memory block
+        // Rows are independent: each worker writes every entry of its rows of ∂L/∂D²_ij (upper
+        // triangle and memory block; zeros elsewhere, so no zero fill first) and the two row
+        // sums, which are added in row order afterwards (the same at every thread count).
+        var weights = ReferenceGeometry<T>.unfilled(rows: b, columns: n)
+        var rowSums = [T](repeating: 0, count: 2 * b)  // Σ_j D²_ij over positives, Σ_j [m − D_ij]_+² over negatives
         geometry.distances.withUnsafeBufferPointer { pd in
             weights.withUnsafeMutableBufferPointer { pw in
-                extra.columnLabels.withUnsafeBufferPointer { y in
-                    for i in 0..<b {
-                        var rowPositive: T = 0, rowNegative: T = 0
-                        for j in (i + 1)..<max(n, i + 1) {
-                            let d = pd[i * n + j]
-                            if y[i] == y[j] {
-                                rowPositive += d * d
-                                pw[i * n + j] = positiveWeight
-                            } else if d < m {
-                                let h = m - d
-                                rowNegative += h * h
-                                pw[i * n + j] = -2 * h * negativeWeight * DistanceGradient.squaredPerDistance(d)
+                rowSums.withUnsafeMutableBufferPointer { ps in
+                    extra.columnLabels.withUnsafeBufferPointer { y in
+                        let wOut = SendablePointer(pw.baseAddress!), sumOut = SendablePointer(ps.baseAddress!)
+                        ReferenceGeometry<T>.splitRows(b, pool: geometry.pool) { rows in
+                            for i in rows {
+                                let row = pd.baseAddress! + i * n, out = wOut.pointer + i * n
+                                let yi = y[i]
+                                out.update(repeating: 0, count: i + 1)
+                                var rowPositive: T = 0, rowNegative: T = 0
+                                for j in (i + 1)..<max(n, i + 1) {
+                                    let d = row[j]
+                                    var weight: T = 0
+                                    if yi == y[j] {
+                                        rowPositive += d * d
+                                        weight = positiveWeight
+                                    } else if d < m {
+                                        let h = m - d
+                                        rowNegative += h * h
+                                        weight = -2 * h * negativeWeight * DistanceGradient.squaredPerDistance(d)
+                                    }
+                                    out[j] = weight
+                                }
+                                sumOut.pointer[2 * i] = rowPositive
+                                sumOut.pointer[2 * i + 1] = rowNegative
                             }
                         }
-                        positiveSum += Double(rowPositive)
-                        negativeSum += Double(rowNegative)
                     }
                 }
             }
+        }
+        var positiveSum = 0.0, negativeSum = 0.0
+        for i in 0..<b {
+            positiveSum += Double(rowSums[2 * i])
+            negativeSum += Double(rowSums[2 * i + 1])
         }
         let value = T(positiveSum / Double(positivePairCount) + negativeSum / Double(negativePairCount))
         return LossOutput(value: value, gradient: geometry.backward(squared: weights))

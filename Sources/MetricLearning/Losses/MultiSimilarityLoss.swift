@@ -51,40 +51,74 @@ public struct MultiSimilarityLoss: HardNegativeMiningLoss, Codable, Equatable {
     @_specialize(where T == Double)
     public func loss<T: BLASScalar>(_ embeddings: Matrix<T>, labels: [Int], memory: MemoryPoints<T>?,
                                      pool: ThreadPool?) throws -> LossOutput<T> {
-        let statistics = try validate(embeddings, labels: labels)
+        _ = try validate(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
         let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, distances: false, squared: false, pool: pool)
         let extra = MemoryPairs(labels: labels, memory: memory)
-        let labels = extra.columnLabels
         let b = embeddings.rows, r = geometry.columns
-        let margin = T(epsilon)
-        var positives = IndexLists(reservingLists: b, values: 2 * (statistics.positivePairCount + extra.positivePairCount))
-        var negatives = IndexLists(reservingLists: b)  // as many as the miner keeps
+        let margin = T(epsilon), a = T(alpha), bt = T(beta), l = T(lambda)
+        let scale = 1 / T(b)
+        // Rows are independent: each worker mines, scores and writes the ∂L/∂G rows of its
+        // anchors (every entry of the row, zeros included: no zero fill of the A × R matrix
+        // first), keeping the two log-sum-exp terms per anchor; the value adds them in anchor
+        // order afterwards (the same at every thread count).
+        var w = ReferenceGeometry<T>.unfilled(rows: b, columns: r)
+        var rowTerms = [T](repeating: 0, count: 2 * b)  // positive part, then negative part, per anchor
+        let mining = self.mining
         geometry.gram.withUnsafeBufferPointer { pg in
-            for i in 0..<b {
-                let row = pg.baseAddress! + i * r
-                var hardestPositive = T.infinity, hardestNegative = -T.infinity
-                if mining {
-                    for j in 0..<r where j != i {
-                        if labels[j] == labels[i] {
-                            hardestPositive = Swift.min(hardestPositive, row[j])
-                        } else {
-                            hardestNegative = Swift.max(hardestNegative, row[j])
+            w.withUnsafeMutableBufferPointer { pw in
+                rowTerms.withUnsafeMutableBufferPointer { pt in
+                    extra.columnLabels.withUnsafeBufferPointer { y in
+                        let wOut = SendablePointer(pw.baseAddress!), termOut = SendablePointer(pt.baseAddress!)
+                        ReferenceGeometry<T>.splitRows(b, pool: geometry.pool) { rows in
+                            // Logits and their columns of one anchor's positives or negatives.
+                            let logits = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, r))
+                            let columns = UnsafeMutablePointer<Int32>.allocate(capacity: Swift.max(1, r))
+                            defer {
+                                logits.deallocate()
+                                columns.deallocate()
+                            }
+                            for i in rows {
+                                let row = pg.baseAddress! + i * r, out = wOut.pointer + i * r
+                                let yi = y[i]
+                                var hardestPositive = T.infinity, hardestNegative = -T.infinity
+                                if mining {
+                                    for j in 0..<r where j != i {
+                                        if y[j] == yi {
+                                            hardestPositive = Swift.min(hardestPositive, row[j])
+                                        } else {
+                                            hardestNegative = Swift.max(hardestNegative, row[j])
+                                        }
+                                    }
+                                }
+                                out.update(repeating: 0, count: r)
+                                // Positives: kept if S_ip − ε < max_n S_in.
+                                var count = 0
+                                for j in 0..<r where j != i && y[j] == yi && (!mining || row[j] - margin < hardestNegative) {
+                                    logits[count] = -a * (row[j] - l)
+                                    columns[count] = Int32(truncatingIfNeeded: j)
+                                    count += 1
+                                }
+                                termOut.pointer[i] = scale / a * VectorMath.logOnePlusSumExp(overwritingWithWeights: logits, count: count)
+                                for k in 0..<count { out[Int(columns[k])] -= scale * logits[k] }
+                                // Negatives: kept if S_in + ε > min_p S_ip.
+                                count = 0
+                                for j in 0..<r where j != i && y[j] != yi && (!mining || row[j] + margin > hardestPositive) {
+                                    logits[count] = bt * (row[j] - l)
+                                    columns[count] = Int32(truncatingIfNeeded: j)
+                                    count += 1
+                                }
+                                termOut.pointer[b + i] = scale / bt * VectorMath.logOnePlusSumExp(overwritingWithWeights: logits, count: count)
+                                for k in 0..<count { out[Int(columns[k])] += scale * logits[k] }
+                            }
                         }
                     }
                 }
-                for j in 0..<r where j != i {
-                    if labels[j] == labels[i] {
-                        if !mining || row[j] - margin < hardestNegative { positives.append(i * r + j) }
-                    } else {
-                        if !mining || row[j] + margin > hardestPositive { negatives.append(i * r + j) }
-                    }
-                }
-                positives.closeList()
-                negatives.closeList()
             }
         }
-        let (value, w) = terms(gram: geometry.gram, anchors: b, positives: positives, negatives: negatives)
+        // Σ_i of the positive parts, then of the negative parts (the order of `terms`).
+        var value: T = 0
+        for term in rowTerms { value += term }
         return LossOutput(value: value, gradient: geometry.backward(gram: w))
     }
 

@@ -90,13 +90,14 @@ public enum HardNegativePairMiner {
                                     let best = bestOut.pointer + p * classCount, arg = argOut.pointer + p * classCount
                                     for c in 0..<classCount {
                                         var bestValue = T.infinity, bestColumn = -1
+                                        // Branch-free: which column lowers the minimum is
+                                        // data-dependent (a mispredicted branch per class).
                                         for j in start[c]..<start[c + 1] {
                                             let q = Int(order[j])
                                             let v = sign * row[q]
-                                            if v < bestValue {
-                                                bestValue = v
-                                                bestColumn = q
-                                            }
+                                            let take = v < bestValue ? -1 : 0
+                                            bestValue = v < bestValue ? v : bestValue
+                                            bestColumn = (q & take) | (bestColumn & ~take)
                                         }
                                         best[c] = bestValue
                                         arg[c] = bestColumn
