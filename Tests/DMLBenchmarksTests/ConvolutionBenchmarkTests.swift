@@ -20,6 +20,21 @@ import DMLBenchmarks
         #expect(times.a >= 0 && times.b >= 0 && times.a.isFinite && times.b.isFinite)
     }
 
+    struct Stop: Error, Equatable {}
+
+    /// The throwing form (`dml bench losses` times a loss that throws): an error from either side
+    /// ends the timing at once and reaches the caller.
+    @Test func alternatingRethrowsTheFirstErrorAndStopsThere() {
+        var calls: [Character] = []
+        #expect(throws: Stop.self) {
+            _ = try BenchmarkClock.wall.alternating(rounds: 5, { calls.append("a") }, {
+                calls.append("b")
+                if calls.count == 6 { throw Stop() }
+            })
+        }
+        #expect(String(calls) == "ababab")
+    }
+
     @Test(.enabled(if: ProcessInfo.processInfo.environment["DML_LAYER_BENCH"] == "1"))
     func efficientNetAndResNetShapes() {
         let configurations: [(Int, Int, Int, Int, Padding2D, Int, Int)] = [

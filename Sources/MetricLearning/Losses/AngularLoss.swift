@@ -37,12 +37,18 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
         try memory?.requireDimension(embeddings.columns)
         let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, distances: false, squared: false, pool: pool)
         let columnLabels = MemoryPairs(labels: labels, memory: memory).columnLabels
-        var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * columnLabels.count)
-        for pair in pairs {
-            for (n, label) in columnLabels.enumerated() where label != pair.label { negatives.append(n) }
-            negatives.closeList()
+        // The negatives of a pair: every column of another class, ascending.
+        let (value, w) = columnLabels.withUnsafeBufferPointer { y in
+            terms(gram: geometry.gram, pairs: pairs, pool: pool) { k, out in
+                let label = pairs[k].label
+                var count = 0
+                for q in 0..<y.count where y[q] != label {
+                    out[count] = Int32(truncatingIfNeeded: q)
+                    count += 1
+                }
+                return count
+            }
         }
-        let (value, w) = terms(gram: geometry.gram, pairs: pairs, negatives: negatives)
         return LossOutput(value: value, gradient: geometry.backward(gram: w))
     }
 
@@ -61,7 +67,13 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
         let gram = augmented.geometry.gram
         let (negatives, syntheticShare) = Self.hardestPoints(gram: gram, batch: augmented.batch, pairs: pairs,
                                                              columnLabels: augmented.columnLabels, sampling: sampling)
-        let (value, w) = terms(gram: gram, pairs: pairs, negatives: negatives)
+        let (value, w) = negatives.values.withUnsafeBufferPointer { points in
+            terms(gram: gram, pairs: pairs, pool: pool) { k, out in
+                let start = negatives.offsets[k], count = negatives.offsets[k + 1] - start
+                for e in 0..<count { out[e] = Int32(truncatingIfNeeded: points[start + e]) }
+                return count
+            }
+        }
         return augmented.output(value: value, gramGradient: w, syntheticFraction: syntheticShare)
     }
 
@@ -135,32 +147,54 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
     }
 
     /// `1/|P| Σ_r log(1 + Σ_{n ∈ negatives_r} exp(4t²(G_an + G_pn) − 2(1+t²) G_ap))` and its
-    /// gradient with respect to `G`.
-    private func terms<T: BLASScalar>(gram: Matrix<T>, pairs: [PositivePair], negatives: IndexLists) -> (T, Matrix<T>) {
-        let n = gram.columns
+    /// gradient with respect to `G`; `negatives(r, out)` writes the columns of pair `r`'s
+    /// negatives to `out` (at most `G.columns`) and returns their number.
+    ///
+    /// Pairs write only their own two rows of `∂L/∂G` (adjacent pairs share no sample), so the
+    /// pairs run on `pool` (after a pooled zero fill of the rows); the value adds the pairs' terms
+    /// in pair order (the same at every thread count).
+    private func terms<T: BLASScalar>(gram: Matrix<T>, pairs: [PositivePair], pool: ThreadPool?,
+                                      negatives: (Int, UnsafeMutablePointer<Int32>) -> Int) -> (T, Matrix<T>) {
+        let n = gram.columns, rows = gram.rows
         let tangent = Double.tan(degrees * .pi / 180)
         let negativeWeight = T(4 * tangent * tangent), positiveWeight = T(2 * (1 + tangent * tangent))
         let scale = 1 / T(pairs.count)
-        var w = Matrix<T>(rows: gram.rows, columns: n)
-        var logits = [T](repeating: 0, count: Swift.max(1, negatives.longest))
-        var value: T = 0
+        var owner = [Bool](repeating: false, count: rows)
+        for pair in pairs {
+            precondition(!owner[pair.first] && !owner[pair.second], "angular pairs must not share a sample")
+            owner[pair.first] = true
+            owner[pair.second] = true
+        }
+        var w = ReferenceGeometry<T>.unfilled(rows: rows, columns: n)
+        var pairTerms = [T](repeating: 0, count: pairs.count)
         gram.withUnsafeBufferPointer { pg in
             w.withUnsafeMutableBufferPointer { pw in
-                logits.withUnsafeMutableBufferPointer { pl in
-                    negatives.values.withUnsafeBufferPointer { points in
-                        let v = pl.baseAddress!
-                        for (r, pair) in pairs.enumerated() {
+                pairTerms.withUnsafeMutableBufferPointer { pt in
+                    let wOut = SendablePointer(pw.baseAddress!), termOut = SendablePointer(pt.baseAddress!)
+                    ReferenceGeometry<T>.splitRows(rows, pool: pool) { range in
+                        (wOut.pointer + range.lowerBound * n).update(repeating: 0, count: range.count * n)
+                    }
+                    ReferenceGeometry<T>.splitRows(pairs.count, pool: pool) { range in
+                        let v = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, n))
+                        let points = UnsafeMutablePointer<Int32>.allocate(capacity: Swift.max(1, n))
+                        defer {
+                            v.deallocate()
+                            points.deallocate()
+                        }
+                        let pw = wOut.pointer
+                        for r in range {
+                            let pair = pairs[r]
                             let a = pair.first * n, p = pair.second * n
-                            let start = negatives.offsets[r], count = negatives.offsets[r + 1] - start
+                            let count = negatives(r, points)
                             let base = -positiveWeight * pg[a + pair.second]
                             for k in 0..<count {
-                                let q = points[start + k]
+                                let q = Int(points[k])
                                 v[k] = negativeWeight * (pg[a + q] + pg[p + q]) + base
                             }
-                            value += scale * VectorMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
+                            termOut.pointer[r] = scale * VectorMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
                             var total: T = 0
                             for k in 0..<count {
-                                let q = points[start + k], g = scale * negativeWeight * v[k]
+                                let q = Int(points[k]), g = scale * negativeWeight * v[k]
                                 pw[a + q] += g
                                 pw[p + q] += g
                                 total += v[k]
@@ -171,6 +205,8 @@ public struct AngularLoss: HardNegativeMiningLoss, Codable, Equatable {
                 }
             }
         }
+        var value: T = 0
+        for term in pairTerms { value += term }
         return (value, w)
     }
 }

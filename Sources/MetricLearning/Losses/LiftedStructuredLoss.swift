@@ -58,9 +58,12 @@ public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
         let pairWeight = 1 / T(positivePairCount)
         // scaled[i, k] = exp(α − D_ik − μ_i) / (2 D_ik) for the negatives k of i (0 elsewhere):
         // the factor that turns the negative's share of J into ∂/∂D²_ik.
-        var scaled = Matrix<T>(rows: b, columns: n)
+        var scaled = ReferenceGeometry<T>.unfilled(rows: b, columns: n)  // every entry written below
         var rowTerms = [T](repeating: 0, count: 3 * b)  // μ_i, log s_i, Σ_j (J⁺_ij/|P|) e^{μ_i − log(s_i+s_j)}
-        var weights = Matrix<T>(rows: b, columns: n)     // ∂L/∂D²
+        // ∂L/∂D²: every entry written by the per-row pass below (no zero fill first).
+        var weights = ReferenceGeometry<T>.unfilled(rows: b, columns: n)
+        var pairWeights = [T](repeating: 0, count: b * b)  // ∂L/∂D² of the batch pairs (i < j)
+        var memoryTotals = [Double](repeating: 0, count: b)  // Σ J² of each row's memory positives
         var total = 0.0
         geometry.distances.withUnsafeBufferPointer { pd in
             extra.columnLabels.withUnsafeBufferPointer { y in
@@ -90,37 +93,53 @@ public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
                             }
                         }
                     }
-                    weights.withUnsafeMutableBufferPointer { pw in
-                        for i in 0..<b {
-                            for j in (i + 1)..<max(b, i + 1) where y[j] == y[i] {
-                                let logPair = StableMath.logAddExp(logSum[i], logSum[j])
-                                let dij = pd[i * n + j]
-                                let J = logPair + dij
-                                guard J > 0 else { continue }
-                                total += Double(J * J)
-                                let dJ = J * pairWeight
-                                pw[i * n + j] += dJ * DistanceGradient.squaredPerDistance(dij)
-                                negativeScale[i] += dJ * T.exp(shift[i] - logPair)
-                                negativeScale[j] += dJ * T.exp(shift[j] - logPair)
-                            }
-                            // (batch row, memory row) positives: J_ik = log s_i + D_ik.
-                            for k in b..<n where y[k] == y[i] {
-                                let dik = pd[i * n + k]
-                                let J = logSum[i] + dik
-                                guard J > 0 else { continue }
-                                total += Double(J * J)
-                                let dJ = J * pairWeight
-                                pw[i * n + k] += dJ * DistanceGradient.squaredPerDistance(dik)
-                                negativeScale[i] += dJ * T.exp(shift[i] - logSum[i])
-                            }
+                    // Batch pairs (i < j): on the calling thread, in row order (a pair adds to
+                    // the factors of both rows).
+                    for i in 0..<b {
+                        for j in (i + 1)..<max(b, i + 1) where y[j] == y[i] {
+                            let logPair = StableMath.logAddExp(logSum[i], logSum[j])
+                            let dij = pd[i * n + j]
+                            let J = logPair + dij
+                            guard J > 0 else { continue }
+                            total += Double(J * J)
+                            let dJ = J * pairWeight
+                            pairWeights[i * b + j] += dJ * DistanceGradient.squaredPerDistance(dij)
+                            negativeScale[i] += dJ * T.exp(shift[i] - logPair)
+                            negativeScale[j] += dJ * T.exp(shift[j] - logPair)
                         }
+                    }
+                    // Per row on the pool: the (batch row, memory row) positives, J_ik = log s_i +
+                    // D_ik, complete the row's factor; then every entry of the row's weights.
+                    weights.withUnsafeMutableBufferPointer { pw in
                         scaled.withUnsafeBufferPointer { pe in
-                            let outBase = SendablePointer(pw.baseAddress!), scales = SendablePointer(negativeScale)
-                            ReferenceGeometry<T>.splitRows(b, pool: geometry.pool) { rows in
-                                for i in rows where scales.pointer[i] != 0 {
-                                    let s = scales.pointer[i]
-                                    let out = outBase.pointer + i * n, e = pe.baseAddress! + i * n
-                                    for k in 0..<n { out[k] -= s * e[k] }
+                            pairWeights.withUnsafeBufferPointer { pp in
+                                memoryTotals.withUnsafeMutableBufferPointer { pt in
+                                    let outBase = SendablePointer(pw.baseAddress!), scales = SendablePointer(negativeScale)
+                                    let totalOut = SendablePointer(pt.baseAddress!)
+                                    ReferenceGeometry<T>.splitRows(b, pool: geometry.pool) { rows in
+                                        for i in rows {
+                                            let yi = y[i], row = pd.baseAddress! + i * n
+                                            let out = outBase.pointer + i * n, e = pe.baseAddress! + i * n
+                                            var s = scales.pointer[i], rowTotal = 0.0
+                                            for k in b..<n where y[k] == yi {
+                                                let dik = row[k]
+                                                let J = logSum[i] + dik
+                                                var weight: T = 0
+                                                if J > 0 {
+                                                    rowTotal += Double(J * J)
+                                                    let dJ = J * pairWeight
+                                                    weight = dJ * DistanceGradient.squaredPerDistance(dik)
+                                                    s += dJ * T.exp(shift[i] - logSum[i])
+                                                }
+                                                out[k] = weight
+                                            }
+                                            totalOut.pointer[i] = rowTotal
+                                            // Positives keep their weight (their factor e is 0),
+                                            // negatives get −s·e.
+                                            for j in 0..<b { out[j] = y[j] == yi ? pp[i * b + j] : 0 - s * e[j] }
+                                            for k in b..<n where y[k] != yi { out[k] = 0 - s * e[k] }
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -128,6 +147,7 @@ public struct LiftedStructuredLoss: MetricLoss, Codable, Equatable, Sendable {
                 }
             }
         }
+        for rowTotal in memoryTotals { total += rowTotal }
         let value = T(total / Double(2 * positivePairCount))
         return LossOutput(value: value, gradient: geometry.backward(squared: weights))
     }

@@ -39,15 +39,8 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
         let pairs = try anchorPositivePairs(embeddings, labels: labels)
         try memory?.requireDimension(embeddings.columns)
         let geometry = ReferenceGeometry(embeddings, memory: memory?.embeddings, distances: false, squared: false, pool: pool)
-        let b = embeddings.rows, r = geometry.columns
         let memoryLabels = memory?.labels ?? []
-        var negatives = IndexLists(reservingLists: pairs.count, values: pairs.count * (pairs.count + memoryLabels.count))
-        for pair in pairs {
-            for other in pairs where other.label != pair.label { negatives.append(pair.first * r + other.second) }
-            for (k, label) in memoryLabels.enumerated() where label != pair.label { negatives.append(pair.first * r + b + k) }
-            negatives.closeList()
-        }
-        let (value, w) = terms(gram: geometry.gram, pairs: pairs, negatives: negatives)
+        let (value, w) = plainTerms(gram: geometry.gram, batch: embeddings.rows, pairs: pairs, memoryLabels: memoryLabels, pool: pool)
         return LossOutput(value: value, gradient: geometry.backward(gram: w))
     }
 
@@ -68,6 +61,79 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
                                                              sets: .pairs(pairs, in: augmented.batch), sampling: sampling)
         let (value, w) = terms(gram: augmented.geometry.gram, pairs: pairs, negatives: augmented.chosenPairEntries(hard))
         return augmented.output(value: value, gramGradient: w, syntheticFraction: hard.syntheticFraction)
+    }
+
+    /// `terms` of the plain form, pair by pair on `pool`: the negatives of pair `(i, i⁺)` are the
+    /// positives of the other pairs of another class, then the memory columns of another class.
+    /// A pair writes only its own two rows of `∂L/∂G` (adjacent pairs share no sample), after a
+    /// pooled zero fill; the value adds each pair's two terms in pair order, exactly as `terms`
+    /// does, and every weight is the one `terms` writes into its zero matrix (each entry is
+    /// written once), so the result is the same bits at every thread count.
+    private func plainTerms<T: BLASScalar>(gram: Matrix<T>, batch b: Int, pairs: [PositivePair], memoryLabels: [Int],
+                                           pool: ThreadPool?) -> (T, Matrix<T>) {
+        let n = gram.columns, rows = gram.rows
+        let scale = 1 / T(pairs.count)
+        let penalty = T(l2Penalty) / T(2 * pairs.count)
+        var owner = [Bool](repeating: false, count: rows)
+        for pair in pairs {
+            precondition(!owner[pair.first] && !owner[pair.second], "N-pair pairs must not share a sample")
+            owner[pair.first] = true
+            owner[pair.second] = true
+        }
+        var w = ReferenceGeometry<T>.unfilled(rows: rows, columns: n)
+        var pairTerms = [T](repeating: 0, count: 2 * pairs.count)
+        gram.withUnsafeBufferPointer { pg in
+            w.withUnsafeMutableBufferPointer { pw in
+                pairTerms.withUnsafeMutableBufferPointer { pt in
+                    memoryLabels.withUnsafeBufferPointer { my in
+                        let wOut = SendablePointer(pw.baseAddress!), termOut = SendablePointer(pt.baseAddress!)
+                        ReferenceGeometry<T>.splitRows(rows, pool: pool) { range in
+                            (wOut.pointer + range.lowerBound * n).update(repeating: 0, count: range.count * n)
+                        }
+                        ReferenceGeometry<T>.splitRows(pairs.count, pool: pool) { range in
+                            let v = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, n))
+                            let columns = UnsafeMutablePointer<Int32>.allocate(capacity: Swift.max(1, n))
+                            defer {
+                                v.deallocate()
+                                columns.deallocate()
+                            }
+                            let pw = wOut.pointer
+                            for p in range {
+                                let pair = pairs[p]
+                                let row = pg.baseAddress! + pair.first * n, out = pw + pair.first * n
+                                let positive = row[pair.second]
+                                var count = 0
+                                for other in pairs where other.label != pair.label {
+                                    v[count] = row[other.second] - positive
+                                    columns[count] = Int32(truncatingIfNeeded: other.second)
+                                    count += 1
+                                }
+                                for k in 0..<my.count where my[k] != pair.label {
+                                    v[count] = row[b + k] - positive
+                                    columns[count] = Int32(truncatingIfNeeded: b + k)
+                                    count += 1
+                                }
+                                termOut.pointer[2 * p] = scale * VectorMath.logOnePlusSumExp(overwritingWithWeights: v, count: count)
+                                var total: T = 0
+                                for k in 0..<count {
+                                    out[Int(columns[k])] += scale * v[k]
+                                    total += v[k]
+                                }
+                                out[pair.second] -= scale * total
+                                // λ · mean‖x‖² over the paired samples: ‖x_s‖² = G_ss.
+                                let first = pair.first * (n + 1), second = pair.second * (n + 1)
+                                termOut.pointer[2 * p + 1] = penalty * (pg[first] + pg[second])
+                                pw[first] += penalty
+                                pw[second] += penalty
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var value: T = 0
+        for term in pairTerms { value += term }
+        return (value, w)
     }
 
     /// The adjacent pairs of a valid batch with valid options.
