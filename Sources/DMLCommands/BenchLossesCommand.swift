@@ -16,7 +16,8 @@ import SwiftMetricLearning
 /// `--threads T` is the thread count of both sides: the loss runs on a `ThreadPool` of `T`
 /// threads (`LossConfiguration.evaluate(_:labels:memory:pool:)`), the baseline GEMM with `T`
 /// OpenBLAS threads. With `T > 1` the times are wall-clock times (the calling thread's CPU
-/// clock would leave out the other workers). With `--memory N` the table adds the ratio to two
+/// clock would leave out the other workers), and `OPENBLAS_THREAD_TIMEOUT=4` belongs in the
+/// environment (see `environmentNote`). With `--memory N` the table adds the ratio to two
 /// GEMMs — the forward `P·Mᵀ` and the backward `W·M` of the same size, the flop floor of a loss
 /// whose gradient reaches every memory column.
 public struct BenchLossesCommand: ParsableCommand {
@@ -215,15 +216,24 @@ public struct BenchLossesCommand: ParsableCommand {
         return total / 5
     }
 
-    /// The settings that change the numbers: threads, BLAS kernels, the clock, the vector exp,
-    /// and glibc's allocator thresholds (see `AllocatorTuning`).
-    func environmentNote(allocatorTuned: Bool) -> String {
-        let environment = ProcessInfo.processInfo.environment
-        let keys = ["OPENBLAS_CORETYPE", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"]
+    /// The settings that change the numbers: threads, BLAS kernels, OpenBLAS's idle-thread
+    /// timeout, the clock, the vector exp, and glibc's allocator thresholds (see
+    /// `AllocatorTuning`). With more than one thread and `OPENBLAS_THREAD_TIMEOUT` unset it adds a
+    /// warning: after each baseline GEMM on `T` OpenBLAS threads, OpenBLAS's helper threads poll
+    /// for new work for up to 2²⁸ cycles (about 0.1 s), i.e. through the loss that is timed next,
+    /// and take cores from the loss's own pool (measured: about a fifth of the process's CPU
+    /// samples at `--threads 2`, almost none with `OPENBLAS_THREAD_TIMEOUT=4`). OpenBLAS reads
+    /// the variable when it loads, so it must be set before the process starts.
+    func environmentNote(allocatorTuned: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        let keys = ["OPENBLAS_CORETYPE", "OPENBLAS_THREAD_TIMEOUT", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"]
         let settings = keys.map { "\($0)=\(environment[$0] ?? "(unset)")" }
+        let warning = threads > 1 && environment["OPENBLAS_THREAD_TIMEOUT"] == nil
+            ? "\nwarning: OPENBLAS_THREAD_TIMEOUT is unset: OpenBLAS's idle threads keep polling after the \(threads)-thread baseline GEMM "
+              + "and take cores from the loss's pool; for --threads > 1 run with OPENBLAS_THREAD_TIMEOUT=4"
+            : ""
         return "threads: \(threads) (loss pool and baseline BLAS); clock: \(usesWallClock ? "wall" : "thread CPU time"); "
             + "vector exp: \(VectorMath.variant); "
-            + "large blocks kept in the heap (mallopt): \(allocatorTuned ? "yes" : "no"); " + settings.joined(separator: ", ")
+            + "large blocks kept in the heap (mallopt): \(allocatorTuned ? "yes" : "no"); " + settings.joined(separator: ", ") + warning
     }
 
     private func format(_ row: Row) -> String {

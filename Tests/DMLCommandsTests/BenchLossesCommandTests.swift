@@ -23,6 +23,18 @@ import Testing
         }
     }
 
+    /// The environment line names OpenBLAS's idle-thread timeout, and warns when more than one
+    /// thread runs without it.
+    @Test func theEnvironmentNoteWarnsAboutOpenBLASPollingAtSeveralThreads() throws {
+        let two = try BenchLossesCommand.parse(["--threads", "2"])
+        let one = try BenchLossesCommand.parse(["--threads", "1"])
+        let unset = two.environmentNote(allocatorTuned: true, environment: [:])
+        #expect(unset.contains("OPENBLAS_THREAD_TIMEOUT=(unset)") && unset.contains("run with OPENBLAS_THREAD_TIMEOUT=4"))
+        let set = two.environmentNote(allocatorTuned: true, environment: ["OPENBLAS_THREAD_TIMEOUT": "4"])
+        #expect(set.contains("OPENBLAS_THREAD_TIMEOUT=4") && !set.contains("warning"))
+        #expect(!one.environmentNote(allocatorTuned: true, environment: [:]).contains("warning"))
+    }
+
     /// With `--negative-classes` the HNPM rows carry the gradient cosine against every class
     /// (1 when the sampling keeps every class); with `--memory-synthesis` the memory grows.
     @Test func samplingAndMemorySynthesisColumns() throws {
