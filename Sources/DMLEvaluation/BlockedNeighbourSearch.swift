@@ -156,10 +156,7 @@ package struct BlockedNeighbourSearch<T: BLASScalar> {
                                             for row in rows {
                                                 var topK = TopKRow(scores: heapScores.base + row * slots, indices: heapIndices.base + row * slots,
                                                                    k: k, state: heapStates.base[row])
-                                                let norm = queryNorms[q0 + row]
-                                                _ = topK.finish(sorted: sortedPrefix) { s in
-                                                    metric == .euclidean ? Swift.max(0, s + norm).squareRoot() : 1 + s
-                                                }
+                                                Self.finish(&topK, sorted: sortedPrefix, metric: metric, queryNorm: queryNorms[q0 + row])
                                             }
                                         }
                                         try body(NeighbourBlock(firstQuery: q0, queryCount: m, k: k, stride: slots, sortedCount: Swift.min(sortedPrefix, k),
@@ -172,6 +169,16 @@ package struct BlockedNeighbourSearch<T: BLASScalar> {
                     }
                 }
             }
+        }
+    }
+
+    /// Keeps a query's best `k` and orders the first `sorted` (`TopKRow.finish`), turning each
+    /// score into a distance: `√max(0, s + ‖q‖²)` (Euclidean, `s = ‖r‖² − 2 q·r`) or `1 + s`
+    /// (cosine, `s = −q̂·r̂`).
+    @inline(__always)
+    static func finish(_ topK: inout TopKRow<T>, sorted: Int, metric: DistanceMetric, queryNorm: T) {
+        _ = topK.finish(sorted: sorted) { s in
+            metric == .euclidean ? Swift.max(0, s + queryNorm).squareRoot() : 1 + s
         }
     }
 

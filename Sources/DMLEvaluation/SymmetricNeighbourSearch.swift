@@ -148,10 +148,7 @@ extension BlockedNeighbourSearch {
                                     for query in range {
                                         var topK = TopKRow(scores: heapScores.base + query * slots, indices: heapIndices.base + query * slots,
                                                            k: k, state: heapStates.base[query])
-                                        let norm = bias[query]
-                                        _ = topK.finish(sorted: sortedPrefix) { s in
-                                            metric == .euclidean ? Swift.max(0, s + norm).squareRoot() : 1 + s
-                                        }
+                                        Self.finish(&topK, sorted: sortedPrefix, metric: metric, queryNorm: bias[query])
                                     }
                                 }
                                 let qb = Swift.max(1, Swift.min(options.queryBlockSize, n))
