@@ -134,7 +134,8 @@ def inference(backbone, x, args):
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), mkldnn {torch.backends.mkldnn.is_available()}")
     print(f"{args.backbone} inference at {args.image_size} px, batch {args.batch}: {args.batch * n / total:.0f} images/s "
           f"({args.batch * n / cpu_total:.0f} per CPU second of the calling thread, "
-          f"{args.batch * n / process_total:.0f} per CPU second of all threads), {total / n * 1000:.1f} ms/batch")
+          f"{args.batch * n / process_total:.0f} per CPU second of all threads), {total / n * 1000:.1f} ms/batch "
+          f"({cpu_total / n * 1000:.1f} CPU ms of the calling thread)")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@ public final class GEMMProfiler: GEMMObserver {
     /// Number of GEMM calls measured.
     public private(set) var calls: Int = 0
 
-    /// A profiler at zero.
-    public init() {}
+    /// The clock the GEMM calls are timed by.
+    public let clock: BenchmarkClock
+
+    /// A profiler at zero, timing by `clock` (the wall clock by default).
+    public init(clock: BenchmarkClock = .wall) { self.clock = clock }
 
     /// Sets the totals back to zero.
     public func reset() {
@@ -19,9 +22,9 @@ public final class GEMMProfiler: GEMMObserver {
 
     /// Runs `product`, adding its duration to the totals.
     public func observe(_ product: () -> Void) {
-        let start = ContinuousClock.now
+        let start = clock.now()
         product()
-        seconds += (ContinuousClock.now - start).seconds
+        seconds += clock.now() - start
         calls += 1
     }
 }

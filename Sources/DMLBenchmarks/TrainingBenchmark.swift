@@ -161,20 +161,7 @@ public enum TrainingBenchmark {
         let pool = ThreadPool(threads: threads, spinDuration: poolSpin)
         model.use(pool: pool)
         let profiler = GEMMProfiler()
-        // Profiling: one GEMM profiler per layer with GEMMs, summed by top-level layer and by kind.
-        var gemmProfilers: [(top: Int, kind: String, profiler: GEMMProfiler)] = []
-        for (index, (_, layer)) in model.layers.enumerated() {
-            func wire(_ layer: any Layer<Float>) {
-                guard layer is Conv2D<Float> || layer is Linear<Float> else { return }
-                let attached = profile ? GEMMProfiler() : profiler
-                if profile { gemmProfilers.append((index, kindLabel(layer), attached)) }
-                (layer as? Conv2D<Float>)?.gemmObserver = attached
-                (layer as? Conv2D<Float>)?.algorithm = convolution
-                (layer as? Linear<Float>)?.gemmObserver = attached
-            }
-            wire(layer)
-            layer.visitDescendants { _, child in wire(child) }
-        }
+        let gemmProfilers = attachGEMMProfilers(model, shared: profile ? nil : profiler, convolution: convolution)
         let timer = profile ? LayerTimer { kindLabel($0 as! any Layer<Float>) } : nil
         model.use(timer: timer)
         defer { model.use(timer: nil) }
@@ -243,7 +230,7 @@ public enum TrainingBenchmark {
         }
         let n = Double(max(iterations, 1))
         let gemmSeconds = profile ? gemmProfilers.reduce(0) { $0 + $1.profiler.seconds } : profiler.seconds
-        func gemm(_ include: ((top: Int, kind: String, profiler: GEMMProfiler)) -> Bool) -> Double {
+        func gemm(_ include: (LayerGEMMProfiler) -> Bool) -> Double {
             gemmProfilers.filter(include).reduce(0) { $0 + $1.profiler.seconds } / n
         }
         let timing = profile ? TrainingProfile(
@@ -253,7 +240,7 @@ public enum TrainingBenchmark {
             },
             kinds: timer!.totals.map { t in
                 TrainingProfile.KindTime(kind: t.kind, count: t.calls / max(iterations, 1), forward: t.forward / n,
-                                         backward: t.backward / n, gemm: gemm { $0.kind == t.kind })
+                                         backward: t.backward / n, gemm: gemm { t.members.contains($0.layer) })
             },
             loss: lossSeconds / n, optimizer: optimizerSeconds / n, zeroGradients: zeroSeconds / n, dataWait: 0,
             step: seconds / n) : nil
@@ -270,17 +257,57 @@ public enum TrainingBenchmark {
         return result
     }
 
-    /// The kind of a layer for the per-kind profile: convolutions by kernel (`Conv2D pointwise`
-    /// for 1×1 stride 1 unpadded, `Conv2D depthwise 3×3`, `Conv2D 1×1 s2`, `Conv2D 7×7 s2`, …),
-    /// other layers by type (`kindName`).
+    /// One GEMM profiler per convolution or linear layer (`attachGEMMProfilers`).
+    struct LayerGEMMProfiler {
+        /// The index of the top-level layer it lies in.
+        let top: Int
+        /// The layer's identity (matched against `LayerTimer.Totals.members`).
+        let layer: ObjectIdentifier
+        /// Its GEMM time.
+        let profiler: GEMMProfiler
+    }
+
+    /// Sets `convolution` as every convolution's algorithm and attaches a GEMM profiler to every
+    /// convolution and linear layer of `model` at any depth: `shared` to all of them, or with
+    /// `shared` nil (profiling) one per layer, returned with its top-level index and identity.
+    static func attachGEMMProfilers(_ model: Sequential<Float>, shared: GEMMProfiler?, convolution: ConvolutionAlgorithm,
+                                    clock: BenchmarkClock = .wall) -> [LayerGEMMProfiler] {
+        var profilers: [LayerGEMMProfiler] = []
+        for (index, (_, layer)) in model.layers.enumerated() {
+            func wire(_ layer: any Layer<Float>) {
+                guard layer is Conv2D<Float> || layer is Linear<Float> else { return }
+                let attached = shared ?? GEMMProfiler(clock: clock)
+                if shared == nil { profilers.append(LayerGEMMProfiler(top: index, layer: ObjectIdentifier(layer), profiler: attached)) }
+                (layer as? Conv2D<Float>)?.gemmObserver = attached
+                (layer as? Conv2D<Float>)?.algorithm = convolution
+                (layer as? Linear<Float>)?.gemmObserver = attached
+            }
+            wire(layer)
+            layer.visitDescendants { _, child in wire(child) }
+        }
+        return profilers
+    }
+
+    /// The kind of a layer for the per-kind profile: convolutions by kernel shape and the kernel
+    /// their last pass ran (`Conv2D pointwise`, `Conv2D pointwise batched` for 1×1 stride 1
+    /// unpadded, `Conv2D depthwise 3×3`, `Conv2D 1×1 s2 im2col batched`, `Conv2D 7×7 s2 im2col`,
+    /// `Conv2D 3×3 winograd`, …), other layers by type (`kindName`).
     public static func kindLabel(_ layer: any Layer<Float>) -> String {
         guard let conv = layer as? Conv2D<Float> else { return kindName(layer) }
         let k = conv.kernel, s = conv.strides
         let kernel = k.height == k.width ? "\(k.height)×\(k.height)" : "\(k.height)×\(k.width)"
         let stride = s.height == 1 && s.width == 1 ? "" : " s\(s.height == s.width ? "\(s.height)" : "\(s.height)×\(s.width)")"
+        let algorithm: String
+        switch conv.lastKernel {
+        case nil, .depthwise?, .pointwise?: algorithm = ""
+        case .pointwiseBatched?: algorithm = " batched"
+        case let used?: algorithm = " " + used.rawValue
+        }
         if conv.isDepthwise { return "Conv2D depthwise \(kernel)\(stride)" }
-        if k.height == 1 && k.width == 1 && stride.isEmpty && conv.padding.isZero { return "Conv2D pointwise" + (conv.groups > 1 ? " grouped" : "") }
-        return "Conv2D \(kernel)\(stride)" + (conv.groups > 1 ? " g\(conv.groups)" : "")
+        if k.height == 1 && k.width == 1 && stride.isEmpty && conv.padding.isZero {
+            return "Conv2D pointwise" + (conv.groups > 1 ? " grouped" : "") + algorithm
+        }
+        return "Conv2D \(kernel)\(stride)" + (conv.groups > 1 ? " g\(conv.groups)" : "") + algorithm
     }
 
     /// `Conv2D` for `Conv2D<Float>`: the type name without its generic argument.

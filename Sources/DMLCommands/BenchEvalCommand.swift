@@ -53,6 +53,12 @@ struct BenchEvalCommand: ParsableCommand {
     @Option(help: "Queries per block (cut into tiles).")
     var queryBlock: Int = NeighbourSearchOptions().queryBlockSize
 
+    @Option(help: "Rows per block of the symmetric leave-one-out search (its GEMM tiles are this square).")
+    var symmetricTile: Int = NeighbourSearchOptions().symmetricTileSize
+
+    @Flag(help: "Run leave-one-out searches as searches against a separate reference set (streaming query blocks, every distance computed twice) instead of using the symmetry of the distances.")
+    var noSymmetry = false
+
     @Flag(help: "Also time faiss.IndexFlatL2 on the same embeddings (benchmarks/faiss_reference.py, needs /usr/bin/python3 with faiss).")
     var faiss = false
 
@@ -69,7 +75,9 @@ struct BenchEvalCommand: ParsableCommand {
         var configuration = EvaluationBenchmark.Configuration(
             sizes: sizes.values, dimension: dimension, extraClusterCounts: clusters.values, recallKs: k.values,
             seed: seed, threads: threads, kMeansIterations: kmeansIterations, clustering: !searchOnly)
-        configuration.search = NeighbourSearchOptions(queryBlockSize: queryBlock, referenceBlockSize: referenceBlock, tileRows: tileRows)
+        configuration.search = NeighbourSearchOptions(queryBlockSize: queryBlock, referenceBlockSize: referenceBlock, tileRows: tileRows,
+                                                      symmetricBufferLimit: noSymmetry ? 0 : NeighbourSearchOptions().symmetricBufferLimit,
+                                                      symmetricTileSize: symmetricTile)
         print("compute threads \(threads) (BLAS single-threaded inside them), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
         print("| stage | N | d | K | seconds | one GEMM pass (s) | ratio | iterations | peak RSS (MiB) | CPU s (all threads) | metrics |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")

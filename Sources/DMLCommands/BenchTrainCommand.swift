@@ -32,8 +32,10 @@ public struct BenchTrainCommand: ParsableCommand {
     @Option(help: "An ImageNet backbone (efficientnet-lite0, resnet18, resnet50, googlenet) with the 512-d head instead of the Fashion-MNIST CNN.")
     var backbone: BackboneKind?
     @Option(name: .customLong("image-size"), help: "Input side for --backbone.") var imageSize = 224
-    @Flag(help: "With --backbone: time the backbone's inference forward pass (evaluation mode, pooled features: what dml features runs) instead of a training step; with --torch, PyTorch's under torch.no_grad().")
+    @Flag(help: "With --backbone: time the backbone's inference forward pass (evaluation mode, pooled features: what dml features runs) instead of a training step; with --torch, PyTorch's under torch.no_grad(). With --profile: where a batch's time goes, per step and per kind.")
     var inference = false
+    @Flag(name: .customLong("unfused"), help: ArgumentHelp("With --inference: run every layer as written, without the fused convolution + batch norm + activation steps (Sequential.useInferenceFusion(false)), for comparison.", visibility: .hidden))
+    var unfused = false
     @Option(help: ArgumentHelp("Conv2D.algorithm of every convolution: perSample, batched, im2col (batched or per sample by layer shape), winograd (Winograd F(2×2, 3×3) for every 3×3 stride-1 layer) or automatic (the default).", visibility: .hidden))
     var convolution = ConvolutionAlgorithm.automatic
     @Option(name: .customLong("pool-spin"), help: ArgumentHelp("Microseconds the pool's idle threads poll for the next parallel region before blocking (ThreadPool.spinDuration; 0: block at once).", visibility: .hidden))
@@ -84,9 +86,10 @@ public struct BenchTrainCommand: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
         guard poolSpin >= 0, poolSpin.isFinite else { throw ValidationError("--pool-spin must be a non-negative number of microseconds, got \(poolSpin)") }
-        if inference && (backbone == nil || profile || guardCost) {
-            throw ValidationError("--inference needs --backbone and goes without --profile and --guard-cost")
+        if inference && (backbone == nil || guardCost) {
+            throw ValidationError("--inference needs --backbone and goes without --guard-cost")
         }
+        if unfused && !inference { throw ValidationError("--unfused goes with --inference") }
     }
 
     public func run() throws {
@@ -98,12 +101,22 @@ public struct BenchTrainCommand: ParsableCommand {
             let network: Sequential<Float> = try Backbones.make(backbone, imageSize: imageSize, seed: 1)
             network.visitDescendants { _, layer in (layer as? Conv2D<Float>)?.algorithm = convolution }
             if inference {
-                let (wall, cpu, process) = BLASThreads.with(blas) { Self.timeInference(network, imageSize: imageSize, batch: batchSize,
-                                                                                     iterations: iterations, warmup: warmup, threads: threads) }
+                network.useInferenceFusion(!unfused)
+                let timed = BLASThreads.with(blas) {
+                    InferenceBenchmark.run(model: network, input: TensorShape(channels: 3, height: imageSize, width: imageSize),
+                                           batchSize: batchSize, iterations: iterations, warmup: warmup, convolution: convolution,
+                                           threads: threads, poolSpin: poolSpin * 1e-6, profile: profile)
+                }
                 func rate(_ s: Double) -> Int { Int((Double(batchSize) / s).rounded()) }
-                print("SwiftMetricLearning \(backbone.rawValue) inference at \(imageSize) px: batch \(batchSize), \(threads) thread(s): "
-                      + "\(rate(wall)) images/s (\(rate(cpu)) per CPU second of the calling thread, \(rate(process)) per CPU second of all threads), "
-                      + String(format: "%.1f ms/batch ", wall * 1000) + coreType)
+                print("SwiftMetricLearning \(backbone.rawValue) inference at \(imageSize) px\(unfused ? " (unfused)" : ""): batch \(batchSize), "
+                      + "\(threads) thread(s): \(rate(timed.secondsPerBatch)) images/s (\(rate(timed.cpuSecondsPerBatch)) per CPU second of "
+                      + "the calling thread, \(rate(timed.processCPUSecondsPerBatch)) per CPU second of all threads), "
+                      + String(format: "%.1f ms/batch (%.1f CPU ms of the calling thread)", timed.secondsPerBatch * 1000,
+                               timed.cpuSecondsPerBatch * 1000)
+                      + (threads > 1 ? String(format: ", %.0f pool regions/batch, caller at their barriers %.2f ms/batch",
+                                              timed.poolRegionsPerBatch, timed.barrierSecondsPerBatch * 1000) : "")
+                      + " " + coreType)
+                if let profile = timed.profile { print(Self.table(profile)) }
                 try runTorch()
                 return
             }
@@ -127,30 +140,6 @@ public struct BenchTrainCommand: ParsableCommand {
         if let profile = result.profile { print(Self.table(profile)) }
         if guardCost { BLASThreads.with(blas) { printGuardCost() } }
         try runTorch()
-    }
-
-    /// Mean wall, calling-thread CPU and process CPU seconds per batch of `network.forward` in
-    /// evaluation mode on random `batch × 3 × S × S` inputs, on a pool of `threads` threads.
-    static func timeInference(_ network: Sequential<Float>, imageSize: Int, batch: Int, iterations: Int, warmup: Int,
-                              threads: Int) -> (wall: Double, cpu: Double, process: Double) {
-        let pool = ThreadPool(threads: threads)
-        network.use(pool: pool)
-        defer { network.use(pool: nil) }
-        let shape = TensorShape(channels: 3, height: imageSize, width: imageSize)
-        var generator = SeededGenerator(seed: 1, stream: 1)
-        let x = Tensor(generator.normalMatrix(rows: batch, columns: shape.count, as: Float.self), shape: shape)
-        var wall = 0.0, cpu = 0.0, process = 0.0
-        for iteration in 0..<(warmup + iterations) {
-            let (w, c, p) = (BenchmarkClock.wall.now(), BenchmarkClock.threadCPU.now(), BenchmarkClock.processCPU.now())
-            _ = network.forward(x, training: false)
-            if iteration >= warmup {
-                wall += BenchmarkClock.wall.now() - w
-                cpu += BenchmarkClock.threadCPU.now() - c
-                process += BenchmarkClock.processCPU.now() - p
-            }
-        }
-        let n = Double(max(iterations, 1))
-        return (wall / n, cpu / n, process / n)
     }
 
     /// With `--torch`, runs benchmarks/torch_reference.py with the same settings.
@@ -199,6 +188,28 @@ public struct BenchTrainCommand: ParsableCommand {
         lines += ["", "| part of the step | ms | share |", "| --- | ---: | ---: |"]
         for (name, seconds) in profile.categories { lines.append("| \(name) | \(ms(seconds)) | \(share(seconds)) |") }
         lines.append("| step | \(ms(profile.step)) | 100 % |")
+        return lines.joined(separator: "\n")
+    }
+
+    /// An inference profile as two Markdown tables: per top-level step, then per kind.
+    static func table(_ profile: InferenceProfile) -> String {
+        func ms(_ s: Double) -> String { String(format: "%.2f", s * 1000) }
+        func share(_ s: Double) -> String { String(format: "%.1f %%", 100 * s / max(profile.batch, 1e-12)) }
+        var lines = ["", "Milliseconds of " + (profile.clock == .threadCPU ? "the calling thread's CPU time" : "wall-clock time") + " per batch.",
+                     "", "| step | forward ms | GEMM ms | other ms | share of batch |", "| --- | ---: | ---: | ---: | ---: |"]
+        for step in profile.steps {
+            lines.append("| \(step.name) | \(ms(step.forward)) | \(ms(step.gemm)) | \(ms(step.forward - step.gemm)) | \(share(step.forward)) |")
+        }
+        lines += ["", "| layer kind (fused steps joined by +) | passes | forward ms | GEMM ms | other ms | share of batch |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for kind in profile.kinds {
+            lines.append("| \(kind.kind) | \(kind.count) | \(ms(kind.forward)) | \(ms(kind.gemm)) | \(ms(kind.forward - kind.gemm)) | "
+                         + "\(share(kind.forward)) |")
+        }
+        let leaves = profile.kinds.reduce(0) { $0 + $1.forward }, steps = profile.steps.reduce(0) { $0 + $1.forward }
+        lines.append("| containers (residual sums, concatenation) | | | | \(ms(steps - leaves)) | \(share(steps - leaves)) |")
+        lines.append("| unaccounted | | | | \(ms(profile.batch - steps)) | \(share(profile.batch - steps)) |")
+        lines.append("| batch | | \(ms(profile.batch)) | | | 100 % |")
         return lines.joined(separator: "\n")
     }
 }

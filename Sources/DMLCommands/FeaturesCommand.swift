@@ -58,8 +58,8 @@ struct FeaturesCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Images per forward pass.")
     var batchSize = 64
 
-    @Option(name: .long, help: "OpenBLAS threads.")
-    var threads = 1
+    @Option(name: .long, help: "Compute threads (default: the machine's cores): the pool the backbone's layers run on (OpenBLAS single-threaded inside), as dml embed.")
+    var threads = ThreadBudget.availableCores
 
     func validate() throws {
         guard backbone.isImageNetArchitecture else {
@@ -72,7 +72,6 @@ struct FeaturesCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLASThreads.set(threads)
         var data = DatasetConfiguration()
         data.name = dataset
         if let dataRoot { data.root = dataRoot }
@@ -87,7 +86,10 @@ struct FeaturesCommand: ParsableCommand {
                                                     seed: 0, pretrained: "")
         if let tensors, let file { try Backbones.load(tensors, into: network, kind: backbone, source: file) }
         let start = Date()
-        let features = try EmbeddingNetwork.embed(chosen, with: network, batchSize: batchSize)
+        // The layers split their work over one pool (fused evaluation passes, see docs/networks.md);
+        // OpenBLAS runs single-threaded inside it, in this scope only.
+        network.use(pool: ThreadPool(threads: threads))
+        let features = try BLASThreads.with(1) { try EmbeddingNetwork.embed(chosen, with: network, batchSize: batchSize) }
         let seconds = Date().timeIntervalSince(start)
         let labelsPath = labelsOut ?? (out.hasSuffix(".npy") ? String(out.dropLast(4)) + "_labels.npy" : out + "_labels.npy")
         try NPYArray(features).write(to: out)

@@ -85,7 +85,7 @@ package struct BlockedNeighbourSearch<T: BLASScalar> {
         return y
     }
 
-    private var alpha: T { options.metric == .euclidean ? -2 : -1 }
+    var alpha: T { options.metric == .euclidean ? -2 : -1 }
 
     /// Queries per block and per tile: tiles of `t = min(tileRows, queryBlockSize)` queries, and
     /// blocks of `t · max(⌈queryBlockSize / t⌉, threads)` queries, so every worker has a tile in
@@ -105,7 +105,11 @@ package struct BlockedNeighbourSearch<T: BLASScalar> {
     /// at every thread count and the neighbours are identical whatever the pool's size), dealt out to the workers in contiguous runs; a worker runs the GEMM of its tile
     /// against every reference block (single-threaded BLAS, in its own scratch tile) and merges
     /// the scores into its queries' top-K buffers. `body` runs on the calling thread.
+    ///
+    /// Leave-one-out searches whose buffers fit `options.symmetricBufferLimit` run
+    /// `forEachBlockSymmetric` instead (half the GEMM work).
     func forEachBlock(pool: ThreadPool, sortedPrefix: Int = .max, _ body: (NeighbourBlock<T>) throws -> Void) rethrows {
+        if usesSymmetricSearch { return try forEachBlockSymmetric(pool: pool, sortedPrefix: sortedPrefix, body) }
         let nq = queries.rows, nr = references.rows, d = queries.columns, k = k
         let (qb, tileRows) = Self.blocking(options, queries: nq, threads: pool.threadCount)
         let rb = Swift.min(options.referenceBlockSize, nr)
@@ -152,10 +156,7 @@ package struct BlockedNeighbourSearch<T: BLASScalar> {
                                             for row in rows {
                                                 var topK = TopKRow(scores: heapScores.base + row * slots, indices: heapIndices.base + row * slots,
                                                                    k: k, state: heapStates.base[row])
-                                                let norm = queryNorms[q0 + row]
-                                                _ = topK.finish(sorted: sortedPrefix) { s in
-                                                    metric == .euclidean ? Swift.max(0, s + norm).squareRoot() : 1 + s
-                                                }
+                                                Self.finish(&topK, sorted: sortedPrefix, metric: metric, queryNorm: queryNorms[q0 + row])
                                             }
                                         }
                                         try body(NeighbourBlock(firstQuery: q0, queryCount: m, k: k, stride: slots, sortedCount: Swift.min(sortedPrefix, k),
@@ -171,6 +172,16 @@ package struct BlockedNeighbourSearch<T: BLASScalar> {
         }
     }
 
+    /// Keeps a query's best `k` and orders the first `sorted` (`TopKRow.finish`), turning each
+    /// score into a distance: `√max(0, s + ‖q‖²)` (Euclidean, `s = ‖r‖² − 2 q·r`) or `1 + s`
+    /// (cosine, `s = −q̂·r̂`).
+    @inline(__always)
+    static func finish(_ topK: inout TopKRow<T>, sorted: Int, metric: DistanceMetric, queryNorm: T) {
+        _ = topK.finish(sorted: sorted) { s in
+            metric == .euclidean ? Swift.max(0, s + queryNorm).squareRoot() : 1 + s
+        }
+    }
+
     /// Merges one query's scores `row[j] + bias[j]`, `j` in `0..<columns` except `skipped` (the
     /// query itself), into its top-K (reference index `base + j`).
     ///
@@ -179,7 +190,7 @@ package struct BlockedNeighbourSearch<T: BLASScalar> {
     /// ones and the estimate becomes the row's threshold. Otherwise the row starts again without
     /// it, so the result is always exact.
     @inline(__always)
-    private static func merge(row: UnsafePointer<T>, bias: UnsafePointer<T>, columns: Int, skipping skipped: Int?,
+    static func merge(row: UnsafePointer<T>, bias: UnsafePointer<T>, columns: Int, skipping skipped: Int?,
                               base: Int, into topK: inout TopKRow<T>, sampleScores: UnsafeMutablePointer<T>,
                               sampleIndices: UnsafeMutablePointer<Int>) {
         let before = skipped.map { 0..<$0 } ?? 0..<columns
@@ -202,7 +213,7 @@ package struct BlockedNeighbourSearch<T: BLASScalar> {
 
     /// Runs `body` with scratch for one `SampledThreshold` sample (per worker, on the stack).
     @inline(__always)
-    private static func withSampleScratch(_ body: (UnsafeMutablePointer<T>, UnsafeMutablePointer<Int>) -> Void) {
+    static func withSampleScratch(_ body: (UnsafeMutablePointer<T>, UnsafeMutablePointer<Int>) -> Void) {
         withUnsafeTemporaryAllocation(of: T.self, capacity: SampledThreshold.sampleSize) { scores in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: SampledThreshold.sampleSize) { indices in
                 body(scores.baseAddress!, indices.baseAddress!)
@@ -210,10 +221,11 @@ package struct BlockedNeighbourSearch<T: BLASScalar> {
         }
     }
 
-    /// The same GEMM tiles as `forEachBlock`, on the same workers, without any selection: the
+    /// The same GEMM tiles as `forEachBlock` (the symmetric ones when it runs those), on the same workers, without any selection: the
     /// GEMM work the search cannot avoid, for benchmarks. Returns a checksum so the work cannot be
     /// optimized away.
     package func gemmPass(pool: ThreadPool) -> Double {
+        if usesSymmetricSearch { return symmetricGEMMPass(pool: pool) }
         let nq = queries.rows, nr = references.rows, d = queries.columns, alpha = alpha
         let (qb, tileRows) = Self.blocking(options, queries: nq, threads: pool.threadCount)
         let rb = Swift.min(options.referenceBlockSize, nr)

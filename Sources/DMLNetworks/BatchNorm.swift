@@ -47,17 +47,22 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     /// `ε` added to the variance (1e-5).
     public let epsilon: Double
     /// The scale `γ`, `1 × C`, initialized to 1.
-    public var gamma: Matrix<Scalar>
+    public var gamma: Matrix<Scalar> { didSet { parameterVersion &+= 1 } }
     /// The shift `β`, `1 × C`, initialized to 0.
-    public var beta: Matrix<Scalar>
+    public var beta: Matrix<Scalar> { didSet { parameterVersion &+= 1 } }
     /// `∂L/∂γ`.
     public var gammaGradient: Matrix<Scalar>
     /// `∂L/∂β`.
     public var betaGradient: Matrix<Scalar>
     /// The running mean `μ̄`, `1 × C`, initialized to 0.
-    public var runningMean: Matrix<Scalar>
+    public var runningMean: Matrix<Scalar> { didSet { parameterVersion &+= 1 } }
     /// The running variance `σ̄²`, `1 × C`, initialized to 1.
-    public var runningVariance: Matrix<Scalar>
+    public var runningVariance: Matrix<Scalar> { didSet { parameterVersion &+= 1 } }
+    /// A counter advanced by every change of `γ`, `β`, `μ̄` or `σ̄²` (assigned, in place
+    /// through `visitParameters`/`visitBuffers`, or by a training-mode pass updating the running
+    /// statistics): what a convolution with this batch norm folded into its weights
+    /// (`InferencePlan`) checks before reusing them.
+    public private(set) var parameterVersion: UInt64 = 0
     /// Whether training mode uses and keeps the running statistics (see the type's documentation).
     public var freezesStatistics = false
     /// Whether γ and β are frozen (no gradient is accumulated for them).

@@ -38,12 +38,17 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     public let padding: Padding2D
     /// The number of groups `g` (divides `C` and `O`).
     public let groups: Int
-    /// The weights, `O × (C/g·kh·kw)`.
-    public var weight: Matrix<Scalar>
+    /// The weights, `O × (C/g·kh·kw)`. Every change (assigned, or in place through
+    /// `visitParameters`, an optimizer, `loadWeights`) advances `parameterVersion`.
+    public var weight: Matrix<Scalar> { didSet { parameterVersion &+= 1 } }
     /// `∂L/∂W`.
     public var weightGradient: Matrix<Scalar>
-    /// The bias as a `1 × O` matrix, or nil.
-    public var bias: Matrix<Scalar>?
+    /// The bias as a `1 × O` matrix, or nil (changes advance `parameterVersion`).
+    public var bias: Matrix<Scalar>? { didSet { parameterVersion &+= 1 } }
+    /// A counter advanced by every change of `weight` or `bias`: what the evaluation-mode caches
+    /// derived from the weights (the folded weights of an `InferencePlan` step, the Winograd
+    /// transform `U`) are keyed by, instead of comparing the weights themselves.
+    public private(set) var parameterVersion: UInt64 = 0
     /// `∂L/∂b`.
     public var biasGradient: Matrix<Scalar>?
     /// Instrumentation: when set, every GEMM of this layer runs through it (see `GEMMObserver`).
@@ -85,8 +90,40 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     private var inputGradientIsZero = false
 
     private var winograd: WinogradConvolution<Scalar>?
+    /// The weights and bias with a batch norm folded in (`forwardInference`), kept while neither
+    /// layer changes.
+    private var folded: FoldedParameters?
+    /// Advanced whenever `folded` is recomputed: the Winograd cache's key for folded weights.
+    private var foldGeneration: UInt64 = 0
+    /// The kernel the last forward pass ran (for profiles), nil before the first.
+    public private(set) var lastKernel: ConvolutionKernel?
 
-    private enum Kernel { case depthwise, pointwise, pointwiseBatched, perSample, batched, winograd }
+    private typealias Kernel = ConvolutionKernel
+
+    /// The weights a forward pass multiplies by and what its output pass adds and applies.
+    private struct ForwardParameters {
+        /// `O × (C/g·kh·kw)`.
+        let weight: Matrix<Scalar>
+        /// `1 × O`, or nil.
+        let bias: Matrix<Scalar>?
+        /// What identifies `weight` for the Winograd cache (nil: recompute `U`, training mode).
+        let stamp: ConvolutionWeightStamp?
+        /// Per sample, `y_n ← f(y_n + a_n)` after the sample's output is written.
+        let epilogue: ConvolutionEpilogue<Scalar>
+        /// Whether a kernel that would fill its output with the bias for the GEMM to add to
+        /// (per sample) adds it in the output pass instead (evaluation-mode fused passes).
+        var biasInOutputPass = false
+    }
+
+    /// `weight` and `bias` with `normalization`'s evaluation-mode affine map folded in.
+    private struct FoldedParameters {
+        let weight: Matrix<Scalar>
+        let bias: Matrix<Scalar>
+        let normalization: BatchNorm<Scalar>
+        let convolutionVersion: UInt64
+        let normalizationVersion: UInt64
+        let generation: UInt64
+    }
 
     /// The kernel height (`kernel.height`; the kernel is square unless built with `kernel:`).
     public var kernelSize: Int { kernel.height }
@@ -161,6 +198,77 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         precondition(x.shape.channels == inputChannels, "\(name) expects \(inputChannels) channels, got \(x.shape)")
         let g = geometry(for: x.shape)
         precondition(g.isValid, "\(name): input \(x.shape) is smaller than the kernel")
+        let parameters = ForwardParameters(weight: weight, bias: bias, stamp: training ? nil : .raw(parameterVersion),
+                                           epilogue: ConvolutionEpilogue())
+        return run(x, geometry: g, parameters: parameters)
+    }
+
+    /// The evaluation-mode forward pass of this convolution followed by `normalization` (its
+    /// running statistics: `y = γ (x − μ̄)/√(σ̄² + ε) + β`), then `+ addend`, then `activation`,
+    /// as one pass: the batch norm is folded into the weights, `W'_o = s_o W_o`, `b'_o = β_o +
+    /// (b_o − μ̄_o) s_o` with `s_o = γ_o/√(σ̄²_o + ε)` (kept while neither layer's
+    /// `parameterVersion` changes), and the sum and the activation are applied to each sample's
+    /// output right after it is written. Nothing is cached for a backward pass: a container that
+    /// ran this replays its layers unfused before going backward (`InferencePlan`).
+    func forwardInference(_ x: Tensor<Scalar>, normalization: BatchNorm<Scalar>?, addend: Tensor<Scalar>?,
+                          activation: ActivationFunction?) -> Tensor<Scalar> {
+        precondition(x.shape.channels == inputChannels, "\(name) expects \(inputChannels) channels, got \(x.shape)")
+        let g = geometry(for: x.shape)
+        precondition(g.isValid, "\(name): input \(x.shape) is smaller than the kernel")
+        let w: Matrix<Scalar>, b: Matrix<Scalar>?, stamp: ConvolutionWeightStamp
+        if let normalization {
+            precondition(normalization.channels == outputChannels, "\(name): a batch norm of \(normalization.channels) channels cannot follow it")
+            let f = foldedParameters(normalization)
+            (w, b, stamp) = (f.weight, f.bias, .folded(f.generation))
+        } else {
+            (w, b, stamp) = (weight, bias, .raw(parameterVersion))
+        }
+        if let addend {
+            precondition(addend.batch == x.batch && addend.shape.count == outputChannels * g.outputSpatial,
+                         "\(name): the residual addend \(addend.shape) differs from the output")
+        }
+        func parameters(addend: UnsafePointer<Scalar>?) -> ForwardParameters {
+            ForwardParameters(weight: w, bias: b, stamp: stamp, epilogue: ConvolutionEpilogue(addend: addend, activation: activation),
+                              biasInOutputPass: true)
+        }
+        let result = addend.map { a in
+            a.values.withUnsafeBufferPointer { run(x, geometry: g, parameters: parameters(addend: $0.baseAddress)) }
+        } ?? run(x, geometry: g, parameters: parameters(addend: nil))
+        input = .empty   // no backward follows a fused pass; keep no reference to the input
+        return result
+    }
+
+    /// `weight` and `bias` with `normalization` folded in, recomputed when either layer changed
+    /// (`parameterVersion`) or the batch norm is another one: per output channel, in `Scalar` as
+    /// `BatchNorm` computes it, `s_o = γ_o · 1/√(σ̄²_o + ε)`, `W'_o = s_o W_o`,
+    /// `b'_o = β_o + (b_o − μ̄_o) s_o` (`b_o = 0` without a bias).
+    private func foldedParameters(_ normalization: BatchNorm<Scalar>) -> FoldedParameters {
+        if let folded, folded.normalization === normalization, folded.convolutionVersion == parameterVersion,
+           folded.normalizationVersion == normalization.parameterVersion {
+            return folded
+        }
+        let o = outputChannels, k = weight.columns
+        let eps = Scalar(normalization.epsilon)
+        var w = Matrix<Scalar>.zeros(rows: o, columns: k), b = Matrix<Scalar>.zeros(rows: 1, columns: o)
+        weight.withUnsafeBufferPointer { source in
+            w.withUnsafeMutableBufferPointer { target in
+                for c in 0..<o {
+                    let scale = normalization.gamma[0, c] * (1 / (normalization.runningVariance[0, c] + eps).squareRoot())
+                    let row = source.baseAddress! + c * k, out = target.baseAddress! + c * k
+                    for j in 0..<k { out[j] = row[j] * scale }
+                    b[0, c] = normalization.beta[0, c] + ((bias?[0, c] ?? 0) - normalization.runningMean[0, c]) * scale
+                }
+            }
+        }
+        foldGeneration &+= 1
+        let result = FoldedParameters(weight: w, bias: b, normalization: normalization, convolutionVersion: parameterVersion,
+                                      normalizationVersion: normalization.parameterVersion, generation: foldGeneration)
+        folded = result
+        return result
+    }
+
+    /// Chooses the kernel for `g` (see the type's description) and runs it with `parameters`.
+    private func run(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry, parameters: ForwardParameters) -> Tensor<Scalar> {
         geometry = g
         inputShape = x.shape
         batch = x.batch
@@ -178,13 +286,14 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                 usedKernel = batches ? .batched : .perSample
             }
         }
+        lastKernel = usedKernel
         output.reshapeForReuse(rows: x.batch, columns: outputChannels * g.outputSpatial)
         let shape = TensorShape(channels: outputChannels, height: g.outputHeight, width: g.outputWidth)
         switch usedKernel {
-        case .depthwise: forwardDepthwise(x, geometry: g)
-        case .pointwise, .perSample: forwardPerSample(x, geometry: g, pointwise: usedKernel == .pointwise)
-        case .pointwiseBatched, .batched: forwardBatched(x, geometry: g, pointwise: usedKernel == .pointwiseBatched)
-        case .winograd: forwardWinograd(x, geometry: g, training: training)
+        case .depthwise: forwardDepthwise(x, geometry: g, parameters: parameters)
+        case .pointwise, .perSample: forwardPerSample(x, geometry: g, pointwise: usedKernel == .pointwise, parameters: parameters)
+        case .pointwiseBatched, .batched: forwardBatched(x, geometry: g, pointwise: usedKernel == .pointwiseBatched, parameters: parameters)
+        case .winograd: forwardWinograd(x, geometry: g, parameters: parameters)
         }
         return Tensor(output, shape: shape)
     }
@@ -338,12 +447,13 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     // MARK: depthwise
 
     /// The samples split over the pool, each sample's planes by the direct kernel.
-    private func forwardDepthwise(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
+    private func forwardDepthwise(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry, parameters: ForwardParameters) {
         input = x.values
         let n = x.batch, inputCount = x.shape.count, outputCount = outputChannels * g.outputSpatial
         let multiplier = outputChannels / inputChannels
-        let biasValues = bias ?? .empty, hasBias = bias != nil
-        weight.withUnsafeBufferPointer { w in
+        let biasValues = parameters.bias ?? .empty, hasBias = parameters.bias != nil
+        let epilogue = parameters.epilogue
+        parameters.weight.withUnsafeBufferPointer { w in
             biasValues.withUnsafeBufferPointer { b in
                 withPointers(x.values, &output) { xp, yp in
                     let out = WorkerPointer(yp)
@@ -351,6 +461,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                         for sample in samples {
                             Scalar.depthwiseForward(xp + sample * inputCount, weight: w.baseAddress!, bias: hasBias ? b.baseAddress! : nil,
                                                     geometry: g, multiplier: multiplier, into: out.base + sample * outputCount)
+                            epilogue.apply(out.base, samples: sample..<sample + 1, channels: outputChannels, plane: g.outputSpatial)
                         }
                     }
                 }
@@ -379,17 +490,22 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     /// for a pointwise convolution the input plane block itself), then
     /// `y_n[group rows] = W_group · cols + b` written straight into the NCHW output row. The
     /// samples are split over the pool, each worker with its own patch buffer.
-    private func forwardPerSample(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool) {
+    private func forwardPerSample(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool, parameters: ForwardParameters) {
         let n = x.batch, p = g.outputSpatial, o = outputChannels, k = g.patchLength
         let og = o / groups, groupCount = groups, groupInput = g.channels * g.inputSpatial
         let inputCount = x.shape.count
         input = x.values
         let patches = pointwise ? [] : patchBuffers(workers: sampleChunks(n), count: k * p)
-        let hasBias = bias != nil
-        let biasValues = bias ?? .empty
+        // A fused pass adds the bias in its output pass (one sweep fewer than filling the output
+        // with it for the GEMM to add to); the plain pass as before.
+        let biasInEpilogue = parameters.biasInOutputPass && parameters.bias != nil
+        let hasBias = parameters.bias != nil && !biasInEpilogue
+        let biasValues = parameters.bias ?? .empty
         let observer = gemmObserver
-        weight.withUnsafeBufferPointer { w in
+        parameters.weight.withUnsafeBufferPointer { w in
             biasValues.withUnsafeBufferPointer { b in
+                var epilogue = parameters.epilogue
+                if biasInEpilogue { epilogue.bias = b.baseAddress }
                 withPointers(x.values, &output) { xp, yp in
                     let out = WorkerPointer(yp)
                     forEachSampleChunk(n) { samples, worker in
@@ -414,6 +530,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                                 // The observer sees the calling thread's share only (see `GEMMObserver`).
                                 if worker == 0 { observer.observe(product) } else { product() }
                             }
+                            epilogue.apply(out.base, samples: sample..<sample + 1, channels: o, plane: p)
                         }
                     }
                 }
@@ -471,15 +588,15 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     /// matrix `X_w = [cols_n₀ … cols_n₁₋₁]` (`K × m·P`: im2col of the chunk, for 1×1 a
     /// channel-major copy; kept for backward in `columns`, at offset `n₀·K·P`),
     /// `Y_w = W · X_w` (`O × m·P`) in `channelMajor`, then back to NCHW with the bias.
-    private func forwardBatched(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool) {
+    private func forwardBatched(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool, parameters: ForwardParameters) {
         let n = x.batch, p = g.outputSpatial, o = outputChannels, c = g.patchLength
         let inputCount = x.shape.count
         input = x.values   // read by backwardOverSampleChunks (the products use the patch matrix)
         columns.reshapeForReuse(rows: c, columns: n * p)
         channelMajor.reshapeForReuse(rows: o, columns: n * p)
-        let biasValues = bias ?? .empty, hasBias = bias != nil
-        let observer = gemmObserver
-        weight.withUnsafeBufferPointer { w in
+        let biasValues = parameters.bias ?? .empty, hasBias = parameters.bias != nil
+        let observer = gemmObserver, epilogue = parameters.epilogue
+        parameters.weight.withUnsafeBufferPointer { w in
             biasValues.withUnsafeBufferPointer { b in
                 withPointers(x.values, &output) { xp, yp in
                     columns.withUnsafeMutableBufferPointer { xc in
@@ -500,6 +617,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                                 if worker == 0 { observer.observe(product) } else { product() }
                                 Scalar.channelMajorToBatch(yw, bias: hasBias ? b.baseAddress! : nil, into: out.base + first * o * p,
                                                            batch: m, channels: o, spatial: p)
+                                epilogue.apply(out.base, samples: samples, channels: o, plane: p)
                             }
                         }
                     }
@@ -562,18 +680,19 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     }
 
     /// The Winograd kernel (`WinogradConvolution`); evaluation-mode passes keep the transformed
-    /// weights while the weights do not change.
-    private func forwardWinograd(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry, training: Bool) {
+    /// weights while their stamp (`parameterVersion`, or the folded weights' generation) is
+    /// unchanged.
+    private func forwardWinograd(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry, parameters: ForwardParameters) {
         input = x.values
         let kernel = winograd ?? WinogradConvolution<Scalar>()
         winograd = kernel
         kernel.blockTiles = Swift.max(1, winogradBlockTiles)
-        let biasValues = bias ?? .empty, hasBias = bias != nil
+        let biasValues = parameters.bias ?? .empty, hasBias = parameters.bias != nil
         biasValues.withUnsafeBufferPointer { b in
             withPointers(x.values, &output) { xp, yp in
-                kernel.forward(xp, batch: x.batch, tiling: WinogradTiling(g), outputs: outputChannels, weight: weight,
-                               bias: hasBias ? b.baseAddress! : nil, reuseWeights: !training, pool: pool,
-                               observer: gemmObserver, into: yp)
+                kernel.forward(xp, batch: x.batch, tiling: WinogradTiling(g), outputs: outputChannels, weight: parameters.weight,
+                               bias: hasBias ? b.baseAddress! : nil, weightStamp: parameters.stamp, epilogue: parameters.epilogue,
+                               pool: pool, observer: gemmObserver, into: yp)
             }
         }
     }

@@ -259,3 +259,20 @@ public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
     /// `automatic` without Winograd: `batched` where `Conv2D.batchingPays`, else `perSample`.
     case im2col
 }
+
+/// The kernel a `Conv2D` forward pass ran (`Conv2D.lastKernel`), chosen from the layer's shape
+/// and its `ConvolutionAlgorithm`.
+public enum ConvolutionKernel: String, Sendable, CaseIterable {
+    /// The direct depthwise loop (`g = C > 1`).
+    case depthwise
+    /// 1×1 stride 1 unpadded, one GEMM per sample on the input itself.
+    case pointwise
+    /// 1×1 stride 1 unpadded, one GEMM per chunk of samples (a channel-major copy of the input).
+    case pointwiseBatched = "pointwise batched"
+    /// im2col and one GEMM per sample (and group).
+    case perSample = "im2col"
+    /// im2col of a chunk of samples and one GEMM.
+    case batched = "im2col batched"
+    /// Winograd F(2×2, 3×3).
+    case winograd
+}

@@ -17,6 +17,7 @@ public final class MaxPool2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     public var minimumParallelElements = elementwiseGrain
     private var window: PoolingWindow<Scalar>
     private var argmax: [Int32] = []
+    private var scratch = WorkerScratch<Scalar>(workers: 1)
 
     /// Window size (height; the window is square unless built with `kernel:`).
     public var kernelSize: Int { window.kernel.height }
@@ -58,6 +59,30 @@ public final class MaxPool2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                     Scalar.maxPoolForward(xp + r.lowerBound * inPlane, into: out.base + r.lowerBound * outPlane,
                                           argmax: indices.base + r.lowerBound * outPlane, planes: r.count, geometry: g)
                 }
+            }
+        }
+        return Tensor(window.output, shape: shape)
+    }
+
+    /// The evaluation-mode pass of a fused plan (`InferencePlan`): the same values, without
+    /// recording the maxima's positions (no backward pass follows without a replay), by
+    /// `maxPoolValues`.
+    func forwardInference(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+        let (shape, g, planes) = window.beginForward(x)
+        let inPlane = g.height * g.width, outPlane = g.outputHeight * g.outputWidth
+        let pool = pool, grain = minimumParallelElements
+        let workers = pool?.threadCount ?? 1
+        if scratch.workers < workers { scratch = WorkerScratch(workers: workers) }
+        let rows = (0..<workers).map { SendablePointer(scratch.buffer($0, count: 2 * g.width)) }
+        withPointers(x.values, &window.output) { xp, yp in
+            let out = WorkerPointer(yp)
+            if let pool, pool.chunkCount(count: planes, minimumChunk: Swift.max(1, grain / Swift.max(1, inPlane))) > 1 {
+                pool.parallelFor(count: planes, minimumChunk: Swift.max(1, grain / Swift.max(1, inPlane))) { r, worker in
+                    Scalar.maxPoolValues(xp + r.lowerBound * inPlane, into: out.base + r.lowerBound * outPlane, planes: r.count,
+                                         geometry: g, scratch: rows[worker].pointer)
+                }
+            } else if planes > 0 {
+                Scalar.maxPoolValues(xp, into: out.base, planes: planes, geometry: g, scratch: rows[0].pointer)
             }
         }
         return Tensor(window.output, shape: shape)

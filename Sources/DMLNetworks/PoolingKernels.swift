@@ -9,6 +9,11 @@ public protocol PoolingKernels: BLASScalar {
     /// the window clipped to the image (padding never wins), `argmax` the in-plane index of the
     /// first maximum in row-major window order.
     static func maxPoolForward(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, argmax: UnsafeMutablePointer<Int32>, planes: Int, geometry: PoolingGeometry)
+    /// The values of `maxPoolForward` without the positions (an evaluation-mode pass that no
+    /// backward pass follows): per output row, the elementwise maximum of the window's input rows
+    /// (vectorizable), then the maximum over each window's columns; `scratch` holds `2·W` values.
+    static func maxPoolValues(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry,
+                              scratch: UnsafeMutablePointer<Self>)
     /// `dx[argmax] += g` per output (`dx` is overwritten first).
     static func maxPoolBackward(_ g: UnsafePointer<Self>, argmax: UnsafePointer<Int32>, into dx: UnsafeMutablePointer<Self>, planes: Int, geometry: PoolingGeometry)
     /// Average pooling: `y = (1/D) Σ` over the window clipped to the image, with `D` the window
@@ -55,6 +60,40 @@ extension PoolingKernels {
                     }
                     dst[r * ow + c] = bestValue
                     arg[r * ow + c] = Int32(best)
+                }
+            }
+        }
+    }
+
+    @inlinable
+    public static func maxPoolValues(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, planes: Int, geometry g: PoolingGeometry,
+                                     scratch: UnsafeMutablePointer<Self>) {
+        let oh = g.outputHeight, ow = g.outputWidth, kh = g.kernelHeight, kw = g.kernelWidth
+        let sh = g.strideHeight, sw = g.strideWidth, top = g.padding.top, left = g.padding.left
+        let h = g.height, w = g.width
+        let inPlane = h * w, outPlane = oh * ow
+        var rows = (scratch, scratch + w)
+        for plane in 0..<planes {
+            let src = x + plane * inPlane, dst = y + plane * outPlane
+            for r in 0..<oh {
+                let h0 = r * sh - top
+                let hs = Swift.max(h0, 0), he = Swift.min(h0 + kh, h)
+                // The column maxima of the window's rows, out of place (an in-place select
+                // compiles to a branch).
+                var column = UnsafePointer(src + hs * w)
+                for i in (hs + 1)..<Swift.max(he, hs + 1) {
+                    let next = src + i * w, out = rows.0
+                    for j in 0..<w { let a = column[j], b = next[j]; out[j] = b > a ? b : a }
+                    column = UnsafePointer(out)
+                    rows = (rows.1, rows.0)
+                }
+                let out = dst + r * ow
+                for c in 0..<ow {
+                    let w0 = c * sw - left
+                    let ws = Swift.max(w0, 0), we = Swift.min(w0 + kw, w)
+                    var best = column[ws]
+                    for j in (ws + 1)..<Swift.max(we, ws + 1) { let v = column[j]; best = v > best ? v : best }
+                    out[c] = best
                 }
             }
         }

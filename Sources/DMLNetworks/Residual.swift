@@ -16,7 +16,13 @@ import DMLNumerics
 ///
 /// With a pool (`pool`, handed on to the body and the shortcut), the sum is split over its
 /// workers in contiguous element ranges (the same numbers at every thread count).
-public final class Residual<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
+///
+/// Evaluation mode with `fusesInference` (the default), when the body's `InferencePlan` ends
+/// in a fused convolution without an activation (ResNet's `conv2`/`bn2`, MBConv's
+/// `_project_conv`/`_bn2`): the shortcut runs first and that last step adds it and applies `f`
+/// in its output pass (no separate sum and activation sweeps). A backward pass after it
+/// replays the block unfused first.
+public final class Residual<Scalar: NetworkScalar>: Layer, PoolParallelLayer, InferenceReplaying {
     /// The pool of the block's layers and of its sum (nil: the calling thread).
     public var pool: ThreadPool? {
         didSet {
@@ -34,6 +40,15 @@ public final class Residual<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     public let activation: ActivationFunction?
     /// Whether `backward` must return `∂L/∂x` (set by the parent container).
     public var computesInputGradient = true
+    /// Whether evaluation-mode passes fuse the sum and the activation into the body's last
+    /// step (see above; `Sequential.useInferenceFusion(_:)` sets it for a whole model).
+    public var fusesInference = true
+    /// The input of the last forward pass when it was fused, else nil.
+    private var replayInput: Tensor<Scalar>?
+    /// Whether the last forward pass ran fused inside an outer container's fused pass.
+    private var fusedWithoutReplay = false
+    /// Set by an outer container around a fused pass (`InferenceReplaying`).
+    var runsNested = false
 
     private var inputShape = TensorShape.vector(0)
     private var sum = Matrix<Scalar>.empty
@@ -76,6 +91,15 @@ public final class Residual<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
 
     public func forward(_ x: Tensor<Scalar>, training: Bool) -> Tensor<Scalar> {
         inputShape = x.shape
+        replayInput = nil
+        fusedWithoutReplay = false
+        if !training && fusesInference && body.fusesInference && body.inferencePlan.acceptsAddend {
+            // The body and the shortcut run nested: this block replays them before a backward pass.
+            let skip = shortcut.map { s in runNested(s) { s.forward(x, training: false) } } ?? x
+            replayInput = runsNested ? nil : x
+            fusedWithoutReplay = runsNested
+            return body.nested { body.forwardInference(x, addend: skip, activation: activation) }
+        }
         let main = body.forward(x, training: training)
         let skip = shortcut?.forward(x, training: training) ?? x
         precondition(main.shape == skip.shape && main.batch == skip.batch,
@@ -98,6 +122,12 @@ public final class Residual<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     }
 
     public func backward(_ g: Tensor<Scalar>) -> Tensor<Scalar> {
+        precondition(!fusedWithoutReplay, "Residual.backward after an evaluation pass fused inside an outer container: "
+                     + "call backward on the outer container (or useInferenceFusion(false))")
+        if let replay = replayInput {
+            // The fused pass cached nothing for backward: run the block unfused on its input.
+            withInferenceFusionSuspended { _ = forward(replay, training: false) }
+        }
         precondition(g.values.rows == output.rows && g.values.columns == output.columns, "Residual.backward: gradient shape differs from the output")
         var upstream = g
         if let activation {

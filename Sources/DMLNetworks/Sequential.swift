@@ -11,9 +11,20 @@ import DMLNumerics
 /// (a frozen prefix, `isFrozen`) get no backward pass at all, and `∂L/∂input` is returned as
 /// zeros. Each child's `computesInputGradient` is set before its backward pass: true when this
 /// container's input gradient is needed or a trainable layer comes before the child.
-public final class Sequential<Scalar: NetworkScalar>: Layer {
+///
+/// **Evaluation mode** (`training: false`) runs the layers by an `InferencePlan` when
+/// `fusesInference` is on (the default): each convolution with the batch norm and activation
+/// after it is one pass, the batch norm folded into the convolution's weights. The parameters,
+/// their names and training mode are unchanged. A backward pass after a fused evaluation pass
+/// first replays the layers unfused from the cached input (so evaluation-mode gradients are
+/// those of the layers as written).
+public final class Sequential<Scalar: NetworkScalar>: Layer, InferenceReplaying {
     /// The named layers, in order.
-    public private(set) var layers: [(name: String, layer: any Layer<Scalar>)]
+    public private(set) var layers: [(name: String, layer: any Layer<Scalar>)] { didSet { cachedPlan = nil } }
+
+    /// Whether evaluation-mode passes run fused steps (`InferencePlan`); set it for a whole
+    /// model with `useInferenceFusion(_:)`.
+    public var fusesInference = true
 
     /// Whether `backward` must return `∂L/∂input` (true by default; false for a whole network
     /// whose input is data).
@@ -25,6 +36,23 @@ public final class Sequential<Scalar: NetworkScalar>: Layer {
     private var inputShape = TensorShape.vector(0)
     private var inputBatch = 0
     private var zeroGradient = Matrix<Scalar>.empty
+    private var cachedPlan: InferencePlan<Scalar>?
+    /// The input of the last forward pass when it ran fused steps (replayed unfused before a
+    /// backward pass), else nil.
+    private var replayInput: Tensor<Scalar>?
+    /// Whether the last forward pass ran fused inside an outer container's fused pass (which
+    /// replays it before going backward), so it has no replay input of its own.
+    private var fusedWithoutReplay = false
+    /// Set by an outer container around a fused pass (`InferenceReplaying`).
+    var runsNested = false
+
+    /// The evaluation-mode plan of the layers (built once per change of the layer list).
+    var inferencePlan: InferencePlan<Scalar> {
+        if let cachedPlan { return cachedPlan }
+        let plan = InferencePlan(layers)
+        cachedPlan = plan
+        return plan
+    }
 
     /// A container of `layers` named `"0"`, `"1"`, ….
     public init(_ layers: [any Layer<Scalar>]) {
@@ -68,12 +96,21 @@ public final class Sequential<Scalar: NetworkScalar>: Layer {
     public func forward(_ input: Tensor<Scalar>, training: Bool) -> Tensor<Scalar> {
         inputShape = input.shape
         inputBatch = input.batch
+        replayInput = nil
+        fusedWithoutReplay = false
+        if !training && fusesInference && inferencePlan.fusesAnything {
+            return forwardInference(input, addend: nil, activation: nil)
+        }
         var x = input
         if let timer {
+            let isRoot = !training && timer.root === self
             for entry in layers {
                 let layer = entry.layer, input = x
-                x = layer.isLeaf ? timer.time(layer, backward: false, { layer.forward(input, training: training) })
+                let run = {
+                    layer.isLeaf ? timer.time(layer, backward: false, { layer.forward(input, training: training) })
                                  : layer.forward(input, training: training)
+                }
+                x = isRoot ? timer.timeStep(entry.name, run) : run()
             }
             return x
         }
@@ -81,7 +118,59 @@ public final class Sequential<Scalar: NetworkScalar>: Layer {
         return x
     }
 
+    /// The evaluation-mode pass by `inferencePlan`, the last step's output pass adding `addend`
+    /// and applying `activation` (a `Residual`'s; only when `inferencePlan.acceptsAddend`).
+    func forwardInference(_ input: Tensor<Scalar>, addend: Tensor<Scalar>?, activation: ActivationFunction?) -> Tensor<Scalar> {
+        precondition(addend == nil || inferencePlan.acceptsAddend, "Sequential: the last step cannot take a residual sum")
+        inputShape = input.shape
+        inputBatch = input.batch
+        replayInput = runsNested ? nil : input
+        fusedWithoutReplay = runsNested
+        let steps = inferencePlan.steps
+        let isRoot = timer.map { $0.root === self } ?? false
+        var x = input
+        for (index, step) in steps.enumerated() {
+            let last = index == steps.count - 1
+            let current = x
+            switch step {
+            case .layer(let i):
+                let layer = layers[i].layer
+                // Max pooling without recording the maxima's positions (a backward pass replays first).
+                let run = {
+                    (layer as? MaxPool2D<Scalar>)?.forwardInference(current)
+                        ?? runNested(layer) { layer.forward(current, training: false) }
+                }
+                let timed = { () -> Tensor<Scalar> in
+                    guard let timer = self.timer, layer.isLeaf else { return run() }
+                    return timer.time(layer, backward: false, run)
+                }
+                x = isRoot ? timer!.timeStep(layers[i].name, timed) : timed()
+            case .convolution(let fused, let range):
+                let stepAddend = last ? addend : nil, stepActivation = last && addend != nil ? activation : fused.activation
+                let run = {
+                    fused.convolution.forwardInference(current, normalization: fused.normalization, addend: stepAddend,
+                                                       activation: stepActivation)
+                }
+                let timed = { () -> Tensor<Scalar> in
+                    guard let timer = self.timer else { return run() }
+                    let parts: [AnyObject] = range.map { self.layers[$0].layer }
+                    let note = stepAddend == nil ? nil : "residual sum" + (activation.map { " + \($0.rawValue)" } ?? "")
+                    return timer.time(parts, adding: note, backward: false, run)
+                }
+                x = isRoot ? timer!.timeStep(range.map { layers[$0].name }.joined(separator: "+"), timed) : timed()
+            }
+        }
+        return x
+    }
+
     public func backward(_ outputGradient: Tensor<Scalar>) -> Tensor<Scalar> {
+        precondition(!fusedWithoutReplay, "Sequential.backward after an evaluation pass fused inside an outer container: "
+                     + "call backward on the outer container (or useInferenceFusion(false))")
+        if let replay = replayInput {
+            // The last pass ran fused steps, which cache nothing for backward: run the layers
+            // unfused on the same input (the same evaluation-mode function up to rounding).
+            withInferenceFusionSuspended { _ = forward(replay, training: false) }
+        }
         // The first layer that must run backward: 0 when our input gradient is needed, else the
         // first layer with a trainable parameter (none: no backward at all).
         let first = computesInputGradient ? 0 : (layers.firstIndex { $0.layer.hasTrainableParameters } ?? layers.count)

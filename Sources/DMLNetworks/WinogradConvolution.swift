@@ -6,8 +6,11 @@ import DMLNumerics
 /// **Forward**, per block of `T` tiles: the input transform `V` (`16 × C × T`), 16 GEMMs
 /// `M_ξ = U_ξ · V_ξ` (`O × C · C × T`), the output transform `Y = Aᵀ M A + b` into the NCHW
 /// output. `U = G g Gᵀ` (`16 × O × C`) is computed once per forward pass — and kept across
-/// evaluation-mode passes (`training: false`) while the weight matrix is unchanged (the same
-/// storage, or equal values).
+/// evaluation-mode passes while the weights' stamp (`ConvolutionWeightStamp`: the layer's
+/// `parameterVersion`, or the generation of the weights with a batch norm folded in) is
+/// unchanged, so no pass compares the weights themselves. An evaluation-mode step's output
+/// pass (`ConvolutionEpilogue`: residual sum, activation) runs on each block's output rows
+/// right after the output transform wrote them.
 ///
 /// **Backward**, per block: `V` again (only for the weight gradient), `∂M = A ∂Y Aᵀ`,
 /// `∂U_ξ += ∂M_ξ · V_ξᵀ` into the worker's accumulator, `∂V_ξ = U_ξᵀ · ∂M_ξ`, and
@@ -27,8 +30,8 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
     var blockTiles = 512
 
     private var weights = WorkerScratch<Scalar>(workers: 1)
-    /// The weight matrix `U` was computed from, kept only after an evaluation-mode pass.
-    private var transformedFrom: Matrix<Scalar>?
+    /// The stamp of the weights `U` was computed from, kept only after an evaluation-mode pass.
+    private var transformedStamp: ConvolutionWeightStamp?
     private var blockScratch = WorkerScratch<Scalar>(workers: 1)
     private var gradientScratch = WorkerScratch<Scalar>(workers: 1)
 
@@ -93,10 +96,11 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
         }
     }
 
-    /// `U = G g Gᵀ` of `weight` (`O × C·9`), unless `reuse` and `U` was computed from the same
-    /// weights; the outputs split over the pool.
-    private func prepareWeights(_ weight: Matrix<Scalar>, outputs o: Int, channels c: Int, reuse: Bool, pool: ThreadPool?) {
-        if reuse, let transformedFrom, transformedFrom == weight { return }
+    /// `U = G g Gᵀ` of `weight` (`O × C·9`), unless `stamp` is the stamp `U` was computed from
+    /// (nil: always recompute); the outputs split over the pool.
+    private func prepareWeights(_ weight: Matrix<Scalar>, outputs o: Int, channels c: Int, stamp: ConvolutionWeightStamp?,
+                                pool: ThreadPool?) {
+        if let stamp, stamp == transformedStamp { return }
         let u = SendablePointer(weights.buffer(0, count: 16 * WinogradTiling.matrixStride(rows: o, columns: c)))
         weight.withUnsafeBufferPointer { w in
             let source = w.baseAddress!
@@ -104,7 +108,7 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
                 Scalar.winogradWeightTransform(source, outputs: outputs, outputCount: o, channels: c, into: u.pointer)
             }
         }
-        transformedFrom = reuse ? weight : nil
+        transformedStamp = stamp
     }
 
     /// Runs `body(samples, worker)` over `0..<n` split over the pool (BLAS single-threaded
@@ -117,13 +121,14 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
         }
     }
 
-    /// The forward pass of `n` samples `x` (`C × H × W` each) into `y` (`O × OH × OW` each).
-    /// `reuseWeights` keeps `U` for the next call while `weight` does not change (evaluation mode).
+    /// The forward pass of `n` samples `x` (`C × H × W` each) into `y` (`O × OH × OW` each),
+    /// then `epilogue` on each block's output rows. `weightStamp` (evaluation mode) keeps `U`
+    /// for the next call with the same stamp; nil recomputes it.
     func forward(_ x: UnsafePointer<Scalar>, batch n: Int, tiling: WinogradTiling, outputs o: Int, weight: Matrix<Scalar>,
-                 bias: UnsafePointer<Scalar>?, reuseWeights: Bool, pool: ThreadPool?, observer: (any GEMMObserver)?,
-                 into y: UnsafeMutablePointer<Scalar>) {
+                 bias: UnsafePointer<Scalar>?, weightStamp: ConvolutionWeightStamp?, epilogue: ConvolutionEpilogue<Scalar> = .init(),
+                 pool: ThreadPool?, observer: (any GEMMObserver)?, into y: UnsafeMutablePointer<Scalar>) {
         let c = tiling.channels
-        prepareWeights(weight, outputs: o, channels: c, reuse: reuseWeights, pool: pool)
+        prepareWeights(weight, outputs: o, channels: c, stamp: weightStamp, pool: pool)
         guard n > 0 else { return }
         let layout = Self.layout(tiling, blockTiles: blockTiles)
         let workers = pool?.chunkCount(count: n) ?? 1
@@ -149,6 +154,11 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
                 if worker == 0 { observer.observe(products) } else { products() }
                 Scalar.winogradOutputTransform(b.m, tiling: tiling, outputs: o, samples: count, rows: rows, bias: bias,
                                                into: out.pointer + first * outputCount)
+                if epilogue.isActive {
+                    let rowStart = 2 * rows.lowerBound, rowEnd = Swift.min(tiling.outputHeight, 2 * rows.upperBound)
+                    epilogue.apply(out.pointer, samples: first..<first + count, channels: o,
+                                   planeRows: tiling.outputHeight, planeWidth: tiling.outputWidth, rows: rowStart..<rowEnd)
+                }
             }
         }
     }

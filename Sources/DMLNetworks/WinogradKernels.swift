@@ -70,6 +70,99 @@ public struct WinogradTiling: Hashable, Sendable {
     public static func matrixStride(rows: Int, columns: Int) -> Int { rows * columns + 16 }
 }
 
+/// The arithmetic of the Winograd transforms (additions and subtractions only), on one value
+/// or on the lanes of a vector: the transforms are written once over a lane type, run on
+/// `SIMD4` lanes for four tiles at a time and on scalars for the rest of a tile row, with the
+/// same operations in the same order in both, so the results are bit-identical either way.
+public protocol WinogradLane {
+    static func + (lhs: Self, rhs: Self) -> Self
+    static func - (lhs: Self, rhs: Self) -> Self
+    static prefix func - (operand: Self) -> Self
+}
+
+extension Float: WinogradLane {}
+extension Double: WinogradLane {}
+extension SIMD4: WinogradLane where Scalar: FloatingPoint {}
+
+/// Unaligned vector loads and stores for the Winograd transforms.
+@usableFromInline
+enum WinogradVector<Scalar: SIMDScalar> {
+    @inlinable @inline(__always)
+    static func load4(_ p: UnsafePointer<Scalar>) -> SIMD4<Scalar> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Scalar>.self)
+    }
+
+    @inlinable @inline(__always)
+    static func load8(_ p: UnsafePointer<Scalar>) -> SIMD8<Scalar> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Scalar>.self)
+    }
+
+    @inlinable @inline(__always)
+    static func store(_ v: SIMD4<Scalar>, _ p: UnsafeMutablePointer<Scalar>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Scalar>.self)
+    }
+
+    @inlinable @inline(__always)
+    static func store(_ v: SIMD8<Scalar>, _ p: UnsafeMutablePointer<Scalar>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Scalar>.self)
+    }
+
+    /// Columns `q, q + 1, q + 2, q + 3` of four consecutive tiles (tile `i` starting at column
+    /// `q + 2i`) of one row: elements `q … q + 9`.
+    @inlinable @inline(__always)
+    static func tileColumns(_ row: UnsafePointer<Scalar>) -> (SIMD4<Scalar>, SIMD4<Scalar>, SIMD4<Scalar>, SIMD4<Scalar>) {
+        let a = load8(row), b = load8(row + 2)
+        return (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
+    }
+}
+
+/// The per-tile butterflies of F(2×2, 3×3), over any `WinogradLane`.
+@usableFromInline
+enum WinogradButterfly {
+    /// `V = Bᵀ d B` of one 4×4 patch (rows `r0 … r3`, each columns 0…3), element `ξ = 4i + j`
+    /// handed to `store(ξ, value)`.
+    @inlinable @inline(__always)
+    static func input<L: WinogradLane>(_ r0: (L, L, L, L), _ r1: (L, L, L, L), _ r2: (L, L, L, L), _ r3: (L, L, L, L),
+                                       _ store: (Int, L) -> Void) {
+        // Bᵀ d: rows d₀ − d₂, d₁ + d₂, d₂ − d₁, d₁ − d₃, column by column.
+        let a0 = r0.0 - r2.0, a1 = r0.1 - r2.1, a2 = r0.2 - r2.2, a3 = r0.3 - r2.3
+        let b0 = r1.0 + r2.0, b1 = r1.1 + r2.1, b2 = r1.2 + r2.2, b3 = r1.3 + r2.3
+        let c0 = r2.0 - r1.0, c1 = r2.1 - r1.1, c2 = r2.2 - r1.2, c3 = r2.3 - r1.3
+        let d0 = r1.0 - r3.0, d1 = r1.1 - r3.1, d2 = r1.2 - r3.2, d3 = r1.3 - r3.3
+        // (Bᵀ d) B: the same combination of the columns.
+        store(0, a0 - a2); store(1, a1 + a2); store(2, a2 - a1); store(3, a1 - a3)
+        store(4, b0 - b2); store(5, b1 + b2); store(6, b2 - b1); store(7, b1 - b3)
+        store(8, c0 - c2); store(9, c1 + c2); store(10, c2 - c1); store(11, c1 - c3)
+        store(12, d0 - d2); store(13, d1 + d2); store(14, d2 - d1); store(15, d1 - d3)
+    }
+
+    /// `Y = Aᵀ M A + b` of one tile, `M_ξ = load(ξ)`: `(y₀₀, y₀₁, y₁₀, y₁₁)`.
+    @inlinable @inline(__always)
+    static func output<L: WinogradLane>(_ e: (Int) -> L, bias b: L) -> (L, L, L, L) {
+        // Aᵀ M: rows m₀ + m₁ + m₂ and m₁ − m₂ − m₃, column by column; then · A.
+        let s0 = e(0) + e(4) + e(8), s1 = e(1) + e(5) + e(9)
+        let s2 = e(2) + e(6) + e(10), s3 = e(3) + e(7) + e(11)
+        let u0 = e(4) - e(8) - e(12), u1 = e(5) - e(9) - e(13)
+        let u2 = e(6) - e(10) - e(14), u3 = e(7) - e(11) - e(15)
+        return (s0 + s1 + s2 + b, s1 - s2 - s3 + b, u0 + u1 + u2 + b, u1 - u2 - u3 + b)
+    }
+
+    /// `∂M = A ∂Y Aᵀ` of one tile's output gradient `(g₀₀, g₀₁, g₁₀, g₁₁)`, element `ξ`
+    /// handed to `store(ξ, value)`.
+    @inlinable @inline(__always)
+    static func outputGradient<L: WinogradLane>(_ g00: L, _ g01: L, _ g10: L, _ g11: L, _ store: (Int, L) -> Void) {
+        // A ∂Y: rows g₀, g₀ + g₁, g₀ − g₁, −g₁; then · Aᵀ the same on the columns.
+        let a0 = g00, a1 = g01
+        let b0 = g00 + g10, b1 = g01 + g11
+        let c0 = g00 - g10, c1 = g01 - g11
+        let d0 = -g10, d1 = -g11
+        store(0, a0); store(1, a0 + a1); store(2, a0 - a1); store(3, -a1)
+        store(4, b0); store(5, b0 + b1); store(6, b0 - b1); store(7, -b1)
+        store(8, c0); store(9, c0 + c1); store(10, c0 - c1); store(11, -c1)
+        store(12, d0); store(13, d0 + d1); store(14, d0 - d1); store(15, -d1)
+    }
+}
+
 /// The transforms of Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for
 /// Convolutional Neural Networks", 2016): one output tile `Y` (2×2) of a 3×3 filter `g` on a 4×4
 /// input patch `d` is
@@ -88,8 +181,9 @@ public struct WinogradTiling: Hashable, Sendable {
 ///
 /// Layouts as `WinogradTiling` describes. A part of `NetworkScalar` (see there why these are
 /// protocol requirements); the default implementations below are specialized for `Float` and
-/// `Double`.
-public protocol WinogradKernels: BLASScalar {
+/// `Double`, and run the input, output and output-gradient transforms four tiles at a time on
+/// `SIMD4` lanes (`WinogradButterfly`).
+public protocol WinogradKernels: BLASScalar, SIMDScalar, WinogradLane {
     /// `U = G g Gᵀ` for the filters `o ∈ outputs` (all `C` channels each): `weight` is the
     /// `O × C·9` weight matrix, `u[ξ·S + o·C + c]` is written.
     static func winogradWeightTransform(_ weight: UnsafePointer<Self>, outputs: Range<Int>, outputCount: Int, channels: Int,
@@ -206,19 +300,24 @@ extension WinogradKernels {
                     let r1 = r0 + fw, r2 = r1 + fw, r3 = r2 + fw
                     let first = (s * rows.count + ty - rows.lowerBound) * tw
                     let out = v + channel * tileCount + first
-                    for tx in 0..<tw {
-                        let q = 2 * tx
-                        // Bᵀ d: rows d₀ − d₂, d₁ + d₂, d₂ − d₁, d₁ − d₃, column by column.
-                        let a0 = r0[q] - r2[q], a1 = r0[q + 1] - r2[q + 1], a2 = r0[q + 2] - r2[q + 2], a3 = r0[q + 3] - r2[q + 3]
-                        let b0 = r1[q] + r2[q], b1 = r1[q + 1] + r2[q + 1], b2 = r1[q + 2] + r2[q + 2], b3 = r1[q + 3] + r2[q + 3]
-                        let c0 = r2[q] - r1[q], c1 = r2[q + 1] - r1[q + 1], c2 = r2[q + 2] - r1[q + 2], c3 = r2[q + 3] - r1[q + 3]
-                        let d0 = r1[q] - r3[q], d1 = r1[q + 1] - r3[q + 1], d2 = r1[q + 2] - r3[q + 2], d3 = r1[q + 3] - r3[q + 3]
-                        // (Bᵀ d) B: the same combination of the columns.
-                        let o = out + tx
-                        o[0] = a0 - a2; o[stride] = a1 + a2; o[2 * stride] = a2 - a1; o[3 * stride] = a1 - a3
-                        o[4 * stride] = b0 - b2; o[5 * stride] = b1 + b2; o[6 * stride] = b2 - b1; o[7 * stride] = b1 - b3
-                        o[8 * stride] = c0 - c2; o[9 * stride] = c1 + c2; o[10 * stride] = c2 - c1; o[11 * stride] = c1 - c3
-                        o[12 * stride] = d0 - d2; o[13 * stride] = d1 + d2; o[14 * stride] = d2 - d1; o[15 * stride] = d1 - d3
+                    var tx = 0
+                    // Four tiles at a time while their columns (up to 2·tx + 9 < frameWidth) exist.
+                    while tx + 4 <= tw {
+                        let q = 2 * tx, o = out + tx
+                        typealias Vector = WinogradVector<Self>
+                        WinogradButterfly.input(Vector.tileColumns(r0 + q), Vector.tileColumns(r1 + q),
+                                                Vector.tileColumns(r2 + q), Vector.tileColumns(r3 + q)) { k, value in
+                            Vector.store(value, o + k * stride)
+                        }
+                        tx += 4
+                    }
+                    while tx < tw {
+                        let q = 2 * tx, o = out + tx
+                        WinogradButterfly.input((r0[q], r0[q + 1], r0[q + 2], r0[q + 3]), (r1[q], r1[q + 1], r1[q + 2], r1[q + 3]),
+                                                (r2[q], r2[q + 1], r2[q + 2], r2[q + 3]), (r3[q], r3[q + 1], r3[q + 2], r3[q + 3])) { k, value in
+                            o[k * stride] = value
+                        }
+                        tx += 1
                     }
                 }
             }
@@ -242,19 +341,23 @@ extension WinogradKernels {
                     let row0 = plane + 2 * ty * ow
                     let hasSecondRow = 2 * ty + 1 < oh
                     let row1 = hasSecondRow ? row0 + ow : row0
-                    for tx in 0..<tw {
+                    var tx = 0
+                    // Four tiles with both output columns at a time, interleaved into 8 columns.
+                    while tx + 4 <= pairs {
                         let e = src + tx
-                        // Aᵀ M: rows m₀ + m₁ + m₂ and m₁ − m₂ − m₃, column by column; then · A.
-                        let s0 = e[0] + e[4 * stride] + e[8 * stride]
-                        let s1 = e[stride] + e[5 * stride] + e[9 * stride]
-                        let s2 = e[2 * stride] + e[6 * stride] + e[10 * stride]
-                        let s3 = e[3 * stride] + e[7 * stride] + e[11 * stride]
-                        let u0 = e[4 * stride] - e[8 * stride] - e[12 * stride]
-                        let u1 = e[5 * stride] - e[9 * stride] - e[13 * stride]
-                        let u2 = e[6 * stride] - e[10 * stride] - e[14 * stride]
-                        let u3 = e[7 * stride] - e[11 * stride] - e[15 * stride]
-                        let y00 = s0 + s1 + s2 + b, y01 = s1 - s2 - s3 + b
-                        let y10 = u0 + u1 + u2 + b, y11 = u1 - u2 - u3 + b
+                        typealias Vector = WinogradVector<Self>
+                        let (y00, y01, y10, y11) = WinogradButterfly.output({ Vector.load4(e + $0 * stride) }, bias: SIMD4(repeating: b))
+                        let q = 2 * tx
+                        var top = SIMD8<Self>(), bottom = SIMD8<Self>()
+                        top.evenHalf = y00; top.oddHalf = y01
+                        bottom.evenHalf = y10; bottom.oddHalf = y11
+                        Vector.store(top, row0 + q)
+                        if hasSecondRow { Vector.store(bottom, row1 + q) }
+                        tx += 4
+                    }
+                    while tx < tw {
+                        let e = src + tx
+                        let (y00, y01, y10, y11) = WinogradButterfly.output({ e[$0 * stride] }, bias: b)
                         let q = 2 * tx
                         if tx < pairs {
                             row0[q] = y00; row0[q + 1] = y01
@@ -263,6 +366,7 @@ extension WinogradKernels {
                             row0[q] = y00
                             if hasSecondRow { row1[q] = y10 }
                         }
+                        tx += 1
                     }
                 }
             }
@@ -284,22 +388,25 @@ extension WinogradKernels {
                     let out = dm + o * tileCount + first
                     let row0 = plane + 2 * ty * ow
                     let hasSecondRow = 2 * ty + 1 < oh
-                    for tx in 0..<tw {
-                        let q = 2 * tx
+                    var tx = 0
+                    // Four tiles with both rows and both columns at a time.
+                    while hasSecondRow && tx + 4 <= pairs {
+                        let q = 2 * tx, e = out + tx
+                        typealias Vector = WinogradVector<Self>
+                        let top = Vector.load8(row0 + q), bottom = Vector.load8(row0 + ow + q)
+                        WinogradButterfly.outputGradient(top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf) { k, value in
+                            Vector.store(value, e + k * stride)
+                        }
+                        tx += 4
+                    }
+                    while tx < tw {
+                        let q = 2 * tx, e = out + tx
                         let second = tx < pairs
                         let g00 = row0[q], g01 = second ? row0[q + 1] : 0
                         let g10 = hasSecondRow ? row0[ow + q] : 0
                         let g11 = hasSecondRow && second ? row0[ow + q + 1] : 0
-                        // A ∂Y: rows g₀, g₀ + g₁, g₀ − g₁, −g₁; then · Aᵀ the same on the columns.
-                        let e = out + tx
-                        let a0 = g00, a1 = g01
-                        let b0 = g00 + g10, b1 = g01 + g11
-                        let c0 = g00 - g10, c1 = g01 - g11
-                        let d0 = -g10, d1 = -g11
-                        e[0] = a0; e[stride] = a0 + a1; e[2 * stride] = a0 - a1; e[3 * stride] = -a1
-                        e[4 * stride] = b0; e[5 * stride] = b0 + b1; e[6 * stride] = b0 - b1; e[7 * stride] = -b1
-                        e[8 * stride] = c0; e[9 * stride] = c0 + c1; e[10 * stride] = c0 - c1; e[11 * stride] = -c1
-                        e[12 * stride] = d0; e[13 * stride] = d0 + d1; e[14 * stride] = d0 - d1; e[15 * stride] = -d1
+                        WinogradButterfly.outputGradient(g00, g01, g10, g11) { k, value in e[k * stride] = value }
+                        tx += 1
                     }
                 }
             }

@@ -74,6 +74,65 @@ struct NeighbourSearchTests {
         }
     }
 
+    @Test("The round-robin schedule pairs every two blocks exactly once, in rounds of disjoint pairs",
+          arguments: Array(0...13))
+    func roundRobinSchedule(blocks: Int) {
+        let rounds = RoundRobinPairs(blocks: blocks).rounds
+        var seen = Set<[Int]>()
+        for round in rounds {
+            let members = round.flatMap { [$0.0, $0.1] }
+            #expect(Set(members).count == members.count)          // no block twice in a round
+            for (a, b) in round {
+                #expect(a < b && b < blocks)
+                #expect(seen.insert([a, b]).inserted)              // no pair twice
+            }
+        }
+        #expect(seen.count == blocks * (blocks - 1) / 2)           // every pair once
+        #expect(rounds.count == (blocks < 2 ? 0 : blocks - 1 + blocks % 2))
+    }
+
+    @Test("Symmetric leave-one-out search equals brute force and the streaming search, for any tile size and thread count",
+          arguments: [(1, 1), (5, 3), (8, 10), (37, 5), (64, 36)])
+    func symmetricLeaveOneOut(tileSize: Int, k: Int) throws {
+        var rng = SeededGenerator(seed: 40 + UInt64(tileSize))
+        let x: Matrix<Double> = rng.normalMatrix(rows: 37, columns: 5)
+        for metric in DistanceMetric.allCases {
+            let expected = bruteForce(queries: x, references: x, k: k, leaveOneOut: true, metric: metric)
+            let streaming = try NearestNeighbours.leaveOneOut(
+                x, k: k, options: NeighbourSearchOptions(metric: metric, queryBlockSize: 7, referenceBlockSize: 9, symmetricBufferLimit: 0))
+            for threads in [1, 2, 3] {
+                let options = NeighbourSearchOptions(metric: metric, queryBlockSize: 10, threads: threads, symmetricTileSize: tileSize)
+                let search = try BlockedNeighbourSearch(queries: x, references: nil, k: k, options: options)
+                #expect(search.usesSymmetricSearch)
+                let symmetric = try NearestNeighbours.leaveOneOut(x, k: k, options: options)
+                for q in 0..<x.rows {
+                    #expect(Array(symmetric.indices(ofQuery: q)) == expected[q].map(\.index))
+                    #expect(Array(symmetric.indices(ofQuery: q)) == Array(streaming.indices(ofQuery: q)))
+                    for (got, want) in zip(symmetric.distances(ofQuery: q), expected[q].map(\.distance)) {
+                        #expect(abs(got - want) < 1e-9)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("The symmetric search runs only for leave-one-out searches whose buffers fit the limit")
+    func symmetricBufferLimit() throws {
+        let x = Matrix<Float>(rows: 100, columns: 3, repeating: 1)
+        let bytes = 100 * TopKRow<Float>.slots(k: 4) * (MemoryLayout<Float>.stride + MemoryLayout<Int>.stride)
+        func uses(limit: Int, separate: Bool = false) throws -> Bool {
+            try BlockedNeighbourSearch(queries: x, references: separate ? x : nil, k: 4,
+                                       options: NeighbourSearchOptions(symmetricBufferLimit: limit)).usesSymmetricSearch
+        }
+        #expect(try uses(limit: bytes))
+        #expect(try !uses(limit: bytes - 1))
+        #expect(try !uses(limit: 0))
+        #expect(try !uses(limit: .max, separate: true))
+        #expect(throws: EvaluationError.invalidOption(name: "symmetricBufferLimit", reason: "must be zero or positive, got -1")) {
+            try NearestNeighbours.leaveOneOut(x, k: 1, options: NeighbourSearchOptions(symmetricBufferLimit: -1))
+        }
+    }
+
     @Test("Blocked Float search agrees with the Double oracle up to near-ties", arguments: [(40, 4, 9), (120, 32, 50)])
     func floatSearch(size: Int, queryBlock: Int, referenceBlock: Int) throws {
         var rng = SeededGenerator(seed: 99 + UInt64(size))
@@ -104,14 +163,20 @@ struct NeighbourSearchTests {
         let rows = (0..<size).map { _ in (0..<3).map { _ in Double(rng.nextInt(below: 4)) } }
         let x = Matrix<Double>(rows)
         let y = Matrix<Double>(Array(rows.prefix(300).reversed()))
-        for threads in [1, 2] {
-            let options = NeighbourSearchOptions(queryBlockSize: queryBlock, referenceBlockSize: referenceBlock, threads: threads)
+        let expectedByK = Dictionary(uniqueKeysWithValues: [32, 90].map { k in
+            (k, (bruteForce(queries: x, references: x, k: k, leaveOneOut: true, metric: .euclidean),
+                 bruteForce(queries: x, references: y, k: k, leaveOneOut: false, metric: .euclidean)))
+        })
+        // 64-row symmetric tiles: the leave-one-out searches run 7 blocks in rounds, with the
+        // sampled per-query limits (k ≥ 32, 399 ≥ 4k candidates).
+        for (threads, tile) in [(1, 1024), (2, 1024), (1, 64), (3, 64)] {
+            let options = NeighbourSearchOptions(queryBlockSize: queryBlock, referenceBlockSize: referenceBlock, threads: threads,
+                                                 symmetricTileSize: tile)
             for k in [32, 90] {
                 let loo = try NearestNeighbours.leaveOneOut(x, k: k, options: options)
                 let separate = try NearestNeighbours.search(queries: x, references: y, k: k, options: options)
                 let floatLOO = try NearestNeighbours.leaveOneOut(x.converted(to: Float.self), k: k, options: options)
-                let expected = bruteForce(queries: x, references: x, k: k, leaveOneOut: true, metric: .euclidean)
-                let expectedSeparate = bruteForce(queries: x, references: y, k: k, leaveOneOut: false, metric: .euclidean)
+                let (expected, expectedSeparate) = expectedByK[k]!
                 for q in 0..<size {
                     #expect(Array(loo.indices(ofQuery: q)) == expected[q].map(\.index))
                     #expect(Array(floatLOO.indices(ofQuery: q)) == expected[q].map(\.index))
@@ -158,6 +223,35 @@ struct NeighbourSearchTests {
         #expect(Array(nn.indices(ofQuery: 0)) == Array(stride(from: 0, to: 4 * k, by: 4)))
         let expectedDistances: [Float] = (0..<k).map { rank in Float(1 + rank / 2) }
         #expect(Array(nn.distances(ofQuery: 0)) == expectedDistances)
+    }
+
+    @Test("Symmetric search: a query whose sampled limit lets fewer than k through is searched again, exactly")
+    func symmetricSampleFallback() throws {
+        // 2048 points on a line; the sample sees every 4th (multiples of 4). Those are near the
+        // query at the origin (row 0), at distances 1, 1, 2, 2, …; all others are far. Row 0's
+        // limit then lets fewer than k candidates through, so its search must be redone.
+        let count = 4 * SampledThreshold.sampleSize, k = 32
+        let x = Matrix<Float>(rows: count, columns: 2) { j, column -> Float in
+            guard column == 0, j > 0 else { return 0 }
+            return j % 4 == 0 ? Float((j + 4) / 8) : Float(10_000 + j % 5)
+        }
+        let norms = x.rowSquaredNorms()
+        let limits = x.withUnsafeBufferPointer { xp in
+            norms.withUnsafeBufferPointer { np in
+                BlockedNeighbourSearch<Float>.sampledLimits(x: xp.baseAddress!, rows: count, dimension: 2, k: k, alpha: -2,
+                                                            bias: np.baseAddress!, tile: 256, pool: ThreadPool(threads: 2))
+            }
+        }
+        let passed = (1..<count).filter { norms[$0] - 2 * x[$0, 0] * x[0, 0] <= limits[0] }.count
+        #expect(passed < k)
+        for threads in [1, 2] {
+            let options = NeighbourSearchOptions(threads: threads, symmetricTileSize: 256)
+            let nn = try NearestNeighbours.leaveOneOut(x, k: k, options: options)
+            let streaming = try NearestNeighbours.leaveOneOut(x, k: k, options: NeighbourSearchOptions(symmetricBufferLimit: 0))
+            #expect(Array(nn.indices(ofQuery: 0)) == Array(stride(from: 4, through: 4 * k, by: 4)))
+            #expect(Array(nn.distances(ofQuery: 0)) == (0..<k).map { Float(1 + $0 / 2) })
+            for q in 0..<count { #expect(Array(nn.indices(ofQuery: q)) == Array(streaming.indices(ofQuery: q))) }
+        }
     }
 
     @Test("Bad input throws a descriptive error")

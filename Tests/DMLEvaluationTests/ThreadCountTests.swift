@@ -31,7 +31,8 @@ struct ThreadCountTests {
         var generator = SeededGenerator(seed: 8)
         let x: Matrix<Float> = generator.normalMatrix(rows: 600, columns: 16)
         let y: Matrix<Float> = generator.normalMatrix(rows: 333, columns: 16)
-        let options = NeighbourSearchOptions(queryBlockSize: 512, referenceBlockSize: 128)
+        // 64-row tiles: the symmetric leave-one-out search runs 10 blocks in 9 rounds.
+        let options = NeighbourSearchOptions(queryBlockSize: 512, referenceBlockSize: 128, symmetricTileSize: 64)
         let loo = try NearestNeighbours.leaveOneOut(x, k: 7, options: options, pool: ThreadPool(threads: 1))
         let separate = try NearestNeighbours.search(queries: x, references: y, k: 5, options: options, pool: ThreadPool(threads: 1))
         for threads in [2, 4] {

@@ -132,12 +132,20 @@ import DMLNumerics
         #expect(bn.runningMean == archive.tensors["model.block1.bn.runningMean"])
         #expect(bn.runningVariance == archive.tensors["model.block1.bn.runningVariance"])
         let x = Tensor(try #require(archive.tensors["check.input"]), shape: shape)
-        #expect(model.forward(x, training: false).values == archive.tensors["check.output"])
+        let stored = try #require(archive.tensors["check.output"])
+        // The fused evaluation pass (batch norm folded into the convolutions) rounds differently
+        // from the layers run one by one, which wrote the fixture: within Float rounding of it,
+        // and bit-identical with the fusion off.
+        let fused = model.forward(x, training: false).values
+        #expect(zip(fused.elements, stored.elements).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+        model.useInferenceFusion(false)
+        #expect(model.forward(x, training: false).values == stored)
         // Written again, the state uses the new names and loads into a fresh model too.
         let state = model.exportState()
         #expect(state.tensors["block1.bn.running_var"] == archive.tensors["model.block1.bn.runningVariance"])
         let again: Sequential<Float> = ModelPresets.convolutional(input: shape, widths: [2, 3], embeddingDimension: 4, seed: 78)
         try again.importState(state)
-        #expect(again.forward(x, training: false).values == archive.tensors["check.output"])
+        again.useInferenceFusion(false)
+        #expect(again.forward(x, training: false).values == stored)
     }
 }

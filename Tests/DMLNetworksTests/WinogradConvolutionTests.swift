@@ -27,7 +27,7 @@ private final class ProductCounter: GEMMObserver {
     }
 
     /// Odd and even planes, padding 0, 1, 2 and asymmetric, channel counts that are multiples
-    /// of nothing, a 1×1 and a 1-row output.
+    /// of nothing, a 1×1 and a 1-row output, rows wide enough for the vector transforms.
     static let shapes: [Shape] = [
         Shape(channels: 3, outputs: 5, height: 6, width: 7, padding: 1, bias: true),
         Shape(channels: 5, outputs: 4, height: 7, width: 7, padding: 0, bias: false),
@@ -36,6 +36,11 @@ private final class ProductCounter: GEMMObserver {
         Shape(channels: 2, outputs: 3, height: 3, width: 3, padding: 0, bias: true),
         Shape(channels: 6, outputs: 7, height: 9, width: 4, padding: 2, bias: false),
         Shape(channels: 3, outputs: 2, height: 3, width: 10, padding: Padding2D(height: 0, width: 1), bias: true),
+        // Wide rows: the transforms' four-tile vector path, then scalar tiles (an odd output
+        // width, 21, ends in a one-column tile; 16 in whole groups of four; an odd height in a
+        // one-row tile).
+        Shape(channels: 3, outputs: 4, height: 5, width: 21, padding: 1, bias: true),
+        Shape(channels: 2, outputs: 3, height: 6, width: 18, padding: 0, bias: false),
     ]
 
     static func layer<T: NetworkScalar>(_ s: Shape, algorithm: ConvolutionAlgorithm, as _: T.Type = Double.self,
