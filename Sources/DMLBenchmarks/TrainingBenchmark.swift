@@ -38,6 +38,9 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
     /// Mean seconds per iteration from a region's start to its helpers' start, summed over the
     /// helpers (`ThreadPool.Statistics.helperStartSeconds`).
     public var helperStartSecondsPerIteration = 0.0
+    /// Mean helper chunks per iteration the calling thread ran itself because no helper had
+    /// claimed them in time (`ThreadPool.Statistics.chunksRunByCaller`).
+    public var chunksRunByCallerPerIteration = 0.0
 
     public var description: String {
         let ms = secondsPerIteration * 1000
@@ -47,9 +50,9 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
             + cpu + "\(Int((ms * 10).rounded()) / 10) ms/iteration, GEMM \(Int((gemmShare * 100).rounded())) % of the time, "
             + "\(parameterCount) parameters"
             + (threads > 1 ? String(format: ", %.0f pool regions/iteration, caller at their barriers %.2f ms/iteration, "
-                                    + "helpers' start after a region's %.2f ms/iteration",
+                                    + "helpers' start after a region's %.2f ms/iteration, %.1f helper chunks/iteration run by the caller",
                                     poolRegionsPerIteration, barrierSecondsPerIteration * 1000,
-                                    helperStartSecondsPerIteration * 1000) : "")
+                                    helperStartSecondsPerIteration * 1000, chunksRunByCallerPerIteration) : "")
     }
 }
 
@@ -254,6 +257,7 @@ public enum TrainingBenchmark {
         result.poolRegionsPerIteration = Double(regions.regions) / n
         result.barrierSecondsPerIteration = regions.barrierSeconds / n
         result.helperStartSecondsPerIteration = regions.helperStartSeconds / n
+        result.chunksRunByCallerPerIteration = Double(regions.chunksRunByCaller) / n
         return result
     }
 

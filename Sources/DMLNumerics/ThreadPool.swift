@@ -8,7 +8,9 @@ import Synchronization
 /// `threadCount − 1` background threads are workers `1..<threadCount`. Between regions a worker
 /// first polls for the next one for `spinDuration` seconds (yielding its core to other runnable
 /// threads on every poll, `sched_yield`), then blocks on a condition variable; the caller, once
-/// its own chunk is done, polls the same way for the others to finish before it blocks. A region
+/// its own chunk is done, first runs every chunk that no helper has claimed yet (a helper that
+/// wakes late — a futex wake-up, or a vCPU the host gave to someone else — finds nothing left and
+/// goes back to waiting), then polls the same way for the others to finish before it blocks. A region
 /// that follows the last one within the spin window so starts and joins without waking a
 /// sleeping thread (a futex wake-up, on a virtual machine an inter-processor interrupt to a halted
 /// vCPU: tens of µs each); a pool whose caller runs serial code or BLAS for longer than the
@@ -55,8 +57,11 @@ public final class ThreadPool: @unchecked Sendable {
         /// to finish theirs (the barrier at the end of every region), summed over the regions.
         public var barrierSeconds = 0.0
         /// Seconds from a region's start to each helper's start on it (the wake-up latency),
-        /// summed over the helpers of every region.
+        /// summed over the helpers that ran a chunk of it.
         public var helperStartSeconds = 0.0
+        /// Helper chunks the calling thread ran itself because no helper had claimed them when
+        /// its own chunk was done.
+        public var chunksRunByCaller = 0
     }
 
     /// The regions run and the caller's time at their barriers (see `Statistics`).
@@ -135,7 +140,9 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// Runs `body(w)` for `w` in `0..<workers` (`workers ≤ threadCount`), `w = 0` on the calling
-    /// thread, and waits for all of them.
+    /// thread, and waits for all of them. Chunks `1..<workers` go to the helpers in the order
+    /// they claim them; the calling thread runs any of them still unclaimed once chunk 0 is
+    /// done. Which thread runs chunk `w` never changes what it computes (a body sees only `w`).
     public func run(workers: Int, _ body: (_ worker: Int) -> Void) {
         let workers = Swift.min(workers, threadCount)
         guard workers > 1, state.begin() else {
@@ -145,6 +152,7 @@ public final class ThreadPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { escapable in
             state.dispatch(Job(body: escapable), helpers: workers - 1)
             escapable(0)
+            state.runUnclaimed(escapable)
             state.waitForHelpers(workers - 1)
         }
     }
@@ -275,6 +283,27 @@ private final class PoolState: @unchecked Sendable {
             if condition() { return true }
             if MonotonicClock.seconds() > deadline { return false }
             sched_yield()
+        }
+    }
+
+    /// Runs on the calling thread, one after another, the chunks of the current region that no
+    /// helper has claimed yet.
+    func runUnclaimed(_ body: (Int) -> Void) {
+        while true {
+            condition.lock()
+            guard claimed < helpersWanted else {
+                condition.unlock()
+                return
+            }
+            claimed += 1
+            let worker = claimed
+            recorded.chunksRunByCaller += 1
+            condition.unlock()
+            body(worker)
+            condition.lock()
+            finished += 1
+            done.store(finished, ordering: .releasing)
+            condition.unlock()
         }
     }
 

@@ -167,17 +167,47 @@ import Foundation
         for _ in 0..<10 { pool.parallelFor(count: 4) { _, _ in } }
         pool.parallelFor(count: 1) { _, _ in }                      // one chunk: on the caller alone
         pool.parallelFor(count: 100, minimumChunk: 1_000) { _, _ in }  // below the grain: likewise
-        // A helper that takes 20 ms while the caller's chunk is empty: the caller waits for it.
-        pool.run(workers: 2) { worker in if worker == 1 { usleep(20_000) } }
+        // A helper chunk of 25 ms claimed while the caller's chunk takes 5 ms: the caller waits
+        // about 20 ms for it.
+        pool.run(workers: 2) { worker in usleep(worker == 1 ? 25_000 : 5_000) }
         let statistics = pool.statistics
         #expect(statistics.regions == 11)
-        #expect(statistics.barrierSeconds >= 0.019)
+        #expect(statistics.barrierSeconds >= 0.015)   // a helper, not the caller, ran the 25 ms chunk
         #expect(statistics.helperStartSeconds > 0 && statistics.helperStartSeconds < statistics.barrierSeconds + 60)
         pool.resetStatistics()
         #expect(pool.statistics == ThreadPool.Statistics())
         let single = ThreadPool(threads: 1)
         single.parallelFor(count: 100) { _, _ in }
         #expect(single.statistics.regions == 0)
+    }
+
+    @Test("The caller runs the chunks no helper has claimed when its own is done, each chunk once")
+    func callerRunsUnclaimedChunks() {
+        // Helpers that block at once (no spin window) and are woken for a region whose chunk 0
+        // is empty: the caller is done long before a futex wake-up completes, so it claims the
+        // helpers' chunks itself in most rounds, and every chunk still runs exactly once.
+        let pool = ThreadPool(threads: 3, spinDuration: 0)
+        let rounds = 200
+        var runs = [Int](repeating: 0, count: 3 * rounds)
+        var onCaller = [Bool](repeating: false, count: 3 * rounds)
+        let caller = pthread_self()
+        runs.withUnsafeMutableBufferPointer { r in
+            onCaller.withUnsafeMutableBufferPointer { c in
+                let count = SendablePointer(r.baseAddress!), mine = SendablePointer(c.baseAddress!)
+                for round in 0..<rounds {
+                    if round % 10 == 0 { usleep(1_000) }  // let the helpers block
+                    pool.run(workers: 3) { worker in
+                        count.pointer[round * 3 + worker] += 1
+                        mine.pointer[round * 3 + worker] = pthread_equal(pthread_self(), caller) != 0
+                    }
+                }
+            }
+        }
+        #expect(runs.allSatisfy { $0 == 1 })
+        let stolen = (0..<rounds).reduce(0) { $0 + (onCaller[$1 * 3 + 1] ? 1 : 0) + (onCaller[$1 * 3 + 2] ? 1 : 0) }
+        #expect(pool.statistics.chunksRunByCaller == stolen)
+        #expect(stolen > 0)
+        #expect((0..<rounds).allSatisfy { onCaller[$0 * 3] })   // chunk 0 always on the caller
     }
 
     @Test("Worker scratch keeps one growing buffer per worker")
