@@ -1,6 +1,12 @@
 import Testing
 import Foundation
+import Synchronization
 @testable import DMLNumerics
+
+/// A flag one chunk of a region raises for another.
+private final class StartFlag: Sendable {
+    let value = Atomic<Int>(0)
+}
 
 /// The pool's contract: static contiguous chunks that cover every index once, worker numbers,
 /// fixed-order reductions, serial nested regions, scratch per worker, scoped BLAS threads.
@@ -167,12 +173,20 @@ import Foundation
         for _ in 0..<10 { pool.parallelFor(count: 4) { _, _ in } }
         pool.parallelFor(count: 1) { _, _ in }                      // one chunk: on the caller alone
         pool.parallelFor(count: 100, minimumChunk: 1_000) { _, _ in }  // below the grain: likewise
-        // A helper chunk of 25 ms claimed while the caller's chunk takes 5 ms: the caller waits
-        // about 20 ms for it.
-        pool.run(workers: 2) { worker in usleep(worker == 1 ? 25_000 : 5_000) }
+        // A helper chunk of 20 ms; the caller's chunk returns only once a helper has started it
+        // (so the caller cannot take it over), then the caller waits for it at the barrier.
+        let started = StartFlag()
+        pool.run(workers: 2) { worker in
+            if worker == 1 {
+                started.value.store(1, ordering: .releasing)
+                usleep(20_000)
+            } else {
+                while started.value.load(ordering: .acquiring) == 0 { sched_yield() }
+            }
+        }
         let statistics = pool.statistics
         #expect(statistics.regions == 11)
-        #expect(statistics.barrierSeconds >= 0.015)   // a helper, not the caller, ran the 25 ms chunk
+        #expect(statistics.barrierSeconds >= 0.015)
         #expect(statistics.helperStartSeconds > 0 && statistics.helperStartSeconds < statistics.barrierSeconds + 60)
         pool.resetStatistics()
         #expect(pool.statistics == ThreadPool.Statistics())
