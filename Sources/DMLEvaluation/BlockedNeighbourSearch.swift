@@ -190,30 +190,26 @@ package struct BlockedNeighbourSearch<T: BLASScalar> {
     /// ones and the estimate becomes the row's threshold. Otherwise the row starts again without
     /// it, so the result is always exact.
     @inline(__always)
-    static func merge(row: UnsafePointer<T>, bias: UnsafePointer<T>, columns: Int, skipping skipped: Int?,
+    private static func merge(row: UnsafePointer<T>, bias: UnsafePointer<T>, columns: Int, skipping skipped: Int?,
                               base: Int, into topK: inout TopKRow<T>, sampleScores: UnsafeMutablePointer<T>,
                               sampleIndices: UnsafeMutablePointer<Int>) {
-        let before = skipped.map { 0..<$0 } ?? 0..<columns
-        let after = skipped.map { ($0 + 1)..<columns } ?? columns..<columns
-        let candidates = before.count + after.count
+        let candidates = columns - (skipped == nil ? 0 : 1)
         if topK.state.count == 0, topK.state.thresholdScore == .infinity,
            let limit = SampledThreshold.estimate(row: row, bias: bias, columns: columns, candidates: candidates, k: topK.k,
                                                  sampleScores: sampleScores, sampleIndices: sampleIndices) {
-            let appended = topK.merge(row: row, bias: bias, columns: before, base: base, limit: limit)
-                + topK.merge(row: row, bias: bias, columns: after, base: base, limit: limit)
+            let appended = topK.merge(row: row, bias: bias, columns: 0..<columns, skipping: skipped, base: base, limit: limit)
             if appended >= topK.k {
                 topK.tighten(to: limit)
                 return
             }
             topK.state = TopKRow<T>.State()
         }
-        topK.merge(row: row, bias: bias, columns: before, base: base)
-        topK.merge(row: row, bias: bias, columns: after, base: base)
+        topK.merge(row: row, bias: bias, columns: 0..<columns, skipping: skipped, base: base)
     }
 
     /// Runs `body` with scratch for one `SampledThreshold` sample (per worker, on the stack).
     @inline(__always)
-    static func withSampleScratch(_ body: (UnsafeMutablePointer<T>, UnsafeMutablePointer<Int>) -> Void) {
+    private static func withSampleScratch(_ body: (UnsafeMutablePointer<T>, UnsafeMutablePointer<Int>) -> Void) {
         withUnsafeTemporaryAllocation(of: T.self, capacity: SampledThreshold.sampleSize) { scores in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: SampledThreshold.sampleSize) { indices in
                 body(scores.baseAddress!, indices.baseAddress!)

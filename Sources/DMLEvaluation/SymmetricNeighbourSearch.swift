@@ -31,6 +31,33 @@ struct RoundRobinPairs {
     }
 }
 
+/// The blocks of a symmetric leave-one-out search over the `rows × dimension` points `x`: blocks
+/// of `side` consecutive rows (the last may be shorter), and the score tile of two of them.
+struct SymmetricBlocks<T: BLASScalar> {
+    let x: UnsafePointer<T>
+    let rows: Int
+    let dimension: Int
+    let side: Int
+    /// `−2` (Euclidean) or `−1` (cosine, on normalized rows).
+    let alpha: T
+
+    /// `⌈rows / side⌉`.
+    var count: Int { (rows + side - 1) / side }
+
+    /// The rows of block `block`.
+    func range(_ block: Int) -> Range<Int> { (block * side)..<Swift.min(rows, (block + 1) * side) }
+
+    /// Scratch elements per worker: a tile and its transpose, padded (`transposePadding`).
+    var scratchCount: Int { side * side + side * (side + BlockedNeighbourSearch<T>.transposePadding) }
+
+    /// `tile[i · b.count + j] = α x_{a_i} · x_{b_j}`, one GEMM (single-threaded BLAS).
+    func scores(_ a: Range<Int>, _ b: Range<Int>, into tile: UnsafeMutablePointer<T>) {
+        T.gemm(.none, .transpose, m: a.count, n: b.count, k: dimension, alpha: alpha,
+               a: x + a.lowerBound * dimension, lda: dimension, b: x + b.lowerBound * dimension, ldb: dimension,
+               beta: 0, c: tile, ldc: b.count)
+    }
+}
+
 extension BlockedNeighbourSearch {
     /// Whether `forEachBlock` runs the symmetric leave-one-out search: leave-one-out, and the
     /// top-K buffers of all queries (`N · slots(k)` scores and indices, computed with overflow
@@ -62,9 +89,7 @@ extension BlockedNeighbourSearch {
     /// count, so the neighbours are identical whatever the pool's size. `body` runs on the
     /// calling thread for blocks of `queryBlockSize` queries, in query order, after the search.
     func forEachBlockSymmetric(pool: ThreadPool, sortedPrefix: Int, _ body: (NeighbourBlock<T>) throws -> Void) rethrows {
-        let n = queries.rows, d = queries.columns, k = k, alpha = alpha
-        let t = Swift.max(1, Swift.min(options.symmetricTileSize, n))
-        let blocks = (n + t - 1) / t
+        let n = queries.rows, k = k
         let norms: [T] = options.metric == .euclidean ? queries.rowSquaredNorms() : [T](repeating: 0, count: n)
         let metric = options.metric
         let slots = TopKRow<T>.slots(k: k)
@@ -72,8 +97,7 @@ extension BlockedNeighbourSearch {
         var scores = [T](repeating: 0, count: n * slots)
         var indices = [Int](repeating: 0, count: n * slots)
         var states = [TopKRow<T>.State](repeating: TopKRow<T>.State(), count: n)
-        let schedule = RoundRobinPairs(blocks: blocks)
-        func rows(_ block: Int) -> Range<Int> { (block * t)..<Swift.min(n, (block + 1) * t) }
+        let limits = sampledLimits(norms: norms, pool: pool)
         try BLASThreads.with(1) {
             try queries.withUnsafeBufferPointer { xp in
                 try norms.withUnsafeBufferPointer { np in
@@ -82,8 +106,9 @@ extension BlockedNeighbourSearch {
                             try states.withUnsafeMutableBufferPointer { cp in
                                 let heapScores = SharedPointer(base: sp.baseAddress!), heapIndices = SharedPointer(base: ip.baseAddress!)
                                 let heapStates = SharedPointer(base: cp.baseAddress!)
-                                let x = xp.baseAddress!, bias = np.baseAddress!
-                                let limits = Self.sampledLimits(x: x, rows: n, dimension: d, k: k, alpha: alpha, bias: bias, tile: t, pool: pool)
+                                let bias = np.baseAddress!
+                                let geometry = symmetricBlocks(xp.baseAddress!)
+                                let schedule = RoundRobinPairs(blocks: geometry.count)
                                 /// Merges `count` rows of `tile` (row `r` the candidates of query
                                 /// `first + r` among the references `base..<base + columns`), under
                                 /// each query's sampled limit.
@@ -93,33 +118,24 @@ extension BlockedNeighbourSearch {
                                         let query = first + r
                                         var topK = TopKRow(scores: heapScores.base + query * slots, indices: heapIndices.base + query * slots,
                                                            k: k, state: heapStates.base[query])
-                                        let row = tile + r * rowStride, limit = limits[query]
-                                        if skipSelf {
-                                            topK.merge(row: row, bias: bias + base, columns: 0..<(query - base), base: base, limit: limit)
-                                            topK.merge(row: row, bias: bias + base, columns: (query - base + 1)..<columns, base: base, limit: limit)
-                                        } else {
-                                            topK.merge(row: row, bias: bias + base, columns: 0..<columns, base: base, limit: limit)
-                                        }
+                                        topK.merge(row: tile + r * rowStride, bias: bias + base, columns: 0..<columns,
+                                                   skipping: skipSelf ? query - base : nil, base: base, limit: limits[query])
                                         heapStates.base[query] = topK.state
                                     }
                                 }
-                                pool.forEachBlock(count: blocks, blockSize: 1) { block, _, worker in
-                                    let r = rows(block)
-                                    let tile = scratch.buffer(worker, count: t * t + t * (t + Self.transposePadding))
-                                    T.gemm(.none, .transpose, m: r.count, n: r.count, k: d, alpha: alpha,
-                                           a: x + r.lowerBound * d, lda: d, b: x + r.lowerBound * d, ldb: d,
-                                           beta: 0, c: tile, ldc: r.count)
+                                pool.forEachBlock(count: geometry.count, blockSize: 1) { block, _, worker in
+                                    let r = geometry.range(block)
+                                    let tile = scratch.buffer(worker, count: geometry.scratchCount)
+                                    geometry.scores(r, r, into: tile)
                                     mergeRows(tile, first: r.lowerBound, count: r.count, base: r.lowerBound, columns: r.count, rowStride: r.count, skipSelf: true)
                                 }
                                 for round in schedule.rounds {
                                     pool.forEachBlock(count: round.count, blockSize: 1) { pair, _, worker in
                                         let (a, b) = round[pair]
-                                        let ra = rows(a), rb = rows(b)
-                                        let tile = scratch.buffer(worker, count: t * t + t * (t + Self.transposePadding))
-                                        let transposed = tile + t * t, transposedStride = ra.count + Self.transposePadding
-                                        T.gemm(.none, .transpose, m: ra.count, n: rb.count, k: d, alpha: alpha,
-                                               a: x + ra.lowerBound * d, lda: d, b: x + rb.lowerBound * d, ldb: d,
-                                               beta: 0, c: tile, ldc: rb.count)
+                                        let ra = geometry.range(a), rb = geometry.range(b)
+                                        let tile = scratch.buffer(worker, count: geometry.scratchCount)
+                                        let transposed = tile + geometry.side * geometry.side, transposedStride = ra.count + Self.transposePadding
+                                        geometry.scores(ra, rb, into: tile)
                                         mergeRows(tile, first: ra.lowerBound, count: ra.count, base: rb.lowerBound, columns: rb.count,
                                                   rowStride: rb.count, skipSelf: false)
                                         Self.transpose(tile, rows: ra.count, columns: rb.count, into: transposed, stride: transposedStride)
@@ -132,19 +148,17 @@ extension BlockedNeighbourSearch {
                                 let missed = (0..<n).filter { heapStates.base[$0].count < k }
                                 pool.forEachBlock(count: missed.count, blockSize: 1) { m, _, worker in
                                     let query = missed[m]
-                                    let row = scratch.buffer(worker, count: t)
+                                    let row = scratch.buffer(worker, count: geometry.scratchCount)
                                     var topK = TopKRow(scores: heapScores.base + query * slots, indices: heapIndices.base + query * slots, k: k)
-                                    for block in 0..<blocks {
-                                        let r = rows(block)
-                                        T.gemm(.none, .transpose, m: 1, n: r.count, k: d, alpha: alpha, a: x + query * d, lda: d,
-                                               b: x + r.lowerBound * d, ldb: d, beta: 0, c: row, ldc: r.count)
-                                        let own = r.contains(query) ? query - r.lowerBound : r.count
-                                        topK.merge(row: row, bias: bias + r.lowerBound, columns: 0..<own, base: r.lowerBound)
-                                        topK.merge(row: row, bias: bias + r.lowerBound, columns: Swift.min(own + 1, r.count)..<r.count, base: r.lowerBound)
+                                    for block in 0..<geometry.count {
+                                        let r = geometry.range(block)
+                                        geometry.scores(query..<(query + 1), r, into: row)
+                                        topK.merge(row: row, bias: bias + r.lowerBound, columns: 0..<r.count, skipping: query - r.lowerBound,
+                                                   base: r.lowerBound)
                                     }
                                     heapStates.base[query] = topK.state
                                 }
-                                pool.forEachBlock(count: n, blockSize: t) { _, range, _ in
+                                pool.forEachBlock(count: n, blockSize: geometry.side) { _, range, _ in
                                     for query in range {
                                         var topK = TopKRow(scores: heapScores.base + query * slots, indices: heapIndices.base + query * slots,
                                                            k: k, state: heapStates.base[query])
@@ -166,37 +180,50 @@ extension BlockedNeighbourSearch {
         }
     }
 
+    /// The blocks of this search's symmetric form over the rows at `x` (the queries' storage):
+    /// `symmetricTileSize` rows each, at most all of them.
+    func symmetricBlocks(_ x: UnsafePointer<T>) -> SymmetricBlocks<T> {
+        SymmetricBlocks(x: x, rows: queries.rows, dimension: queries.columns, side: symmetricBlockSide, alpha: alpha)
+    }
+
+    /// Rows per block of the symmetric search: `symmetricTileSize`, at most all of them.
+    var symmetricBlockSide: Int { Swift.max(1, Swift.min(options.symmetricTileSize, queries.rows)) }
+
     /// Per query, a score limit below which a little more than `k` of its `n − 1` candidates
-    /// are expected to fall (`SampledThreshold` on its scores against 512 evenly spaced rows,
-    /// itself excluded; one `n × 512` GEMM, 512/n of the search's), or `+∞` where a sample does
-    /// not pay off (`k < 32` or fewer than `4k` candidates).
-    static func sampledLimits(x: UnsafePointer<T>, rows n: Int, dimension d: Int, k: Int, alpha: T,
-                              bias: UnsafePointer<T>, tile t: Int, pool: ThreadPool) -> [T] {
+    /// are expected to fall (`SampledThreshold` on its scores `α x·s + ‖s‖²` (`norms`) against 512
+    /// evenly spaced rows `s`, itself excluded; one `n × 512` GEMM, 512/n of the search's), or
+    /// `+∞` where a sample does not pay off (`k < 32` or fewer than `4k` candidates).
+    func sampledLimits(norms: [T], pool: ThreadPool) -> [T] {
+        let n = queries.rows, d = queries.columns, k = k, alpha = alpha
         var limits = [T](repeating: .infinity, count: n)
         let m = Swift.min(SampledThreshold.sampleSize, n)
         guard k >= 32, n - 1 >= 4 * k else { return limits }
         let sampled = (0..<m).map { $0 * n / m }
-        var sample = [T](repeating: 0, count: m * d)
-        for (i, j) in sampled.enumerated() { for c in 0..<d { sample[i * d + c] = x[j * d + c] } }
-        let sampleBias = sampled.map { bias[$0] }
+        let sample = queries.gatheringRows(sampled)
+        let sampleBias = sampled.map { norms[$0] }
+        let tileRows = symmetricBlockSide
         let scratch = WorkerScratch<T>(workers: pool.threadCount)
         let indexScratch = WorkerScratch<Int>(workers: pool.threadCount)
-        sample.withUnsafeBufferPointer { sp in
-            sampleBias.withUnsafeBufferPointer { bp in
-                limits.withUnsafeMutableBufferPointer { lp in
-                    let out = SharedPointer(base: lp.baseAddress!)
-                    pool.forEachBlock(count: n, blockSize: t) { _, range, worker in
-                        let tile = scratch.buffer(worker, count: t * m + m)
-                        let sampleScores = tile + t * m, sampleIndices = indexScratch.buffer(worker, count: m)
-                        T.gemm(.none, .transpose, m: range.count, n: m, k: d, alpha: alpha, a: x + range.lowerBound * d, lda: d,
-                               b: sp.baseAddress!, ldb: d, beta: 0, c: tile, ldc: m)
-                        for query in range {
-                            let row = tile + (query - range.lowerBound) * m
-                            // The query itself, if sampled, is no candidate.
-                            let own = (query * m + n - 1) / n  // the first i with ⌊i·n/m⌋ ≥ query
-                            if own < m, sampled[own] == query { row[own] = .infinity }
-                            out.base[query] = SampledThreshold.estimate(row: row, bias: bp.baseAddress!, columns: m, candidates: n - 1, k: k,
-                                                                        sampleScores: sampleScores, sampleIndices: sampleIndices) ?? .infinity
+        BLASThreads.with(1) {
+            queries.withUnsafeBufferPointer { xp in
+                sample.withUnsafeBufferPointer { sp in
+                    sampleBias.withUnsafeBufferPointer { bp in
+                        limits.withUnsafeMutableBufferPointer { lp in
+                            let out = SharedPointer(base: lp.baseAddress!), x = xp.baseAddress!
+                            pool.forEachBlock(count: n, blockSize: tileRows) { _, range, worker in
+                                let tile = scratch.buffer(worker, count: tileRows * m + m)
+                                let sampleScores = tile + tileRows * m, sampleIndices = indexScratch.buffer(worker, count: m)
+                                T.gemm(.none, .transpose, m: range.count, n: m, k: d, alpha: alpha, a: x + range.lowerBound * d, lda: d,
+                                       b: sp.baseAddress!, ldb: d, beta: 0, c: tile, ldc: m)
+                                for query in range {
+                                    let row = tile + (query - range.lowerBound) * m
+                                    // The query itself, if sampled, is no candidate.
+                                    let own = (query * m + n - 1) / n  // the first i with ⌊i·n/m⌋ ≥ query
+                                    if own < m, sampled[own] == query { row[own] = .infinity }
+                                    out.base[query] = SampledThreshold.estimate(row: row, bias: bp.baseAddress!, columns: m, candidates: n - 1, k: k,
+                                                                                sampleScores: sampleScores, sampleIndices: sampleIndices) ?? .infinity
+                                }
+                            }
                         }
                     }
                 }
@@ -208,23 +235,16 @@ extension BlockedNeighbourSearch {
     /// The GEMM tiles of `forEachBlockSymmetric` without the selection (for benchmarks); returns
     /// a checksum.
     func symmetricGEMMPass(pool: ThreadPool) -> Double {
-        let n = queries.rows, d = queries.columns, alpha = alpha
-        let t = Swift.max(1, Swift.min(options.symmetricTileSize, n))
-        let blocks = (n + t - 1) / t
         let scratch = WorkerScratch<T>(workers: pool.threadCount)
         var sums = [Double](repeating: 0, count: pool.threadCount)
-        func rows(_ block: Int) -> Range<Int> { (block * t)..<Swift.min(n, (block + 1) * t) }
-        let pairs = (0..<blocks).map { ($0, $0) } + RoundRobinPairs(blocks: blocks).rounds.joined()
         BLASThreads.with(1) {
             queries.withUnsafeBufferPointer { xp in
                 sums.withUnsafeMutableBufferPointer { cp in
-                    let checksums = SharedPointer(base: cp.baseAddress!), x = xp.baseAddress!
+                    let checksums = SharedPointer(base: cp.baseAddress!), geometry = symmetricBlocks(xp.baseAddress!)
+                    let pairs = (0..<geometry.count).map { ($0, $0) } + RoundRobinPairs(blocks: geometry.count).rounds.joined()
                     pool.forEachBlock(count: pairs.count, blockSize: 1) { pair, _, worker in
-                        let ra = rows(pairs[pair].0), rb = rows(pairs[pair].1)
-                        let tile = scratch.buffer(worker, count: t * t)
-                        T.gemm(.none, .transpose, m: ra.count, n: rb.count, k: d, alpha: alpha,
-                               a: x + ra.lowerBound * d, lda: d, b: x + rb.lowerBound * d, ldb: d,
-                               beta: 0, c: tile, ldc: rb.count)
+                        let tile = scratch.buffer(worker, count: geometry.scratchCount)
+                        geometry.scores(geometry.range(pairs[pair].0), geometry.range(pairs[pair].1), into: tile)
                         checksums.base[worker] += Double(tile[0])
                     }
                 }

@@ -71,6 +71,19 @@ struct TopKRow<T: BinaryFloatingPoint> {
         return appended
     }
 
+    /// `merge(row:bias:columns:base:limit:)` over `columns` without column `skipped` (the query
+    /// itself in a leave-one-out search; nil: none), the columns before it first.
+    @inline(__always)
+    @discardableResult
+    mutating func merge(row: UnsafePointer<T>, bias: UnsafePointer<T>, columns: Range<Int>, skipping skipped: Int?, base: Int,
+                        limit: T = .infinity) -> Int {
+        guard let skipped, columns.contains(skipped) else {
+            return merge(row: row, bias: bias, columns: columns, base: base, limit: limit)
+        }
+        return merge(row: row, bias: bias, columns: columns.lowerBound..<skipped, base: base, limit: limit)
+            + merge(row: row, bias: bias, columns: (skipped + 1)..<columns.upperBound, base: base, limit: limit)
+    }
+
     /// Lowers the threshold score to `bound` when that is tighter; the caller has shown that at
     /// least `k` candidates score `≤ bound`.
     mutating func tighten(to bound: T) {

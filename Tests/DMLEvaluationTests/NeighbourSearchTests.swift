@@ -236,12 +236,9 @@ struct NeighbourSearchTests {
             return j % 4 == 0 ? Float((j + 4) / 8) : Float(10_000 + j % 5)
         }
         let norms = x.rowSquaredNorms()
-        let limits = x.withUnsafeBufferPointer { xp in
-            norms.withUnsafeBufferPointer { np in
-                BlockedNeighbourSearch<Float>.sampledLimits(x: xp.baseAddress!, rows: count, dimension: 2, k: k, alpha: -2,
-                                                            bias: np.baseAddress!, tile: 256, pool: ThreadPool(threads: 2))
-            }
-        }
+        let search = try BlockedNeighbourSearch(queries: x, references: nil, k: k,
+                                                options: NeighbourSearchOptions(symmetricTileSize: 256))
+        let limits = search.sampledLimits(norms: norms, pool: ThreadPool(threads: 2))
         let passed = (1..<count).filter { norms[$0] - 2 * x[$0, 0] * x[0, 0] <= limits[0] }.count
         #expect(passed < k)
         for threads in [1, 2] {
