@@ -38,10 +38,7 @@ public enum ConvolutionBenchmark {
         let generic = Conv2D<Float>(channels, outputs, kernel: Size2D(kernel), stride: Size2D(stride), padding: padding,
                                     groups: groups, bias: false, generator: &again)
         generic.usesSpecializedKernels = false
-        let shape = TensorShape(channels: channels, height: size, width: size)
-        let x = Tensor(generator.normalMatrix(rows: batch, columns: shape.count, as: Float.self), shape: shape)
-        let outputShape = try! specialized.outputShape(for: shape)
-        let g = Tensor(generator.normalMatrix(rows: batch, columns: outputShape.count, as: Float.self), shape: outputShape)
+        let (x, g) = randomInputAndGradient(specialized, batch: batch, channels: channels, size: size, generator: &generator)
         func step(_ layer: Conv2D<Float>) {
             _ = layer.forward(x, training: true)
             _ = layer.backward(g)
@@ -49,7 +46,7 @@ public enum ConvolutionBenchmark {
         let a = specialized.forward(x, training: true).values, b = generic.forward(x, training: true).values
         let difference = zip(a.elements, b.elements).map { Double(abs($0 - $1)) }.max() ?? 0
         let times = BenchmarkClock.threadCPU.alternating(rounds: rounds, { step(specialized) }, { step(generic) })
-        let label = "Conv2D(\(channels)→\(outputs), k=\(kernel), s=\(stride), p=\(padding), g=\(groups)) on \(shape), batch \(batch)"
+        let label = "Conv2D(\(channels)→\(outputs), k=\(kernel), s=\(stride), p=\(padding), g=\(groups)) on \(x.shape), batch \(batch)"
         return Result(label: label, specializedSeconds: times.a, im2colSeconds: times.b, maxDifference: difference)
     }
 }
@@ -101,10 +98,7 @@ extension ConvolutionBenchmark {
         let pool = threads > 1 ? ThreadPool(threads: threads) : nil
         im2col.pool = pool
         winograd.pool = pool
-        let shape = TensorShape(channels: channels, height: size, width: size)
-        let x = Tensor(generator.normalMatrix(rows: batch, columns: shape.count, as: Float.self), shape: shape)
-        let outputShape = try! im2col.outputShape(for: shape)
-        let g = Tensor(generator.normalMatrix(rows: batch, columns: outputShape.count, as: Float.self), shape: outputShape)
+        let (x, g) = randomInputAndGradient(im2col, batch: batch, channels: channels, size: size, generator: &generator)
         func forward(_ layer: Conv2D<Float>) {
             _ = layer.forward(x, training: false)
         }
@@ -120,5 +114,16 @@ extension ConvolutionBenchmark {
         return WinogradComparison(label: "\(channels)→\(outputs) on \(size)×\(size), batch \(batch)",
                                   im2colForward: forwardTimes.a, winogradForward: forwardTimes.b,
                                   im2colStep: stepTimes.a, winogradStep: stepTimes.b, relativeDifference: difference)
+    }
+
+    /// A standard-normal input batch of `channels` planes of `size × size` for `layer` and a
+    /// standard-normal gradient of its output, drawn in that order from `generator`.
+    static func randomInputAndGradient(_ layer: Conv2D<Float>, batch: Int, channels: Int, size: Int,
+                                       generator: inout SeededGenerator) -> (Tensor<Float>, Tensor<Float>) {
+        let shape = TensorShape(channels: channels, height: size, width: size)
+        let x = Tensor(generator.normalMatrix(rows: batch, columns: shape.count, as: Float.self), shape: shape)
+        let outputShape = try! layer.outputShape(for: shape)
+        let g = Tensor(generator.normalMatrix(rows: batch, columns: outputShape.count, as: Float.self), shape: outputShape)
+        return (x, g)
     }
 }
