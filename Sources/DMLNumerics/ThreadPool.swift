@@ -9,12 +9,12 @@ import Synchronization
 /// first polls for the next one for `spinDuration` seconds (yielding its core to other runnable
 /// threads on every poll, `sched_yield`), then blocks on a condition variable; the caller, once
 /// its own chunk is done, first runs every chunk that no helper has claimed yet (a helper that
-/// wakes late — a futex wake-up, or a vCPU the host gave to someone else — finds nothing left and
-/// goes back to waiting), then polls the same way for the others to finish before it blocks. A region
-/// that follows the last one within the spin window so starts and joins without waking a
-/// sleeping thread (a futex wake-up, on a virtual machine an inter-processor interrupt to a halted
-/// vCPU: tens of µs each); a pool whose caller runs serial code or BLAS for longer than the
-/// window costs nothing after it.
+/// wakes late — a futex wake-up, or a vCPU the host gave to someone else — finds nothing left
+/// and goes back to waiting), then polls the same way for the others to finish before it
+/// blocks. A region that follows the last one within the spin window so starts and joins
+/// without waking a sleeping thread (a futex wake-up, on a virtual machine an inter-processor
+/// interrupt to a halted vCPU: tens of µs each); a pool whose caller runs serial code or BLAS
+/// for longer than the window costs nothing after it.
 ///
 /// Work is split **statically**: `parallelFor(count:)` gives worker `w` the contiguous range
 /// `ThreadPool.chunk(w, of: parts, count:)`, so a given thread count always splits a given range
