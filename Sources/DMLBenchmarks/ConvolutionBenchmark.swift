@@ -86,7 +86,7 @@ extension ConvolutionBenchmark {
     /// forward + backward passes after one warm-up pair each, median of each, on `clock`
     /// (the calling thread's CPU time by default; use the wall clock with `threads > 1`).
     public static func compareWinograd(channels: Int, outputs: Int, size: Int, padding: Int = 1, batch: Int, rounds: Int = 5,
-                                       threads: Int = 1, blockTiles: Int = 512, clock: BenchmarkClock = .threadCPU,
+                                       threads: Int = 1, blockTiles: Int? = nil, clock: BenchmarkClock = .threadCPU,
                                        seed: UInt64 = 1) -> WinogradComparison {
         var generator = SeededGenerator(seed: seed)
         let im2col = Conv2D<Float>(channels, outputs, kernel: 3, padding: Padding2D(padding), bias: false, generator: &generator)

@@ -23,8 +23,8 @@ public struct BenchConvCommand: ParsableCommand {
     @Option(help: "Batch size.") var batchSize = 32
     @Option(help: "Timed pairs per measurement (the median is reported).") var rounds = 3
     @Option(help: "Compute threads (a pool of this many; BLAS single-threaded inside it).") var threads = 1
-    @Option(name: .customLong("block-tiles"), parsing: .upToNextOption, help: "Winograd tiles per block (one table row per value).")
-    var blockTiles = [512]
+    @Option(name: .customLong("block-tiles"), parsing: .upToNextOption, help: "Winograd tiles per block (one table row per value; default: the layer's automatic choice).")
+    var blockTiles: [Int] = []
     @Flag(help: "Time with the wall clock instead of the calling thread's CPU clock (the default with --threads > 1).")
     var wallClock = false
 
@@ -57,7 +57,8 @@ public struct BenchConvCommand: ParsableCommand {
         print("| layer | tiles/block | im2col forward | Winograd forward | speed-up | im2col fwd+bwd | Winograd fwd+bwd | speed-up | rel. difference |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for layer in try parsedLayers() {
-            for tiles in blockTiles {
+            let automatic = Conv2D<Float>.automaticWinogradBlockTiles(channels: layer.channels, outputs: layer.outputs)
+            for tiles in blockTiles.isEmpty ? [automatic] : blockTiles {
                 // One BLAS thread: the pool (if any) is the only parallelism, as in dml train.
                 let result = BLASThreads.with(1) { ConvolutionBenchmark.compareWinograd(channels: layer.channels, outputs: layer.outputs, size: layer.size,
                                                                   batch: batchSize, rounds: rounds, threads: threads, blockTiles: tiles,

@@ -61,8 +61,16 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     /// How a dense convolution is mapped onto GEMM (see `ConvolutionAlgorithm`).
     public var algorithm = ConvolutionAlgorithm.automatic
     /// Winograd only: the target number of 2×2 output tiles transformed and multiplied together
-    /// (whole samples, or tile rows of one sample when a sample has more; see `WinogradConvolution`).
-    public var winogradBlockTiles = 512
+    /// (whole samples, or tile rows of one sample when a sample has more; see
+    /// `WinogradConvolution`); nil (the default): as many as keep a block's transformed input and
+    /// products within about 1 MiB, 128–512 tiles.
+    public var winogradBlockTiles: Int?
+
+    /// The Winograd tiles per block a layer of `channels → outputs` uses when
+    /// `winogradBlockTiles` is nil (`WinogradConvolution.automaticBlockTiles`).
+    public static func automaticWinogradBlockTiles(channels: Int, outputs: Int) -> Int {
+        WinogradConvolution<Scalar>.automaticBlockTiles(channels: channels, outputs: outputs)
+    }
     /// Whether depthwise and pointwise convolutions use their own kernels (the default); when
     /// false they run through im2col + GEMM per group like any other (for benchmarks and tests).
     public var usesSpecializedKernels = true
@@ -686,7 +694,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         input = x.values
         let kernel = winograd ?? WinogradConvolution<Scalar>()
         winograd = kernel
-        kernel.blockTiles = Swift.max(1, winogradBlockTiles)
+        kernel.blockTiles = winogradBlockTiles
         let biasValues = parameters.bias ?? .empty, hasBias = parameters.bias != nil
         biasValues.withUnsafeBufferPointer { b in
             withPointers(x.values, &output) { xp, yp in

@@ -21,13 +21,37 @@ import DMLNumerics
 /// **Blocks.** A block is either whole samples (`⌊blockTiles / tiles per sample⌋` of them, at
 /// least one) or, when one sample has at least `blockTiles` tiles, `⌊blockTiles / tiles per
 /// row⌋` tile rows of one sample: large enough for efficient GEMMs, small enough that `V` and `M`
-/// stay near the cache. The samples are split over the pool's workers (`⌈N/T⌉` contiguous per
+/// stay near the cache (`automaticBlockTiles`: they fit in about 1 MiB, a core's share of L2). The samples are split over the pool's workers (`⌈N/T⌉` contiguous per
 /// worker, BLAS single-threaded inside), each with its own `V`, `M` and frame buffers and weight
 /// gradient accumulator; a worker writes only its samples' outputs and input gradients, so a
 /// given thread count gives the same numbers run after run.
 final class WinogradConvolution<Scalar: NetworkScalar> {
-    /// The target number of tiles per block (see the type's description).
-    var blockTiles = 512
+    /// The target number of tiles per block (see the type's description); nil:
+    /// `automaticBlockTiles` for the layer.
+    var blockTiles: Int?
+
+    /// The bytes a worker's `V` and `M` of one block may take: about a core's share of L2
+    /// (1.25 MiB per core on the machines measured), so the 16 GEMMs of a block and the
+    /// transforms before and after them read and write cache rather than memory.
+    static var blockBudgetBytes: Int { 1 << 20 }
+
+    /// The tiles per block when none is set: the largest power of two `T` with
+    /// `16·(C + O)·T` scalars (`V` and `M`) within `blockBudgetBytes`, clamped to `128…512`
+    /// (fewer tiles make the GEMMs `O × C · C × T` too thin to run at speed). Float: 128 for
+    /// 32 → 64 channels and wider, 256 for narrower layers. Measured (`dml bench conv`,
+    /// docs/networks.md, "Winograd block size"): on the small CNN's 32 → 64, 14² layer 128
+    /// tiles ran 1.3–1.5× faster than 512, on ResNet-18's layers within the noise of 512.
+    static func automaticBlockTiles(channels c: Int, outputs o: Int) -> Int {
+        let perTile = 16 * Swift.max(1, c + o) * MemoryLayout<Scalar>.stride
+        var tiles = 128
+        while tiles < 512 && 2 * tiles * perTile <= blockBudgetBytes { tiles *= 2 }
+        return tiles
+    }
+
+    /// The tiles per block for a layer of `c` input and `o` output channels.
+    func tilesPerBlock(channels c: Int, outputs o: Int) -> Int {
+        blockTiles.map { Swift.max(1, $0) } ?? Self.automaticBlockTiles(channels: c, outputs: o)
+    }
 
     private var weights = WorkerScratch<Scalar>(workers: 1)
     /// The stamp of the weights `U` was computed from, kept only after an evaluation-mode pass.
@@ -130,7 +154,7 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
         let c = tiling.channels
         prepareWeights(weight, outputs: o, channels: c, stamp: weightStamp, pool: pool)
         guard n > 0 else { return }
-        let layout = Self.layout(tiling, blockTiles: blockTiles)
+        let layout = Self.layout(tiling, blockTiles: tilesPerBlock(channels: c, outputs: o))
         let workers = pool?.chunkCount(count: n) ?? 1
         let buffers = blockBuffers(workers: workers, tiling: tiling, outputs: o, layout: layout)
         let uStride = WinogradTiling.matrixStride(rows: o, columns: c)
@@ -171,7 +195,7 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
         let needsWeight = weightGradient != nil, needsInput = inputGradient != nil
         guard n > 0, needsWeight || needsInput else { return }
         let c = tiling.channels
-        let layout = Self.layout(tiling, blockTiles: blockTiles)
+        let layout = Self.layout(tiling, blockTiles: tilesPerBlock(channels: c, outputs: o))
         let workers = pool?.chunkCount(count: n) ?? 1
         let buffers = blockBuffers(workers: workers, tiling: tiling, outputs: o, layout: layout)
         let uStride = WinogradTiling.matrixStride(rows: o, columns: c)

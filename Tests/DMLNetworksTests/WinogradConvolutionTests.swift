@@ -113,6 +113,19 @@ private final class ProductCounter: GEMMObserver {
         }
     }
 
+    @Test("The automatic block size: the largest power of two of tiles whose V and M fit 1 MiB, within 128…512")
+    func automaticBlockTiles() {
+        // 16·(C + O)·T scalars: Float 32 → 64 at T = 256 is 1.5 MiB (too many), at 128 768 KiB.
+        #expect(Conv2D<Float>.automaticWinogradBlockTiles(channels: 32, outputs: 64) == 128)
+        // 16·32·4 bytes a tile: 512 tiles take exactly 1 MiB.
+        #expect(Conv2D<Float>.automaticWinogradBlockTiles(channels: 16, outputs: 16) == 512)
+        #expect(Conv2D<Float>.automaticWinogradBlockTiles(channels: 24, outputs: 24) == 256)
+        #expect(Conv2D<Double>.automaticWinogradBlockTiles(channels: 16, outputs: 16) == 256)
+        // Wide layers keep the floor of 128 (thinner GEMMs run slower than the cache saves).
+        #expect(Conv2D<Float>.automaticWinogradBlockTiles(channels: 512, outputs: 512) == 128)
+        #expect(Conv2D<Float>.automaticWinogradBlockTiles(channels: 1, outputs: 1) == 512)
+    }
+
     @Test("Float: forward, input and weight gradients within 1e-5 of im2col, relative to each tensor's largest value")
     func matchesIm2colInFloat() {
         for s in Self.shapes {
