@@ -21,10 +21,11 @@ import DMLNumerics
 /// gradient is the sum of `∂Y` over each output plane. Frozen (`isFrozen`): no weight or bias
 /// gradient is computed.
 public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
-    /// The pool the samples are split over (nil: the calling thread). Each worker has its own
-    /// patch buffer and weight-gradient accumulator; the accumulators are added in worker order,
-    /// so a given thread count gives the same numbers run after run (and different thread
-    /// counts the same up to rounding). The batched algorithm stays one GEMM.
+    /// The pool the samples are split over (nil: the calling thread), in chunks claimed by
+    /// whichever thread is free (`ThreadPool.parallelForBalanced`). Each thread has its own
+    /// patch buffer, each chunk its own weight-gradient accumulator; the accumulators are added
+    /// in chunk order, so a given thread count gives the same numbers run after run (and
+    /// different thread counts the same up to rounding).
     public var pool: ThreadPool?
     /// Input channels `C`.
     public let inputChannels: Int
@@ -336,41 +337,47 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
 
     // MARK: the pool
 
-    /// The number of sample chunks a pass over `n` samples is split into (1 without a pool).
-    private func sampleChunks(_ n: Int) -> Int { pool?.chunkCount(count: n) ?? 1 }
+    /// How a pass over `n` samples is cut into chunks (`ThreadPool.balancedSplit`: a head chunk
+    /// per thread and `tailChunksPerThread` small tail chunks per thread claimed by whichever
+    /// thread is free); one chunk without a pool.
+    private func sampleSplit(_ n: Int, tailChunksPerThread: Int = 4) -> BalancedSplit {
+        BalancedSplit(count: n, threads: pool?.threadCount ?? 1, tailChunksPerThread: tailChunksPerThread)
+    }
 
-    /// Runs `body(samples, worker)` over `0..<n` split into `sampleChunks(n)` contiguous ranges
-    /// on the pool's workers (OpenBLAS single-threaded meanwhile), or on the calling thread.
-    private func forEachSampleChunk(_ n: Int, _ body: (_ samples: Range<Int>, _ worker: Int) -> Void) {
+    /// Runs `body(samples, chunk, slot)` over the chunks of `sampleSplit(n, …)` on the pool's
+    /// threads (OpenBLAS single-threaded meanwhile), or on the calling thread. `slot` names the
+    /// thread (its scratch); what a chunk computes depends only on `samples` and `chunk`.
+    private func forEachSampleChunk(_ n: Int, tailChunksPerThread: Int = 4,
+                                    _ body: (_ samples: Range<Int>, _ chunk: Int, _ slot: Int) -> Void) {
         guard n > 0 else { return }
-        if let pool, pool.chunkCount(count: n) > 1 {
-            BLASThreads.with(1) { pool.parallelFor(count: n, body) }
+        if let pool, sampleSplit(n, tailChunksPerThread: tailChunksPerThread).chunks > 1 {
+            BLASThreads.with(1) { pool.parallelForBalanced(count: n, tailChunksPerThread: tailChunksPerThread, body) }
         } else {
-            body(0..<n, 0)
+            body(0..<n, 0, 0)
         }
     }
 
-    /// Patch buffers of `count` elements for `workers` workers, allocated here on the calling
+    /// Patch buffers of `count` elements for `slots` threads, allocated here on the calling
     /// thread (the workers only read their pointer).
-    private func patchBuffers(workers: Int, count: Int) -> [SendablePointer<Scalar>] {
-        if patchScratch.workers < workers { patchScratch = WorkerScratch(workers: workers) }
-        return (0..<workers).map { SendablePointer(patchScratch.buffer($0, count: count)) }
+    private func patchBuffers(slots: Int, count: Int) -> [SendablePointer<Scalar>] {
+        if patchScratch.workers < slots { patchScratch = WorkerScratch(workers: slots) }
+        return (0..<slots).map { SendablePointer(patchScratch.buffer($0, count: count)) }
     }
 
-    /// Where each worker accumulates its weight gradient: worker 0 into `weightGradient` itself
-    /// (so one chunk is exactly the serial computation), worker `w ≥ 1` into its own
-    /// `O × (C/g·kh·kw)` buffer, which that worker zeroes at the start of its chunk (in parallel,
-    /// into its own cache; `backwardOverSampleChunks`), added by `addWeightGradientPartials` in
-    /// worker order.
-    private func weightGradientTargets(workers: Int, base: UnsafeMutablePointer<Scalar>) -> [SendablePointer<Scalar>] {
-        if gradientScratch.workers < workers { gradientScratch = WorkerScratch(workers: workers) }
+    /// Where each chunk of a backward pass accumulates its weight gradient: chunk 0 into
+    /// `weightGradient` itself (so one chunk is exactly the serial computation), chunk `k ≥ 1`
+    /// into its own `O × (C/g·kh·kw)` buffer, which that chunk zeroes when it starts (in
+    /// parallel, into its thread's cache; `backwardOverSampleChunks`), added by
+    /// `addWeightGradientPartials` in chunk order.
+    private func weightGradientTargets(chunks: Int, base: UnsafeMutablePointer<Scalar>) -> [SendablePointer<Scalar>] {
+        if gradientScratch.workers < chunks { gradientScratch = WorkerScratch(workers: chunks) }
         let count = weight.count
-        return (0..<workers).map { w in
-            w == 0 ? SendablePointer(base) : SendablePointer(gradientScratch.buffer(w, count: count))
+        return (0..<chunks).map { k in
+            k == 0 ? SendablePointer(base) : SendablePointer(gradientScratch.buffer(k, count: count))
         }
     }
 
-    /// `∂W += Σ_{w=1}^{W−1} partial_w`, in worker order (each element's sum in that order, the
+    /// `∂W += Σ_{k=1}^{K−1} partial_k`, in chunk order (each element's sum in that order, the
     /// elements split over the pool), so a given thread count gives the same numbers every run.
     private func addWeightGradientPartials(_ targets: [SendablePointer<Scalar>]) {
         guard targets.count > 1 else { return }
@@ -381,10 +388,10 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                 Scalar.accumulate(source.pointer + range.lowerBound, into: d, count: range.count)
             }
         }
-        if let pool { pool.parallelFor(count: count, minimumChunk: 1 << 14) { range, _ in body(range) } } else { body(0..<count) }
+        pool.parallelFor(count: count, minimumChunk: 1 << 14, body)
     }
 
-    /// What one worker of a backward pass over samples reads and writes.
+    /// What one chunk of a backward pass over samples reads and writes.
     private struct BackwardBuffers {
         /// The weights `W`.
         let weight: UnsafePointer<Scalar>
@@ -392,41 +399,44 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         let input: UnsafePointer<Scalar>
         /// `∂L/∂Y`.
         let outputGradient: UnsafePointer<Scalar>
-        /// This worker's weight-gradient accumulator, nil when the layer is frozen.
+        /// This chunk's weight-gradient accumulator, nil when the layer is frozen.
         let weightGradient: UnsafeMutablePointer<Scalar>?
         /// `∂L/∂x` (all samples), nil when `computesInputGradient` is off.
         let inputGradient: UnsafeMutablePointer<Scalar>?
-        /// This worker's patch buffer, nil when none was asked for.
+        /// This thread's patch buffer, nil when none was asked for.
         let patches: UnsafeMutablePointer<Scalar>?
     }
 
     /// The scaffolding the depthwise and per-sample backward passes share: nothing when neither
-    /// gradient is wanted; otherwise `body(samples, worker, buffers)` over the samples split over
-    /// the pool (`forEachSampleChunk`), each worker with its own weight-gradient accumulator
-    /// (`weightGradientTargets`) and, when `patchCount > 0`, its own patch buffer of that many
-    /// elements; the accumulators are then added in worker order (`addWeightGradientPartials`).
+    /// gradient is wanted; otherwise `body(samples, slot, buffers)` over the samples split into
+    /// chunks claimed by the pool's threads (`forEachSampleChunk`), each chunk with its own
+    /// weight-gradient accumulator (`weightGradientTargets`; fewer tail chunks when the
+    /// weights are large, `partialTailChunksPerThread`) and, when `patchCount > 0`, each thread
+    /// with its own patch buffer of that many elements; the accumulators are then added in
+    /// chunk order (`addWeightGradientPartials`).
     private func backwardOverSampleChunks(_ gradient: Tensor<Scalar>, patchCount: Int = 0,
-                                          _ body: (_ samples: Range<Int>, _ worker: Int, _ buffers: BackwardBuffers) -> Void) {
+                                          _ body: (_ samples: Range<Int>, _ slot: Int, _ buffers: BackwardBuffers) -> Void) {
         let n = batch
         let needsInput = computesInputGradient, needsWeight = !isFrozen
         guard needsInput || needsWeight, n > 0 else { return }
-        let workers = sampleChunks(n)
-        let patches = patchCount > 0 ? patchBuffers(workers: workers, count: patchCount) : []
+        let tail = needsWeight ? partialTailChunksPerThread(partialCount: weight.count, threads: pool?.threadCount ?? 1) : 4
+        let split = sampleSplit(n, tailChunksPerThread: tail)
+        let patches = patchCount > 0 ? patchBuffers(slots: split.headChunks, count: patchCount) : []
         let cached = input
         weight.withUnsafeBufferPointer { w in
             weightGradient.withUnsafeMutableBufferPointer { dw in
-                let targets = needsWeight ? weightGradientTargets(workers: workers, base: dw.baseAddress!) : []
+                let targets = needsWeight ? weightGradientTargets(chunks: split.chunks, base: dw.baseAddress!) : []
                 inputGradient.withUnsafeMutableBufferPointer { dx in
                     let dxBase = needsInput ? dx.baseAddress.map(WorkerPointer.init) : nil
                     cached.withUnsafeBufferPointer { xp in
                         gradient.values.withUnsafeBufferPointer { gp in
                             let weightCount = weight.count
-                            forEachSampleChunk(n) { samples, worker in
-                                if needsWeight && worker > 0 { Scalar.fill(targets[worker].pointer, count: weightCount, value: 0) }
-                                body(samples, worker, BackwardBuffers(
+                            forEachSampleChunk(n, tailChunksPerThread: tail) { samples, chunk, slot in
+                                if needsWeight && chunk > 0 { Scalar.fill(targets[chunk].pointer, count: weightCount, value: 0) }
+                                body(samples, slot, BackwardBuffers(
                                     weight: w.baseAddress!, input: xp.baseAddress!, outputGradient: gp.baseAddress!,
-                                    weightGradient: needsWeight ? targets[worker].pointer : nil, inputGradient: dxBase?.base,
-                                    patches: patches.isEmpty ? nil : patches[worker].pointer))
+                                    weightGradient: needsWeight ? targets[chunk].pointer : nil, inputGradient: dxBase?.base,
+                                    patches: patches.isEmpty ? nil : patches[slot].pointer))
                             }
                         }
                     }
@@ -465,7 +475,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
             biasValues.withUnsafeBufferPointer { b in
                 withPointers(x.values, &output) { xp, yp in
                     let out = WorkerPointer(yp)
-                    forEachSampleChunk(n) { samples, _ in
+                    forEachSampleChunk(n) { samples, _, _ in
                         for sample in samples {
                             Scalar.depthwiseForward(xp + sample * inputCount, weight: w.baseAddress!, bias: hasBias ? b.baseAddress! : nil,
                                                     geometry: g, multiplier: multiplier, into: out.base + sample * outputCount)
@@ -477,7 +487,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         }
     }
 
-    /// The samples split over the pool, each worker accumulating its own weight gradient
+    /// The samples split over the pool, each chunk accumulating its own weight gradient
     /// (`backwardOverSampleChunks`).
     private func backwardDepthwise(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry) {
         let inputCount = inputShape.count, outputCount = outputChannels * g.outputSpatial
@@ -497,13 +507,13 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     /// Per sample `n` and group: patches `cols` (`C/g·kh·kw × P`, small enough to stay in cache;
     /// for a pointwise convolution the input plane block itself), then
     /// `y_n[group rows] = W_group · cols + b` written straight into the NCHW output row. The
-    /// samples are split over the pool, each worker with its own patch buffer.
+    /// samples are split over the pool, each thread with its own patch buffer.
     private func forwardPerSample(_ x: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool, parameters: ForwardParameters) {
         let n = x.batch, p = g.outputSpatial, o = outputChannels, k = g.patchLength
         let og = o / groups, groupCount = groups, groupInput = g.channels * g.inputSpatial
         let inputCount = x.shape.count
         input = x.values
-        let patches = pointwise ? [] : patchBuffers(workers: sampleChunks(n), count: k * p)
+        let patches = pointwise ? [] : patchBuffers(slots: sampleSplit(n).headChunks, count: k * p)
         // A fused pass adds the bias in its output pass (one sweep fewer than filling the output
         // with it for the GEMM to add to); the plain pass as before.
         let biasInEpilogue = parameters.biasInOutputPass && parameters.bias != nil
@@ -516,7 +526,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                 if biasInEpilogue { epilogue.bias = b.baseAddress }
                 withPointers(x.values, &output) { xp, yp in
                     let out = WorkerPointer(yp)
-                    forEachSampleChunk(n) { samples, worker in
+                    forEachSampleChunk(n) { samples, _, slot in
                         for sample in samples {
                             let y = out.base + sample * o * p
                             if hasBias {
@@ -528,15 +538,15 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                                 if pointwise {
                                     cols = source
                                 } else {
-                                    Scalar.im2col(source, geometry: g, batch: 1, into: patches[worker].pointer)
-                                    cols = UnsafePointer(patches[worker].pointer)
+                                    Scalar.im2col(source, geometry: g, batch: 1, into: patches[slot].pointer)
+                                    cols = UnsafePointer(patches[slot].pointer)
                                 }
                                 let product = {
                                     Scalar.gemm(.none, .none, m: og, n: p, k: k, alpha: 1, a: w.baseAddress! + group * og * k, lda: k,
                                                 b: cols, ldb: p, beta: hasBias ? 1 : 0, c: y + group * og * p, ldc: p)
                                 }
                                 // The observer sees the calling thread's share only (see `GEMMObserver`).
-                                if worker == 0 { observer.observe(product) } else { product() }
+                                if slot == 0 { observer.observe(product) } else { product() }
                             }
                             epilogue.apply(out.base, samples: sample..<sample + 1, channels: o, plane: p)
                         }
@@ -549,14 +559,14 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     /// Per sample and group: the patches are recomputed (cheaper than keeping `N` of them), then
     /// `∂W_group += g_n · colsᵀ`, `∂cols = W_groupᵀ g_n` and col2im into `∂x_n` (pointwise: the
     /// products read and write the input and its gradient directly). The samples are split over
-    /// the pool, each worker with its own patch buffer and weight-gradient accumulator
-    /// (`weightGradientTargets`), summed in worker order afterwards.
+    /// the pool, each thread with its own patch buffer and each chunk with its own
+    /// weight-gradient accumulator (`weightGradientTargets`), summed in chunk order afterwards.
     private func backwardPerSample(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool) {
         let p = g.outputSpatial, o = outputChannels, k = g.patchLength
         let og = o / groups, groupCount = groups, groupInput = g.channels * g.inputSpatial
         let inputCount = inputShape.count
         let observer = gemmObserver
-        backwardOverSampleChunks(gradient, patchCount: pointwise ? 0 : k * p) { samples, worker, buffers in
+        backwardOverSampleChunks(gradient, patchCount: pointwise ? 0 : k * p) { samples, slot, buffers in
             let col = buffers.patches
             for sample in samples {
                 let gs = buffers.outputGradient + sample * o * p
@@ -581,7 +591,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                                         b: gGroup, ldb: p, beta: 0, c: pointwise ? target : col!, ldc: p)
                         }
                     }
-                    if worker == 0 { observer.observe(products) } else { products() }
+                    if slot == 0 { observer.observe(products) } else { products() }
                     if let target, !pointwise {
                         Scalar.col2im(col!, geometry: g, batch: 1, into: target)
                     }
@@ -592,7 +602,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
 
     // MARK: batched: one GEMM per chunk of samples (groups = 1)
 
-    /// Worker `w`'s samples `n₀ ..< n₁` (`m = n₁ − n₀`, all of them with one thread): the patch
+    /// A chunk's samples `n₀ ..< n₁` (`m = n₁ − n₀`, all of them with one thread): the patch
     /// matrix `X_w = [cols_n₀ … cols_n₁₋₁]` (`K × m·P`: im2col of the chunk, for 1×1 a
     /// channel-major copy; kept for backward in `columns`, at offset `n₀·K·P`),
     /// `Y_w = W · X_w` (`O × m·P`) in `channelMajor`, then back to NCHW with the bias.
@@ -610,7 +620,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                     columns.withUnsafeMutableBufferPointer { xc in
                         channelMajor.withUnsafeMutableBufferPointer { yc in
                             let out = WorkerPointer(yp), xcm = WorkerPointer(xc.baseAddress!), ycm = WorkerPointer(yc.baseAddress!)
-                            forEachSampleChunk(n) { samples, worker in
+                            forEachSampleChunk(n) { samples, _, slot in
                                 let m = samples.count, first = samples.lowerBound
                                 let xw = xcm.base + first * c * p, yw = ycm.base + first * o * p
                                 if pointwise {
@@ -622,7 +632,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                                     Scalar.gemm(.none, .none, m: o, n: m * p, k: c, alpha: 1, a: w.baseAddress!, lda: c,
                                                 b: xw, ldb: m * p, beta: 0, c: yw, ldc: m * p)
                                 }
-                                if worker == 0 { observer.observe(product) } else { product() }
+                                if slot == 0 { observer.observe(product) } else { product() }
                                 Scalar.channelMajorToBatch(yw, bias: hasBias ? b.baseAddress! : nil, into: out.base + first * o * p,
                                                            batch: m, channels: o, spatial: p)
                                 epilogue.apply(out.base, samples: samples, channels: o, plane: p)
@@ -634,8 +644,9 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         }
     }
 
-    /// Per worker chunk (the forward pass's; `backwardOverSampleChunks`): `G_w` = the chunk's
-    /// `∂Y` channel-major (`O × m·P`), `∂W += G_w · X_wᵀ` into the worker's accumulator,
+    /// Per chunk of samples (`backwardOverSampleChunks`; its chunks may differ from the forward
+    /// pass's, the saved patches are indexed by sample): `G_w` = the chunk's
+    /// `∂Y` channel-major (`O × m·P`), `∂W += G_w · X_wᵀ` into the chunk's accumulator,
     /// `∂X_w = Wᵀ · G_w` over `X_w`'s buffer (the saved patches are used up), then col2im (1×1:
     /// a copy) back to NCHW.
     private func backwardBatched(_ gradient: Tensor<Scalar>, geometry g: ConvolutionGeometry, pointwise: Bool) {
@@ -647,7 +658,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         columns.withUnsafeMutableBufferPointer { xc in
             channelMajor.withUnsafeMutableBufferPointer { gc in
                 let xcm = WorkerPointer(xc.baseAddress!), gcm = WorkerPointer(gc.baseAddress!)
-                backwardOverSampleChunks(gradient) { samples, worker, buffers in
+                backwardOverSampleChunks(gradient) { samples, slot, buffers in
                     let m = samples.count, first = samples.lowerBound
                     let xw = xcm.base + first * c * p, gw = gcm.base + first * o * p
                     Scalar.batchToChannelMajor(buffers.outputGradient + first * o * p, into: gw, batch: m, channels: o, spatial: p)
@@ -661,7 +672,7 @@ public final class Conv2D<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                                         b: gw, ldb: m * p, beta: 0, c: xw, ldc: m * p)
                         }
                     }
-                    if worker == 0 { observer.observe(products) } else { products() }
+                    if slot == 0 { observer.observe(products) } else { products() }
                     if let dx = buffers.inputGradient {
                         if pointwise {
                             Scalar.channelMajorToBatch(xw, bias: nil, into: dx + first * inputCount, batch: m, channels: c, spatial: p)

@@ -26,12 +26,14 @@ extension Sequential {
 let elementwiseGrain = 1 << 15
 
 extension Optional where Wrapped == ThreadPool {
-    /// `pool.parallelFor(count:minimumChunk:)` with a pool, `body(0..<count)` without.
+    /// `pool.parallelForBalanced(count:minimumChunk:)` with a pool (the chunks claimed by
+    /// whichever thread is free), `body(0..<count)` without. For bodies that write only their
+    /// range, so the result never depends on the chunks.
     @inlinable
     func parallelFor(count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
         if let pool = self {
-            pool.parallelFor(count: count, minimumChunk: minimumChunk) { range, _ in body(range) }
+            pool.parallelForBalanced(count: count, minimumChunk: minimumChunk) { range, _, _ in body(range) }
         } else {
             body(0..<count)
         }
@@ -42,6 +44,15 @@ extension Optional where Wrapped == ThreadPool {
         guard let pool = self else { return false }
         return pool.chunkCount(count: count, minimumChunk: minimumChunk) > 1
     }
+}
+
+/// Tail chunks per thread (`ThreadPool.parallelForBalanced`) for a pass that keeps a partial sum
+/// of `partialCount` scalars per chunk (a weight gradient): 4, for load balancing, unless the
+/// partials of all `threads · (1 + tail)` chunks would pass `1 << 22` scalars (16 MiB of
+/// Float), then fewer, down to none (large layers, whose work per chunk dwarfs a thread's late
+/// start).
+func partialTailChunksPerThread(partialCount: Int, threads: Int) -> Int {
+    Swift.max(0, Swift.min(4, (1 << 22) / Swift.max(1, threads * partialCount) - 1))
 }
 
 /// A pointer into a layer's buffer, handed to the workers of a parallel region that write

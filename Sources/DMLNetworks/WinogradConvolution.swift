@@ -13,24 +13,26 @@ import DMLNumerics
 /// right after the output transform wrote them.
 ///
 /// **Backward**, per block: `V` again (only for the weight gradient), `∂M = A ∂Y Aᵀ`,
-/// `∂U_ξ += ∂M_ξ · V_ξᵀ` into the worker's accumulator, `∂V_ξ = U_ξᵀ · ∂M_ξ`, and
-/// `∂x += B ∂V Bᵀ` over the overlapping 4×4 patches; after its blocks each worker turns its `∂U`
-/// into a weight-gradient partial `Gᵀ ∂U G` (worker 0 straight into `∂W`), and the partials are
-/// added in worker order.
+/// `∂U_ξ += ∂M_ξ · V_ξᵀ` into the chunk's accumulator, `∂V_ξ = U_ξᵀ · ∂M_ξ`, and
+/// `∂x += B ∂V Bᵀ` over the overlapping 4×4 patches; after its blocks each chunk of samples
+/// turns its `∂U` into a weight-gradient partial `Gᵀ ∂U G` (chunk 0 straight into `∂W`), and
+/// the partials are added in chunk order.
 ///
 /// **Blocks.** A block is either whole samples (`⌊blockTiles / tiles per sample⌋` of them, at
 /// least one) or, when one sample has at least `blockTiles` tiles, `⌊blockTiles / tiles per
 /// row⌋` tile rows of one sample: large enough for efficient GEMMs, small enough that `V` and `M`
-/// stay near the cache (`automaticBlockTiles`: they fit in about 1 MiB, a core's share of L2). The samples are split over the pool's workers (`⌈N/T⌉` contiguous per
-/// worker, BLAS single-threaded inside), each with its own `V`, `M` and frame buffers and weight
-/// gradient accumulator; a worker writes only its samples' outputs and input gradients, so a
-/// given thread count gives the same numbers run after run.
+/// stay near the cache (`automaticBlockTiles`: they fit in about 1 MiB, a core's share of L2).
+/// The samples are split into chunks claimed by the pool's threads as they come free
+/// (`ThreadPool.parallelForBalanced`, BLAS single-threaded inside); each thread has its own
+/// `V`, `M` and frame buffers, each chunk its own weight-gradient accumulator, and a chunk writes
+/// only its samples' outputs and input gradients, so a given thread count gives the same numbers
+/// run after run.
 final class WinogradConvolution<Scalar: NetworkScalar> {
     /// The target number of tiles per block (see the type's description); nil:
     /// `automaticBlockTiles` for the layer.
     var blockTiles: Int?
 
-    /// The bytes a worker's `V` and `M` of one block may take: about a core's share of L2
+    /// The bytes a thread's `V` and `M` of one block may take: about a core's share of L2
     /// (1.25 MiB per core on the machines measured), so the 16 GEMMs of a block and the
     /// transforms before and after them read and write cache rather than memory.
     static var blockBudgetBytes: Int { 1 << 20 }
@@ -102,7 +104,7 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
         }
     }
 
-    /// One worker's block buffers: `V` (`16·C·maxTiles`), `M` (`16·O·maxTiles`), the frame.
+    /// One thread's block buffers: `V` (`16·C·maxTiles`), `M` (`16·O·maxTiles`), the frame.
     private struct BlockBuffers {
         let v: UnsafeMutablePointer<Scalar>
         let m: UnsafeMutablePointer<Scalar>
@@ -135,13 +137,21 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
         transformedStamp = stamp
     }
 
-    /// Runs `body(samples, worker)` over `0..<n` split over the pool (BLAS single-threaded
-    /// meanwhile), or on the calling thread.
-    private func forEachSampleChunk(_ n: Int, pool: ThreadPool?, _ body: (_ samples: Range<Int>, _ worker: Int) -> Void) {
-        if let pool, pool.chunkCount(count: n) > 1 {
-            BLASThreads.with(1) { pool.parallelFor(count: n, body) }
+    /// How a pass over `n` samples is cut into chunks (`ThreadPool.balancedSplit`); one chunk
+    /// without a pool.
+    private static func split(_ n: Int, pool: ThreadPool?, tailChunksPerThread: Int) -> BalancedSplit {
+        BalancedSplit(count: n, threads: pool?.threadCount ?? 1, tailChunksPerThread: tailChunksPerThread)
+    }
+
+    /// Runs `body(samples, chunk, slot)` over the chunks of `split(n, …)` on the pool's threads
+    /// (BLAS single-threaded meanwhile), or on the calling thread; `slot` names the thread (its
+    /// block buffers).
+    private func forEachSampleChunk(_ n: Int, pool: ThreadPool?, tailChunksPerThread: Int,
+                                    _ body: (_ samples: Range<Int>, _ chunk: Int, _ slot: Int) -> Void) {
+        if let pool, Self.split(n, pool: pool, tailChunksPerThread: tailChunksPerThread).chunks > 1 {
+            BLASThreads.with(1) { pool.parallelForBalanced(count: n, tailChunksPerThread: tailChunksPerThread, body) }
         } else {
-            body(0..<n, 0)
+            body(0..<n, 0, 0)
         }
     }
 
@@ -155,14 +165,14 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
         prepareWeights(weight, outputs: o, channels: c, stamp: weightStamp, pool: pool)
         guard n > 0 else { return }
         let layout = Self.layout(tiling, blockTiles: tilesPerBlock(channels: c, outputs: o))
-        let workers = pool?.chunkCount(count: n) ?? 1
-        let buffers = blockBuffers(workers: workers, tiling: tiling, outputs: o, layout: layout)
+        let slots = Self.split(n, pool: pool, tailChunksPerThread: 4).headChunks
+        let buffers = blockBuffers(workers: slots, tiling: tiling, outputs: o, layout: layout)
         let uStride = WinogradTiling.matrixStride(rows: o, columns: c)
         let u = UnsafePointer(weights.buffer(0, count: 16 * uStride))
         let inputCount = c * tiling.height * tiling.width, outputCount = o * tiling.outputHeight * tiling.outputWidth
         let out = SendablePointer(y)
-        forEachSampleChunk(n, pool: pool) { samples, worker in
-            let b = buffers[worker]
+        forEachSampleChunk(n, pool: pool, tailChunksPerThread: 4) { samples, _, slot in
+            let b = buffers[slot]
             Self.forEachBlock(samples, tiling: tiling, layout: layout) { first, count, rows in
                 let t = count * rows.count * tiling.tilesWide
                 let vStride = WinogradTiling.matrixStride(rows: c, columns: t), mStride = WinogradTiling.matrixStride(rows: o, columns: t)
@@ -175,7 +185,7 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
                     }
                 }
                 // The observer sees the calling thread's share only (see `GEMMObserver`).
-                if worker == 0 { observer.observe(products) } else { products() }
+                if slot == 0 { observer.observe(products) } else { products() }
                 Scalar.winogradOutputTransform(b.m, tiling: tiling, outputs: o, samples: count, rows: rows, bias: bias,
                                                into: out.pointer + first * outputCount)
                 if epilogue.isActive {
@@ -196,25 +206,33 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
         guard n > 0, needsWeight || needsInput else { return }
         let c = tiling.channels
         let layout = Self.layout(tiling, blockTiles: tilesPerBlock(channels: c, outputs: o))
-        let workers = pool?.chunkCount(count: n) ?? 1
-        let buffers = blockBuffers(workers: workers, tiling: tiling, outputs: o, layout: layout)
         let uStride = WinogradTiling.matrixStride(rows: o, columns: c)
         let u = UnsafePointer(weights.buffer(0, count: 16 * uStride))
-        // Per worker: ∂U (16·O·C, zeroed) and, for workers w ≥ 1, a zeroed ∂W partial (O·C·9);
-        // worker 0 adds Gᵀ ∂U G straight into `weightGradient` (one chunk is the serial computation).
+        // Per chunk: ∂U (16·O·C) and, for chunks k ≥ 1, a ∂W partial (O·C·9), zeroed by the
+        // chunk itself; chunk 0 adds Gᵀ ∂U G straight into `weightGradient` (one chunk is the
+        // serial computation). Fewer tail chunks when these partials would be large.
         let transformedCount = 16 * uStride, weightCount = 9 * o * c
-        if gradientScratch.workers < workers { gradientScratch = WorkerScratch(workers: workers) }
+        let tail = needsWeight
+            ? partialTailChunksPerThread(partialCount: transformedCount + weightCount, threads: pool?.threadCount ?? 1) : 4
+        let split = Self.split(n, pool: pool, tailChunksPerThread: tail)
+        let chunks = split.chunks
+        let buffers = blockBuffers(workers: split.headChunks, tiling: tiling, outputs: o, layout: layout)
+        if gradientScratch.workers < chunks { gradientScratch = WorkerScratch(workers: chunks) }
         let partials: [(du: SendablePointer<Scalar>, dw: SendablePointer<Scalar>)] = weightGradient.map { base in
-            (0..<workers).map { w in
-                let buffer = gradientScratch.buffer(w, count: transformedCount + (w == 0 ? 0 : weightCount))
-                Scalar.fill(buffer, count: transformedCount + (w == 0 ? 0 : weightCount), value: 0)
-                return (SendablePointer(buffer), SendablePointer(w == 0 ? base : buffer + transformedCount))
+            (0..<chunks).map { k in
+                let buffer = gradientScratch.buffer(k, count: transformedCount + (k == 0 ? 0 : weightCount))
+                return (SendablePointer(buffer), SendablePointer(k == 0 ? base : buffer + transformedCount))
             }
         } ?? []
         let inputCount = c * tiling.height * tiling.width, outputCount = o * tiling.outputHeight * tiling.outputWidth
         let dx = inputGradient.map(SendablePointer.init)
-        forEachSampleChunk(n, pool: pool) { samples, worker in
-            let b = buffers[worker]
+        forEachSampleChunk(n, pool: pool, tailChunksPerThread: tail) { samples, chunk, slot in
+            let b = buffers[slot]
+            if needsWeight {
+                let partial = partials[chunk]
+                Scalar.fill(partial.du.pointer, count: transformedCount, value: 0)
+                if chunk > 0 { Scalar.fill(partial.dw.pointer, count: weightCount, value: 0) }
+            }
             if let dx {
                 Scalar.fill(dx.pointer + samples.lowerBound * inputCount, count: samples.count * inputCount, value: 0)
             }
@@ -229,7 +247,7 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
                                                        rows: rows, into: b.m)
                 let products = {
                     if needsWeight {
-                        let du = partials[worker].du.pointer
+                        let du = partials[chunk].du.pointer
                         for xi in 0..<16 {
                             Scalar.gemm(.none, .transpose, m: o, n: c, k: t, alpha: 1, a: b.m + xi * mStride, lda: t,
                                         b: b.v + xi * vStride, ldb: t, beta: 1, c: du + xi * uStride, ldc: c)
@@ -242,20 +260,20 @@ final class WinogradConvolution<Scalar: NetworkScalar> {
                         }
                     }
                 }
-                if worker == 0 { observer.observe(products) } else { products() }
+                if slot == 0 { observer.observe(products) } else { products() }
                 if let dx {
                     Scalar.winogradInputGradientTransform(b.v, tiling: tiling, samples: count, rows: rows,
                                                           accumulatingInto: dx.pointer + first * inputCount, scratch: b.frame)
                 }
             }
             if needsWeight {
-                let partial = partials[worker]
+                let partial = partials[chunk]
                 Scalar.winogradWeightGradient(partial.du.pointer, outputs: 0..<o, outputCount: o, channels: c,
                                               accumulatingInto: partial.dw.pointer)
             }
         }
-        guard workers > 1, let weightGradient else { return }
-        // ∂W += Σ_{w ≥ 1} partial_w in worker order (each element's sum in that order, the
+        guard chunks > 1, let weightGradient else { return }
+        // ∂W += Σ_{k ≥ 1} partial_k in chunk order (each element's sum in that order, the
         // elements split over the pool), so a given thread count gives the same numbers every run.
         let total = SendablePointer(weightGradient)
         pool.parallelFor(count: weightCount, minimumChunk: 1 << 14) { range in

@@ -102,6 +102,43 @@ public final class ThreadPool: @unchecked Sendable {
         run(workers: parts) { w in body(Self.chunk(w, of: parts, count: count), w) }
     }
 
+    /// How `parallelForBalanced` cuts `0..<count`: one **head** chunk per thread covering about
+    /// three quarters of the range, then up to `tailChunksPerThread · threadCount` small **tail**
+    /// chunks of the rest (none smaller than `minimumChunk`); with too few elements for that,
+    /// up to `threadCount` equal chunks and no tail. The cut depends only on the count, the
+    /// minimum, the tail setting and the thread count.
+    public func balancedSplit(count: Int, minimumChunk: Int = 1, tailChunksPerThread: Int = 4) -> BalancedSplit {
+        BalancedSplit(count: count, threads: threadCount, minimumChunk: minimumChunk, tailChunksPerThread: tailChunksPerThread)
+    }
+
+    /// Runs `body(range, chunk, slot)` for every chunk of `balancedSplit(count:…)` and returns
+    /// when all are done. Thread slot `w` runs head chunk `w` first, then every thread claims
+    /// the tail chunks in increasing order as it comes free (dynamic load balancing: a thread
+    /// that starts late or runs slower — a vCPU the host shares — takes fewer of them, so the
+    /// others wait at most about half a tail chunk at the end of the region). `slot`
+    /// (`0..<threadCount`) names the thread running the chunk, for its scratch memory: no two
+    /// chunks run at once with the same slot. What a chunk computes must depend on `chunk` and
+    /// `range` only, never on `slot`; per-chunk results combined in chunk order are then
+    /// identical run after run at a given thread count, whichever threads ran them.
+    public func parallelForBalanced(count: Int, minimumChunk: Int = 1, tailChunksPerThread: Int = 4,
+                                    _ body: (_ range: Range<Int>, _ chunk: Int, _ slot: Int) -> Void) {
+        guard count > 0 else { return }
+        let split = balancedSplit(count: count, minimumChunk: minimumChunk, tailChunksPerThread: tailChunksPerThread)
+        if split.chunks == 1 {
+            body(0..<count, 0, 0)
+            return
+        }
+        let counter = ChunkCounter()
+        run(workers: split.headChunks) { slot in
+            body(split.range(slot), slot, slot)
+            while true {
+                let tail = counter.claim()
+                if tail >= split.tailChunks { return }
+                body(split.range(split.headChunks + tail), split.headChunks + tail, slot)
+            }
+        }
+    }
+
     /// Splits `0..<count` into `⌈count / blockSize⌉` blocks of `blockSize` (the last may be
     /// shorter), which do not depend on the thread count, deals them out to the workers in
     /// contiguous runs (`chunk`), and calls `body(block, range, worker)` for every block; each
@@ -158,6 +195,55 @@ public final class ThreadPool: @unchecked Sendable {
     }
 }
 
+/// The chunks of a `ThreadPool.parallelForBalanced` region over `0..<count`: `headChunks`
+/// balanced contiguous chunks of the first `count − tailCount` elements (one per thread), then
+/// `tailChunks` balanced contiguous chunks of the last `tailCount`.
+public struct BalancedSplit: Sendable, Equatable {
+    /// The elements split.
+    public let count: Int
+    /// The head chunks (at most one per thread).
+    public let headChunks: Int
+    /// The tail chunks (0 when the range is too small for a tail).
+    public let tailChunks: Int
+    /// The elements in the tail chunks.
+    public let tailCount: Int
+
+    /// The cut of `count` elements for `threads` threads: with `P = ⌈count / minimumChunk⌉`
+    /// possible chunks, `min(threads, P)` equal chunks and no tail when `P ≤ threads` (or one
+    /// thread); else `threads` head chunks and `t = min(tailChunksPerThread · threads, P −
+    /// threads)` tail chunks over the last `e = max(t · minimumChunk, ⌊count/4⌋)` elements (at
+    /// most what leaves every head chunk `minimumChunk`; fewer tail chunks, `⌊e / minimumChunk⌋`,
+    /// when `e` is too small for `t` of them, and no tail when none fits).
+    public init(count: Int, threads: Int, minimumChunk: Int = 1, tailChunksPerThread: Int = 4) {
+        self.count = Swift.max(0, count)
+        let grain = Swift.max(1, minimumChunk), threads = Swift.max(1, threads)
+        let possible = Swift.max(1, (self.count + grain - 1) / grain)
+        let tail = Swift.min(Swift.max(0, tailChunksPerThread) * threads, possible - threads)
+        guard threads > 1, tail > 0 else {
+            (headChunks, tailChunks, tailCount) = (threads > 1 ? Swift.min(threads, possible) : 1, 0, 0)
+            return
+        }
+        let elements = Swift.min(Swift.max(tail * grain, self.count / 4), self.count - threads * grain)
+        let tails = elements > 0 ? Swift.min(tail, elements / grain) : 0
+        guard tails > 0 else {
+            (headChunks, tailChunks, tailCount) = (Swift.min(threads, possible), 0, 0)
+            return
+        }
+        (headChunks, tailChunks, tailCount) = (threads, tails, elements)
+    }
+
+    /// All chunks, head and tail.
+    public var chunks: Int { headChunks + tailChunks }
+
+    /// The range of chunk `k` (`0..<chunks`; heads first).
+    public func range(_ k: Int) -> Range<Int> {
+        let headCount = count - tailCount
+        if k < headChunks { return ThreadPool.chunk(k, of: headChunks, count: headCount) }
+        let r = ThreadPool.chunk(k - headChunks, of: tailChunks, count: tailCount)
+        return (headCount + r.lowerBound)..<(headCount + r.upperBound)
+    }
+}
+
 /// A pointer handed to the workers of a `ThreadPool` region, which write disjoint parts of it.
 public struct SendablePointer<Pointee>: @unchecked Sendable {
     /// The address.
@@ -198,6 +284,15 @@ public final class WorkerScratch<Element>: @unchecked Sendable {
         }
         return buffers[worker]!
     }
+}
+
+/// The next unclaimed chunk of a `parallelForBalanced` region (one per region, so a region
+/// nested inside another, which runs serially, keeps its own count).
+private final class ChunkCounter: @unchecked Sendable {
+    private let next = Atomic<Int>(0)
+
+    /// The next chunk number (0, 1, 2, … across all threads, each number once).
+    func claim() -> Int { next.wrappingAdd(1, ordering: .relaxed).oldValue }
 }
 
 /// A body of a parallel region, valid only while `ThreadPool.run` is on the stack.

@@ -103,11 +103,15 @@ import DMLNumerics
             return conv.weightGradient
         }
         let parallel = gradient(threads: 2, samples: 0..<5)
-        // The sum of the two chunks' gradients (samples 0..<3 and 3..<5) computed serially.
-        let first = gradient(threads: nil, samples: 0..<3), second = gradient(threads: nil, samples: 3..<5)
+        // The sum of the chunks' gradients computed serially, added in chunk order (2 threads cut
+        // 5 samples into 2 head chunks and 3 tail chunks of one sample each).
+        let split = BalancedSplit(count: 5, threads: 2)
+        #expect(split.chunks == 5)
+        var expected = gradient(threads: nil, samples: split.range(0))
+        for k in 1..<split.chunks { expected.add(gradient(threads: nil, samples: split.range(k)), scaledBy: 1) }
         for i in 0..<parallel.rows {
             for j in 0..<parallel.columns {
-                #expect(parallel[i, j] == first[i, j] + second[i, j])
+                #expect(parallel[i, j] == expected[i, j])
             }
         }
     }

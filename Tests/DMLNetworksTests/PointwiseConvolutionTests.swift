@@ -65,7 +65,7 @@ import DMLTestSupport
         }
     }
 
-    @Test("With 2 threads the batched weight gradient is exactly the sum of the two sample chunks' serial gradients")
+    @Test("With 2 threads the batched weight gradient is exactly the sum of the sample chunks' serial gradients, in chunk order")
     func everyChunkContributes() {
         let s = Self.shapes[0]
         var rng = SeededGenerator(seed: 40)
@@ -79,9 +79,12 @@ import DMLTestSupport
             return layer.weightGradient
         }
         let parallel = gradient(threads: 2, samples: 0..<5)
-        let first = gradient(threads: nil, samples: 0..<3), second = gradient(threads: nil, samples: 3..<5)
+        // The chunks' serial gradients added in chunk order (`BalancedSplit`: 5 chunks of one sample).
+        let split = BalancedSplit(count: 5, threads: 2)
+        var expected = gradient(threads: nil, samples: split.range(0))
+        for k in 1..<split.chunks { expected.add(gradient(threads: nil, samples: split.range(k)), scaledBy: 1) }
         for i in 0..<parallel.rows {
-            for j in 0..<parallel.columns { #expect(parallel[i, j] == first[i, j] + second[i, j]) }
+            for j in 0..<parallel.columns { #expect(parallel[i, j] == expected[i, j]) }
         }
     }
 

@@ -224,6 +224,90 @@ private final class StartFlag: Sendable {
         #expect((0..<rounds).allSatisfy { onCaller[$0 * 3] })   // chunk 0 always on the caller
     }
 
+    @Test("A balanced split covers 0..<count once, in order: a head chunk per thread, then tail chunks of the last quarter")
+    func balancedSplitPartition() {
+        for threads in [1, 2, 3, 8] {
+            for count in [0, 1, 2, 3, 7, 16, 64, 128, 1000, 10_007] {
+                for grain in [1, 4, 100] {
+                    for tail in [0, 1, 4] {
+                        let split = BalancedSplit(count: count, threads: threads, minimumChunk: grain, tailChunksPerThread: tail)
+                        var next = 0
+                        for k in 0..<split.chunks {
+                            let range = split.range(k)
+                            #expect(range.lowerBound == next, "\(split) chunk \(k)")
+                            #expect(!range.isEmpty || count == 0, "\(split) chunk \(k) empty")
+                            next = range.upperBound
+                        }
+                        #expect(next == count, "\(split)")
+                        #expect(split.headChunks <= threads && split.headChunks >= 1)
+                        #expect(split.tailChunks <= tail * threads)
+                        let possible = max(1, (count + grain - 1) / grain)
+                        if threads == 1 || tail == 0 || possible <= threads {
+                            // No tail: as many equal chunks as threads (or fewer), as parallelFor.
+                            #expect(split.tailChunks == 0 && split.headChunks == (threads == 1 ? 1 : min(threads, possible)))
+                        } else {
+                            #expect(split.headChunks == threads)
+                            // Every chunk at least the minimum, the tail about a quarter (at least).
+                            for k in 0..<split.chunks { #expect(split.range(k).count >= grain, "\(split) chunk \(k)") }
+                            #expect(split.tailCount >= min(count / 4, count - threads * grain))
+                        }
+                    }
+                }
+            }
+        }
+        // The worked case of the documentation: 128 samples on 2 threads, 4 tails a thread.
+        let split = BalancedSplit(count: 128, threads: 2, tailChunksPerThread: 4)
+        #expect(split.headChunks == 2 && split.tailChunks == 8 && split.tailCount == 32)
+        #expect(split.range(0) == 0..<48 && split.range(1) == 48..<96 && split.range(2) == 96..<100 && split.range(9) == 124..<128)
+    }
+
+    @Test("parallelForBalanced runs every chunk once with its own range, heads on their slots, whoever runs the tails",
+          arguments: [1, 2, 3, 5])
+    func balancedRegionCoverage(threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        for count in [1, 2, 5, 17, 128, 4096] {
+            for grain in [1, 3, 1000] {
+                let split = pool.balancedSplit(count: count, minimumChunk: grain)
+                var visits = [Int](repeating: 0, count: count)
+                var chunkOf = [Int](repeating: -1, count: count)
+                var slotOf = [Int](repeating: -1, count: split.chunks)
+                var busy = [Int](repeating: 0, count: threads)
+                var overlap = false
+                visits.withUnsafeMutableBufferPointer { v in
+                    chunkOf.withUnsafeMutableBufferPointer { c in
+                        slotOf.withUnsafeMutableBufferPointer { sl in
+                            busy.withUnsafeMutableBufferPointer { b in
+                                withUnsafeMutablePointer(to: &overlap) { o in
+                                    let visited = SendablePointer(v.baseAddress!), owner = SendablePointer(c.baseAddress!)
+                                    let slots = SendablePointer(sl.baseAddress!), inUse = SendablePointer(b.baseAddress!)
+                                    let clash = SendablePointer(o)
+                                    pool.parallelForBalanced(count: count, minimumChunk: grain) { range, chunk, slot in
+                                        // A slot never runs two chunks at once (its scratch is its own).
+                                        inUse.pointer[slot] += 1
+                                        if inUse.pointer[slot] != 1 { clash.pointer.pointee = true }
+                                        slots.pointer[chunk] = slot
+                                        for i in range {
+                                            visited.pointer[i] += 1
+                                            owner.pointer[i] = chunk
+                                        }
+                                        inUse.pointer[slot] -= 1
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                #expect(visits.allSatisfy { $0 == 1 }, "\(threads) threads, \(count), grain \(grain)")
+                #expect(!overlap)
+                for k in 0..<split.chunks {
+                    #expect(split.range(k).allSatisfy { chunkOf[$0] == k })
+                    if k < split.headChunks { #expect(slotOf[k] == k) }   // head k runs on slot k
+                    #expect(slotOf[k] >= 0 && slotOf[k] < threads)
+                }
+            }
+        }
+    }
+
     @Test("Worker scratch keeps one growing buffer per worker")
     func scratchPerWorker() {
         let scratch = WorkerScratch<Float>(workers: 2)
