@@ -41,6 +41,10 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
     /// Mean helper chunks per iteration the calling thread ran itself because no helper had
     /// claimed them in time (`ThreadPool.Statistics.chunksRunByCaller`).
     public var chunksRunByCallerPerIteration = 0.0
+    /// The share of the machine's CPU time the host stole during the timed iterations
+    /// (`HostCPUTime`; nil off Linux or when too short to see): runs with a large share measured
+    /// the host's load rather than the code.
+    public var hostStealShare: Double?
 
     public var description: String {
         let ms = secondsPerIteration * 1000
@@ -53,6 +57,7 @@ public struct TrainingBenchmarkResult: Sendable, CustomStringConvertible {
                                     + "helpers' start after a region's %.2f ms/iteration, %.1f helper chunks/iteration run by the caller",
                                     poolRegionsPerIteration, barrierSecondsPerIteration * 1000,
                                     helperStartSecondsPerIteration * 1000, chunksRunByCallerPerIteration) : "")
+            + (hostStealShare.map { String(format: ", host steal %.1f %% of the CPU time", $0 * 100) } ?? "")
     }
 }
 
@@ -181,8 +186,10 @@ public enum TrainingBenchmark {
             body()
             total += (ContinuousClock.now - start).seconds
         }
+        var hostBefore: HostCPUTime?
         for iteration in 0..<(warmup + iterations) {
             if iteration == warmup {
+                hostBefore = HostCPUTime.now()
                 profiler.reset()
                 gemmProfilers.forEach { $0.profiler.reset() }
                 timer?.reset()
@@ -258,6 +265,7 @@ public enum TrainingBenchmark {
         result.barrierSecondsPerIteration = regions.barrierSeconds / n
         result.helperStartSecondsPerIteration = regions.helperStartSeconds / n
         result.chunksRunByCallerPerIteration = Double(regions.chunksRunByCaller) / n
+        if let hostBefore, let hostAfter = HostCPUTime.now() { result.hostStealShare = hostBefore.stealShare(until: hostAfter) }
         return result
     }
 

@@ -30,6 +30,14 @@ import DMLNumerics
 /// `2C + 1` values per forward pass and one sum of `2C` values per backward pass. Frozen
 /// statistics and evaluation mode never communicate.
 ///
+/// **Fused activation** (`activation`, nil by default): the layer computes `f(BN(x))` with `f`
+/// ReLU or ReLU6, as a batch norm followed by `ReLU`/`Activation` would (the same values; the
+/// backward pass applies `f′` before the batch-norm gradient). In training mode with this batch's
+/// own statistics it is one pass over the values instead of three: `y = f(γ x̂ + β)` is written
+/// and `x̂` is not, and backward recomputes `x̂` and `f′(z)` from the input it keeps (one
+/// reading of `∂L/∂y` and `x` per pass, no intermediate tensors); the other modes apply `f` and
+/// `f′` around the usual passes.
+///
 /// State names, as PyTorch: parameters `weight` (γ) and `bias` (β), buffers `running_mean` and
 /// `running_var` (checkpoints written before these names, with `runningMean` and
 /// `runningVariance`, still load).
@@ -70,6 +78,8 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     /// The other replicas of a data-parallel step, whose rows training mode's batch statistics
     /// include (nil: this layer's rows alone). See the type's documentation.
     public var synchronizer: (any BatchStatisticsSynchronizer)?
+    /// The activation applied to the normalized output (nil: none); see the type's documentation.
+    public let activation: ActivationFunction?
 
     private var mean: Matrix<Scalar>
     private var variance: Matrix<Scalar>
@@ -81,15 +91,23 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     /// The values per channel the last forward pass normalized over (`M`; the whole batch's
     /// when synchronized).
     private var statisticsCount = 0
+    /// The input of the last forward pass when it ran fused with the activation (the backward
+    /// pass recomputes `x̂` from it), else empty.
+    private var fusedInput = Matrix<Scalar>.empty
+    /// Whether the last forward pass ran fused (`fusedInput` holds its input).
+    private var ranFused = false
+    private var maskedGradient = Matrix<Scalar>.empty
     private var localSumG: Matrix<Scalar>
     private var localSumGH: Matrix<Scalar>
     private var scratchGamma: Matrix<Scalar>
     private var scratchBeta: Matrix<Scalar>
 
-    /// Batch normalization of `channels` channels with momentum `m` and `ε`.
-    public init(channels: Int, momentum: Double = 0.1, epsilon: Double = 1e-5) {
+    /// Batch normalization of `channels` channels with momentum `m` and `ε`, followed by
+    /// `activation` (nil: none).
+    public init(channels: Int, momentum: Double = 0.1, epsilon: Double = 1e-5, activation: ActivationFunction? = nil) {
         precondition(channels > 0, "BatchNorm needs a positive channel count")
         self.channels = channels
+        self.activation = activation
         self.momentum = momentum
         self.epsilon = epsilon
         gamma = Matrix(rows: 1, columns: channels, repeating: 1)
@@ -119,17 +137,25 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         let n = x.batch, c = channels, p = x.shape.spatialCount
         let count = n * p, pool = pool
         usedBatchStatistics = training && !freezesStatistics
-        normalized.reshapeForReuse(rows: n, columns: x.shape.count)
+        ranFused = false
+        fusedInput = .empty
         output.reshapeForReuse(rows: n, columns: x.shape.count)
         if usedBatchStatistics && synchronizer == nil && count > 0 {
             // Statistics and normalization in one parallel region: each worker's channels are
             // normalized right after their statistics (the same per-channel arithmetic).
             precondition(count > 1, "BatchNorm in training mode needs more than one value per channel")
+            if activation != nil {
+                fusedInput = x.values
+                ranFused = true
+            } else {
+                normalized.reshapeForReuse(rows: n, columns: x.shape.count)
+            }
             forwardWithLocalStatistics(x, batch: n, spatial: p)
             statisticsCount = count
             updateRunningStatistics(total: count)
             return Tensor(output, shape: x.shape)
         }
+        normalized.reshapeForReuse(rows: n, columns: x.shape.count)
         if usedBatchStatistics {
             let grain = channelGrain(values: count)
             if count == 0 {
@@ -172,13 +198,19 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                 }
             }
         }
+        if let activation { applyActivation(activation) }
         return Tensor(output, shape: x.shape)
     }
 
-    public func backward(_ g: Tensor<Scalar>) -> Tensor<Scalar> {
-        precondition(g.values.rows == normalized.rows && g.values.columns == normalized.columns, "BatchNorm.backward: gradient shape differs from the output")
-        let n = g.batch, c = channels, p = g.shape.spatialCount, training = usedBatchStatistics
-        inputGradient.reshapeForReuse(rows: n, columns: g.shape.count)
+    public func backward(_ upstream: Tensor<Scalar>) -> Tensor<Scalar> {
+        precondition(upstream.values.rows == output.rows && upstream.values.columns == output.columns, "BatchNorm.backward: gradient shape differs from the output")
+        let n = upstream.batch, c = channels, p = upstream.shape.spatialCount, training = usedBatchStatistics
+        inputGradient.reshapeForReuse(rows: n, columns: upstream.shape.count)
+        if ranFused {
+            backwardFused(upstream)
+            return Tensor(inputGradient, shape: upstream.shape)
+        }
+        let g = activation.map { maskGradient(upstream, by: $0) } ?? upstream
         if training, let synchronizer {
             backwardSynchronized(g, over: synchronizer)
             return Tensor(inputGradient, shape: g.shape)
@@ -221,8 +253,9 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
     }
 
     /// Training mode with this batch's statistics alone: for each worker's channels (split by
-    /// channel, as the statistics are) `μ_c`, `σ²_c`, `r_c = 1/√(σ²_c + ε)`, then `x̂` and `y`,
-    /// in one parallel region. Every value is computed as by the separate passes.
+    /// channel, as the statistics are) `μ_c`, `σ²_c`, `r_c = 1/√(σ²_c + ε)`, then `x̂` and `y`
+    /// (with an activation `y = f(γ x̂ + β)` only), in one parallel region. Every value is
+    /// computed as by the separate passes.
     private func forwardWithLocalStatistics(_ x: Tensor<Scalar>, batch n: Int, spatial p: Int) {
         let c = channels, pool = pool, eps = Scalar(epsilon)
         let grain = channelGrain(values: n * p)
@@ -233,16 +266,24 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                         gamma.withUnsafeBufferPointer { gp in
                             beta.withUnsafeBufferPointer { bp in
                                 normalized.withUnsafeMutableBufferPointer { hp in
-                                    let out = WorkerPointer(yp), hat = WorkerPointer(hp.baseAddress!)
+                                    // No x̂ with an activation (fused: `normalized` may be empty).
+                                    let out = WorkerPointer(yp), hat = hp.baseAddress.map(WorkerPointer.init)
                                     let meanOut = WorkerPointer(mp.baseAddress!), varianceOut = WorkerPointer(vp.baseAddress!)
                                     let inverseOut = WorkerPointer(rp.baseAddress!)
                                     pool.parallelFor(count: c, minimumChunk: grain) { range in
                                         Scalar.channelStatistics(xp, batch: n, channels: c, spatial: p, channelRange: range,
                                                                  mean: meanOut.base, variance: varianceOut.base)
                                         for k in range { inverseOut.base[k] = 1 / (varianceOut.base[k] + eps).squareRoot() }
-                                        Scalar.batchNormForward(xp, batch: n, channels: c, spatial: p, channelRange: range,
-                                                                mean: meanOut.base, inverseStd: inverseOut.base, gamma: gp.baseAddress!,
-                                                                beta: bp.baseAddress!, normalized: hat.base, into: out.base)
+                                        if let activation {
+                                            Scalar.batchNormActivatedForward(xp, batch: n, channels: c, spatial: p, channelRange: range,
+                                                                             mean: meanOut.base, inverseStd: inverseOut.base,
+                                                                             gamma: gp.baseAddress!, beta: bp.baseAddress!,
+                                                                             function: activation, into: out.base)
+                                        } else {
+                                            Scalar.batchNormForward(xp, batch: n, channels: c, spatial: p, channelRange: range,
+                                                                    mean: meanOut.base, inverseStd: inverseOut.base, gamma: gp.baseAddress!,
+                                                                    beta: bp.baseAddress!, normalized: hat!.base, into: out.base)
+                                        }
                                     }
                                 }
                             }
@@ -321,6 +362,80 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
                                                                   channelRange: range, gamma: gp.baseAddress!,
                                                                   inverseStd: rp.baseAddress!, meanG: mgp.baseAddress!,
                                                                   meanGH: mghp.baseAddress!, into: out.base)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `y ← f(y)` in place on the output (the modes that do not fuse the activation).
+    private func applyActivation(_ function: ActivationFunction) {
+        let count = output.count, pool = pool
+        output.withUnsafeMutableBufferPointer { y in
+            let out = WorkerPointer(y.baseAddress!)
+            pool.parallelFor(count: count, minimumChunk: elementwiseGrain) { r in
+                switch function {
+                case .relu: Scalar.reluForward(out.base + r.lowerBound, into: out.base + r.lowerBound, count: r.count)
+                case .relu6: Scalar.relu6Forward(out.base + r.lowerBound, into: out.base + r.lowerBound, count: r.count)
+                }
+            }
+        }
+    }
+
+    /// `g · f′` by the activated output (`[y > 0]`, ReLU6 `[0 < y < 6]`), as the activation
+    /// layer's backward pass, for the modes that do not fuse the activation.
+    private func maskGradient(_ g: Tensor<Scalar>, by function: ActivationFunction) -> Tensor<Scalar> {
+        maskedGradient.reshapeForReuse(rows: output.rows, columns: output.columns)
+        let count = output.count, pool = pool
+        output.withUnsafeBufferPointer { y in
+            withPointers(g.values, &maskedGradient) { gp, dx in
+                let out = WorkerPointer(dx)
+                pool.parallelFor(count: count, minimumChunk: elementwiseGrain) { r in
+                    let o = r.lowerBound
+                    switch function {
+                    case .relu: Scalar.reluBackward(gp + o, output: y.baseAddress! + o, into: out.base + o, count: r.count)
+                    case .relu6: Scalar.relu6Backward(gp + o, output: y.baseAddress! + o, into: out.base + o, count: r.count)
+                    }
+                }
+            }
+        }
+        return Tensor(maskedGradient, shape: g.shape)
+    }
+
+    /// The backward pass after a fused training-mode pass (`batchNormActivatedBackward`, the
+    /// channels split over the pool), then the kept input released.
+    private func backwardFused(_ g: Tensor<Scalar>) {
+        guard let activation else { preconditionFailure("BatchNorm: a fused pass without an activation") }
+        precondition(fusedInput.count == g.values.count,
+                     "BatchNorm.backward: one backward pass per fused training-mode forward pass (its input is released after it)")
+        // Released afterwards, so the layer that produced the input owns its buffer again (and
+        // writes its next output in place rather than into a copy).
+        defer { fusedInput = .empty }
+        let n = g.batch, c = channels, p = g.shape.spatialCount, pool = pool, training = usedBatchStatistics
+        let frozen = isFrozen
+        if frozen { swap(&gammaGradient, &scratchGamma); swap(&betaGradient, &scratchBeta) }
+        defer { if frozen { swap(&gammaGradient, &scratchGamma); swap(&betaGradient, &scratchBeta) } }
+        fusedInput.withUnsafeBufferPointer { xp in
+            mean.withUnsafeBufferPointer { mp in
+                inverseStd.withUnsafeBufferPointer { rp in
+                    gamma.withUnsafeBufferPointer { gp in
+                        beta.withUnsafeBufferPointer { bp in
+                            gammaGradient.withUnsafeMutableBufferPointer { dgp in
+                                betaGradient.withUnsafeMutableBufferPointer { dbp in
+                                    withPointers(g.values, &inputGradient) { gv, dx in
+                                        let out = WorkerPointer(dx)
+                                        let dGamma = WorkerPointer(dgp.baseAddress!), dBeta = WorkerPointer(dbp.baseAddress!)
+                                        pool.parallelFor(count: c, minimumChunk: channelGrain(values: n * p)) { range in
+                                            Scalar.batchNormActivatedBackward(
+                                                gv, input: xp.baseAddress!, batch: n, channels: c, spatial: p, channelRange: range,
+                                                mean: mp.baseAddress!, inverseStd: rp.baseAddress!, gamma: gp.baseAddress!,
+                                                beta: bp.baseAddress!, function: activation, training: training, into: out.base,
+                                                gammaGradient: dGamma.base, betaGradient: dBeta.base)
+                                        }
+                                    }
                                 }
                             }
                         }

@@ -110,8 +110,9 @@ struct InferencePlan<Scalar: NetworkScalar> {
                 normalization = bn
                 j += 1
             }
-            var activation: ActivationFunction?
-            if j < layers.count {
+            // A batch norm with its own activation brings it; otherwise an activation layer may follow.
+            var activation: ActivationFunction? = normalization?.activation
+            if activation == nil && j < layers.count {
                 if layers[j].layer is ReLU<Scalar> {
                     activation = .relu
                 } else if let a = layers[j].layer as? Activation<Scalar> {

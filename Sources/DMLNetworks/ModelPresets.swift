@@ -7,8 +7,9 @@ public enum ModelPresets {
     /// An MLP for feature vectors:
     /// `input → [Linear(h) → (BatchNorm) → ReLU → (Dropout)]* → Linear(embedding) → (L2Normalize)`.
     ///
-    /// Layer names: `hidden1`, `bn1`, `relu1`, `dropout1`, …, `embedding`, `l2`. Hidden layers use
-    /// He initialization, the embedding layer Xavier uniform.
+    /// Layer names: `hidden1`, `bn1` (the batch norm with its ReLU fused, `BatchNorm.activation`)
+    /// or `relu1` (without batch norm), `dropout1`, …, `embedding`, `l2`. Hidden layers use He
+    /// initialization, the embedding layer Xavier uniform.
     public static func mlp<T: NetworkScalar>(
         inputDimension: Int, hiddenDimensions: [Int] = [512], embeddingDimension: Int = 512,
         batchNorm: Bool = false, dropout: Double = 0, normalize: Bool = true,
@@ -22,8 +23,11 @@ public enum ModelPresets {
             let linear = Linear<T>(width, hidden, bias: !batchNorm, initialization: .heNormal, generator: &generator)
             linear.computesInputGradient = index > 0 || computesInputGradient
             model.append(linear, name: "hidden\(k)")
-            if batchNorm { model.append(BatchNorm<T>(channels: hidden), name: "bn\(k)") }
-            model.append(ReLU<T>(), name: "relu\(k)")
+            if batchNorm {
+                model.append(BatchNorm<T>(channels: hidden, activation: .relu), name: "bn\(k)")
+            } else {
+                model.append(ReLU<T>(), name: "relu\(k)")
+            }
             if dropout > 0 { model.append(Dropout<T>(probability: dropout, seed: seed &+ UInt64(k)), name: "dropout\(k)") }
             width = hidden
         }
@@ -39,8 +43,9 @@ public enum ModelPresets {
     /// `Conv 3×3 (pad 1, no bias) → BatchNorm → ReLU → MaxPool 2×2`, the last block without
     /// pooling, then `GlobalAvgPool → Linear(embedding) → (L2Normalize)`.
     ///
-    /// Layer names: `block1.conv`, `block1.bn`, `block1.relu`, `block1.pool`, …, `pool`,
-    /// `embedding`, `l2`. With the default widths [32, 64, 128] a 1×28×28 input goes
+    /// Layer names: `block1.conv`, `block1.bn` (the batch norm with its ReLU fused,
+    /// `BatchNorm.activation`: one pass in training instead of two layers' three), `block1.pool`,
+    /// …, `pool`, `embedding`, `l2`. With the default widths [32, 64, 128] a 1×28×28 input goes
     /// 32×28×28 → 32×14×14 → 64×14×14 → 64×7×7 → 128×7×7 → 128 → embedding.
     public static func convolutional<T: NetworkScalar>(
         input: TensorShape, widths: [Int] = [32, 64, 128], embeddingDimension: Int = 512,
@@ -55,8 +60,7 @@ public enum ModelPresets {
                                  initialization: .heNormal, generator: &generator)
             conv.computesInputGradient = index > 0 || computesInputGradient
             model.append(conv, name: "block\(k).conv")
-            model.append(BatchNorm<T>(channels: width), name: "block\(k).bn")
-            model.append(ReLU<T>(), name: "block\(k).relu")
+            model.append(BatchNorm<T>(channels: width, activation: .relu), name: "block\(k).bn")
             if index < widths.count - 1 { model.append(MaxPool2D<T>(kernelSize: 2), name: "block\(k).pool") }
             channels = width
         }

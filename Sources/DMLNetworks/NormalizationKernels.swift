@@ -28,6 +28,14 @@ public protocol BatchNormKernels: BLASScalar {
     /// `dx = γ_c r_c (g − ḡ_c − x̂ h̄_c)` for the channels in `channelRange`, with the means over
     /// the whole batch `ḡ_c = Σ g / M` (`meanG`) and `h̄_c = Σ g x̂ / M` (`meanGH`).
     static func batchNormInputGradient(_ g: UnsafePointer<Self>, normalized: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, channelRange: Range<Int>, gamma: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, meanG: UnsafePointer<Self>, meanGH: UnsafePointer<Self>, into dx: UnsafeMutablePointer<Self>)
+    /// `y = f(γ_c (x − μ_c) r_c + β_c)` for the channels in `channelRange` (`f` the activation;
+    /// `x̂` is not stored: the backward pass recomputes it from `x`).
+    static func batchNormActivatedForward(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, channelRange: Range<Int>, mean: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, gamma: UnsafePointer<Self>, beta: UnsafePointer<Self>, function: ActivationFunction, into y: UnsafeMutablePointer<Self>)
+    /// The backward pass of `y = f(BN(x))` for the channels in `channelRange`, with `x̂ = (x − μ_c) r_c`
+    /// and `z = γ_c x̂ + β_c` recomputed from `x`: `g̃ = g · f′(z)` (ReLU `[z > 0]`, ReLU6
+    /// `[0 < z < 6]`), `∂γ_c += Σ g̃ x̂`, `∂β_c += Σ g̃`, and with batch statistics (`training`)
+    /// `∂x = γ_c r_c (g̃ − Σg̃/M − x̂ Σ g̃ x̂ / M)`, with fixed ones `∂x = γ_c r_c g̃`.
+    static func batchNormActivatedBackward(_ g: UnsafePointer<Self>, input x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int, channelRange: Range<Int>, mean: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>, gamma: UnsafePointer<Self>, beta: UnsafePointer<Self>, function: ActivationFunction, training: Bool, into dx: UnsafeMutablePointer<Self>, gammaGradient: UnsafeMutablePointer<Self>, betaGradient: UnsafeMutablePointer<Self>)
 }
 
 extension BatchNormKernels {
@@ -167,4 +175,121 @@ extension BatchNormKernels {
                                    scale: gamma[c] * inverseStd[c], meanG: meanG[c], meanGH: meanGH[c], into: dx)
         }
     }
+
+    @inlinable
+    public static func batchNormActivatedForward(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int,
+                                                 channelRange: Range<Int>, mean: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>,
+                                                 gamma: UnsafePointer<Self>, beta: UnsafePointer<Self>, function: ActivationFunction,
+                                                 into y: UnsafeMutablePointer<Self>) {
+        switch function {
+        case .relu:
+            activatedForward(x, batch: batch, channels: channels, spatial: spatial, channelRange: channelRange, mean: mean,
+                             inverseStd: inverseStd, gamma: gamma, beta: beta, shape: RectifierShape.self, into: y)
+        case .relu6:
+            activatedForward(x, batch: batch, channels: channels, spatial: spatial, channelRange: channelRange, mean: mean,
+                             inverseStd: inverseStd, gamma: gamma, beta: beta, shape: Rectifier6Shape.self, into: y)
+        }
+    }
+
+    @inlinable
+    public static func batchNormActivatedBackward(_ g: UnsafePointer<Self>, input x: UnsafePointer<Self>, batch: Int, channels: Int,
+                                                  spatial: Int, channelRange: Range<Int>, mean: UnsafePointer<Self>,
+                                                  inverseStd: UnsafePointer<Self>, gamma: UnsafePointer<Self>, beta: UnsafePointer<Self>,
+                                                  function: ActivationFunction, training: Bool, into dx: UnsafeMutablePointer<Self>,
+                                                  gammaGradient: UnsafeMutablePointer<Self>, betaGradient: UnsafeMutablePointer<Self>) {
+        switch function {
+        case .relu:
+            activatedBackward(g, input: x, batch: batch, channels: channels, spatial: spatial, channelRange: channelRange, mean: mean,
+                              inverseStd: inverseStd, gamma: gamma, beta: beta, shape: RectifierShape.self, training: training,
+                              into: dx, gammaGradient: gammaGradient, betaGradient: betaGradient)
+        case .relu6:
+            activatedBackward(g, input: x, batch: batch, channels: channels, spatial: spatial, channelRange: channelRange, mean: mean,
+                              inverseStd: inverseStd, gamma: gamma, beta: beta, shape: Rectifier6Shape.self, training: training,
+                              into: dx, gammaGradient: gammaGradient, betaGradient: betaGradient)
+        }
+    }
+
+    /// `batchNormActivatedForward` for one activation (one loop each, so both vectorize).
+    @inlinable
+    static func activatedForward<F: RectifierShapeProtocol>(_ x: UnsafePointer<Self>, batch: Int, channels: Int, spatial: Int,
+                                                            channelRange: Range<Int>, mean: UnsafePointer<Self>,
+                                                            inverseStd: UnsafePointer<Self>, gamma: UnsafePointer<Self>,
+                                                            beta: UnsafePointer<Self>, shape _: F.Type, into y: UnsafeMutablePointer<Self>) {
+        for n in 0..<batch {
+            for c in channelRange {
+                let offset = (n * channels + c) * spatial
+                let mu = mean[c], r = inverseStd[c], gm = gamma[c], bt = beta[c]
+                let xp = x + offset, yp = y + offset
+                // The same operations as `batchNormForward` and the activation layer, in that order.
+                for q in 0..<spatial { yp[q] = F.apply(gm * ((xp[q] - mu) * r) + bt) }
+            }
+        }
+    }
+
+    /// `batchNormActivatedBackward` for one activation: per channel the two sums, then the input
+    /// gradient while the channel's values are in cache.
+    @inlinable
+    static func activatedBackward<F: RectifierShapeProtocol>(_ g: UnsafePointer<Self>, input x: UnsafePointer<Self>, batch: Int,
+                                                             channels: Int, spatial: Int, channelRange: Range<Int>,
+                                                             mean: UnsafePointer<Self>, inverseStd: UnsafePointer<Self>,
+                                                             gamma: UnsafePointer<Self>, beta: UnsafePointer<Self>, shape _: F.Type,
+                                                             training: Bool, into dx: UnsafeMutablePointer<Self>,
+                                                             gammaGradient: UnsafeMutablePointer<Self>,
+                                                             betaGradient: UnsafeMutablePointer<Self>) {
+        let m = Self(batch * spatial)
+        for c in channelRange {
+            let mu = mean[c], r = inverseStd[c], gm = gamma[c], bt = beta[c]
+            var sumG: Self = 0, sumGH: Self = 0
+            for n in 0..<batch {
+                let offset = (n * channels + c) * spatial
+                let gp = g + offset, xp = x + offset
+                for q in 0..<spatial {
+                    let h = (xp[q] - mu) * r
+                    let gq = gp[q]
+                    let masked = F.passes(gm * h + bt) ? gq : 0
+                    sumG = Relaxed.sum(sumG, masked)
+                    sumGH = Relaxed.multiplyAdd(masked, h, sumGH)
+                }
+            }
+            gammaGradient[c] += sumGH
+            betaGradient[c] += sumG
+            let scale = gm * r, meanG = training ? sumG / m : 0, meanGH = training ? sumGH / m : 0
+            for n in 0..<batch {
+                let offset = (n * channels + c) * spatial
+                let gp = g + offset, xp = x + offset, dp = dx + offset
+                for q in 0..<spatial {
+                    let h = (xp[q] - mu) * r
+                    let gq = gp[q]
+                    let masked = F.passes(gm * h + bt) ? gq : 0
+                    dp[q] = scale * (masked - meanG - h * meanGH)
+                }
+            }
+        }
+    }
+}
+
+/// A rectifier the fused batch-norm kernels apply: its value and where its derivative is 1
+/// (elsewhere 0, PyTorch's subgradient at the kinks). Generic parameters rather than a switch
+/// in the inner loop, so each loop vectorizes.
+public protocol RectifierShapeProtocol {
+    /// `f(z)`, computed as the activation layers compute it.
+    static func apply<T: FloatingPoint>(_ z: T) -> T
+    /// Whether `f′(z) = 1`, i.e. whether the activation layer's backward pass, which tests its
+    /// output `f(z)`, lets the gradient through.
+    static func passes<T: FloatingPoint>(_ z: T) -> Bool
+}
+
+/// ReLU: `f(z) = max(z, 0)`, `f′(z) = [z > 0]` (`ReLU.backward` tests `y > 0`, and `y > 0` exactly when `z > 0`).
+public enum RectifierShape: RectifierShapeProtocol {
+    @inlinable @inline(__always) public static func apply<T: FloatingPoint>(_ z: T) -> T { z > 0 ? z : 0 }
+    @inlinable @inline(__always) public static func passes<T: FloatingPoint>(_ z: T) -> Bool { z > 0 }
+}
+
+/// ReLU6: `f(z) = min(max(z, 0), 6)`, `f′(z) = [0 < z < 6]` (the activation layer tests `0 < y < 6`).
+public enum Rectifier6Shape: RectifierShapeProtocol {
+    @inlinable @inline(__always) public static func apply<T: FloatingPoint>(_ z: T) -> T {
+        let lower = z > 0 ? z : 0
+        return lower < 6 ? lower : 6
+    }
+    @inlinable @inline(__always) public static func passes<T: FloatingPoint>(_ z: T) -> Bool { z > 0 && z < 6 }
 }
