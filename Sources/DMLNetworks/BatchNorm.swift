@@ -215,27 +215,13 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
             backwardSynchronized(g, over: synchronizer)
             return Tensor(inputGradient, shape: g.shape)
         }
-        // A frozen layer accumulates into scratch buffers (swapped in and out, no copy), leaving
-        // its gradients untouched.
-        let frozen = isFrozen, pool = pool
-        if frozen { swap(&gammaGradient, &scratchGamma); swap(&betaGradient, &scratchBeta) }
-        defer { if frozen { swap(&gammaGradient, &scratchGamma); swap(&betaGradient, &scratchBeta) } }
         normalized.withUnsafeBufferPointer { hp in
             gamma.withUnsafeBufferPointer { gp in
                 inverseStd.withUnsafeBufferPointer { rp in
-                    gammaGradient.withUnsafeMutableBufferPointer { dgp in
-                        betaGradient.withUnsafeMutableBufferPointer { dbp in
-                            withPointers(g.values, &inputGradient) { gv, dx in
-                                let out = WorkerPointer(dx)
-                                let dGamma = WorkerPointer(dgp.baseAddress!), dBeta = WorkerPointer(dbp.baseAddress!)
-                                pool.parallelFor(count: c, minimumChunk: channelGrain(values: n * p)) { range in
-                                    Scalar.batchNormBackward(gv, normalized: hp.baseAddress!, batch: n, channels: c, spatial: p,
-                                                             channelRange: range, gamma: gp.baseAddress!, inverseStd: rp.baseAddress!,
-                                                             training: training, into: out.base, gammaGradient: dGamma.base,
-                                                             betaGradient: dBeta.base)
-                                }
-                            }
-                        }
+                    forEachChannelRangeOfBackward(g) { gv, dx, dGamma, dBeta, range in
+                        Scalar.batchNormBackward(gv, normalized: hp.baseAddress!, batch: n, channels: c, spatial: p,
+                                                 channelRange: range, gamma: gp.baseAddress!, inverseStd: rp.baseAddress!,
+                                                 training: training, into: dx, gammaGradient: dGamma, betaGradient: dBeta)
                     }
                 }
             }
@@ -414,31 +400,45 @@ public final class BatchNorm<Scalar: NetworkScalar>: Layer, PoolParallelLayer {
         // Released afterwards, so the layer that produced the input owns its buffer again (and
         // writes its next output in place rather than into a copy).
         defer { fusedInput = .empty }
-        let n = g.batch, c = channels, p = g.shape.spatialCount, pool = pool, training = usedBatchStatistics
-        let frozen = isFrozen
-        if frozen { swap(&gammaGradient, &scratchGamma); swap(&betaGradient, &scratchBeta) }
-        defer { if frozen { swap(&gammaGradient, &scratchGamma); swap(&betaGradient, &scratchBeta) } }
+        let n = g.batch, c = channels, p = g.shape.spatialCount, training = usedBatchStatistics
         fusedInput.withUnsafeBufferPointer { xp in
             mean.withUnsafeBufferPointer { mp in
                 inverseStd.withUnsafeBufferPointer { rp in
                     gamma.withUnsafeBufferPointer { gp in
                         beta.withUnsafeBufferPointer { bp in
-                            gammaGradient.withUnsafeMutableBufferPointer { dgp in
-                                betaGradient.withUnsafeMutableBufferPointer { dbp in
-                                    withPointers(g.values, &inputGradient) { gv, dx in
-                                        let out = WorkerPointer(dx)
-                                        let dGamma = WorkerPointer(dgp.baseAddress!), dBeta = WorkerPointer(dbp.baseAddress!)
-                                        pool.parallelFor(count: c, minimumChunk: channelGrain(values: n * p)) { range in
-                                            Scalar.batchNormActivatedBackward(
-                                                gv, input: xp.baseAddress!, batch: n, channels: c, spatial: p, channelRange: range,
-                                                mean: mp.baseAddress!, inverseStd: rp.baseAddress!, gamma: gp.baseAddress!,
-                                                beta: bp.baseAddress!, function: activation, training: training, into: out.base,
-                                                gammaGradient: dGamma.base, betaGradient: dBeta.base)
-                                        }
-                                    }
-                                }
+                            forEachChannelRangeOfBackward(g) { gv, dx, dGamma, dBeta, range in
+                                Scalar.batchNormActivatedBackward(
+                                    gv, input: xp.baseAddress!, batch: n, channels: c, spatial: p, channelRange: range,
+                                    mean: mp.baseAddress!, inverseStd: rp.baseAddress!, gamma: gp.baseAddress!,
+                                    beta: bp.baseAddress!, function: activation, training: training, into: dx,
+                                    gammaGradient: dGamma, betaGradient: dBeta)
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The scaffolding of the unsynchronized backward passes: `kernel(g, ∂x, ∂γ, ∂β, channels)`
+    /// for the channels split over the pool (`∂x` into `inputGradient`, the parameter sums added
+    /// into `gammaGradient`/`betaGradient`). A frozen layer accumulates into scratch buffers
+    /// (swapped in and out, no copy), leaving its gradients untouched.
+    private func forEachChannelRangeOfBackward(
+        _ g: Tensor<Scalar>,
+        _ kernel: (_ g: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>, _ dGamma: UnsafeMutablePointer<Scalar>,
+                   _ dBeta: UnsafeMutablePointer<Scalar>, _ channels: Range<Int>) -> Void
+    ) {
+        let frozen = isFrozen, pool = pool, grain = channelGrain(values: g.batch * g.shape.spatialCount)
+        if frozen { swap(&gammaGradient, &scratchGamma); swap(&betaGradient, &scratchBeta) }
+        defer { if frozen { swap(&gammaGradient, &scratchGamma); swap(&betaGradient, &scratchBeta) } }
+        gammaGradient.withUnsafeMutableBufferPointer { dgp in
+            betaGradient.withUnsafeMutableBufferPointer { dbp in
+                withPointers(g.values, &inputGradient) { gv, dx in
+                    let out = WorkerPointer(dx)
+                    let dGamma = WorkerPointer(dgp.baseAddress!), dBeta = WorkerPointer(dbp.baseAddress!)
+                    pool.parallelFor(count: channels, minimumChunk: grain) { range in
+                        kernel(gv, out.base, dGamma.base, dBeta.base, range)
                     }
                 }
             }
