@@ -38,6 +38,8 @@ public struct BenchTrainCommand: ParsableCommand {
     var unfused = false
     @Option(help: ArgumentHelp("Conv2D.algorithm of every convolution: perSample, batched, im2col (batched or per sample by layer shape), winograd (Winograd F(2×2, 3×3) for every 3×3 stride-1 layer) or automatic (the default).", visibility: .hidden))
     var convolution = ConvolutionAlgorithm.automatic
+    @Option(name: .customLong("scaling-rounds"), help: "Small CNN: this many rounds of a run at 1 thread then one at --threads (A B A B), each run's images/s and host steal, and the median of the rounds' ratios (the 2-thread target's measure).")
+    var scalingRounds: Int?
     @Option(name: .customLong("pool-spin"), help: ArgumentHelp("Microseconds the pool's idle threads poll for the next parallel region before blocking (ThreadPool.spinDuration; 0: block at once).", visibility: .hidden))
     var poolSpin = 100.0
 
@@ -90,9 +92,43 @@ public struct BenchTrainCommand: ParsableCommand {
             throw ValidationError("--inference needs --backbone and goes without --guard-cost")
         }
         if unfused && !inference { throw ValidationError("--unfused goes with --inference") }
+        if let scalingRounds {
+            guard scalingRounds >= 1 else { throw ValidationError("--scaling-rounds must be at least 1, got \(scalingRounds)") }
+            guard threads > 1, backbone == nil, !profile, !guardCost, !torch else {
+                throw ValidationError("--scaling-rounds compares the small CNN at 1 thread and at --threads > 1, without --backbone, --profile, --guard-cost or --torch")
+            }
+        }
+    }
+
+    /// `rounds` alternating runs of the small CNN at 1 thread and at `threads`, each printed, then
+    /// the per-round ratios and their median.
+    func printScaling(rounds: Int) {
+        var ratios = [Double]()
+        print("| round | 1 thread images/s | \(threads) threads images/s | ratio | host steal (1 / \(threads)) |")
+        print("| ---: | ---: | ---: | ---: | --- |")
+        func steal(_ r: TrainingBenchmarkResult) -> String { r.hostStealShare.map { String(format: "%.1f %%", $0 * 100) } ?? "–" }
+        for round in 1...rounds {
+            let results = [1, threads].map { t in
+                BLASThreads.with(blasThreads) {
+                    TrainingBenchmark.run(batchSize: batchSize, iterations: iterations, warmup: warmup, embeddingDimension: embeddingSize,
+                                          convolution: convolution, threads: t, poolSpin: poolSpin * 1e-6)
+                }
+            }
+            let ratio = results[1].imagesPerSecond / results[0].imagesPerSecond
+            ratios.append(ratio)
+            print(String(format: "| %d | %.0f | %.0f | %.2f× | ", round, results[0].imagesPerSecond, results[1].imagesPerSecond, ratio)
+                  + "\(steal(results[0])) / \(steal(results[1])) |")
+        }
+        let sorted = ratios.sorted()
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        print(String(format: "\(threads) threads / 1 thread: %.2f–%.2f×, median %.2f× over %d rounds", sorted.first!, sorted.last!, median, rounds))
     }
 
     public func run() throws {
+        if let scalingRounds {
+            printScaling(rounds: scalingRounds)
+            return
+        }
         let blas = blasThreads
         let coreType = "(OpenBLAS threads \(blas), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)"))"
         let result: TrainingBenchmarkResult

@@ -18,6 +18,18 @@ import DMLBenchmarks
         #expect(try BenchTrainCommand.parse([]).convolution == .automatic)
     }
 
+    @Test("--scaling-rounds needs more than one thread and the small CNN alone")
+    func scalingRoundsOptions() throws {
+        for arguments in [["--scaling-rounds", "3", "--threads", "1"], ["--scaling-rounds", "0", "--threads", "2"],
+                          ["--scaling-rounds", "2", "--threads", "2", "--backbone", "resnet18"],
+                          ["--scaling-rounds", "2", "--threads", "2", "--profile"], ["--scaling-rounds", "2", "--threads", "2", "--torch"]] {
+            let error = #expect(throws: (any Error).self, "\(arguments)") { try BenchTrainCommand.parse(arguments) }
+            #expect(error.map { BenchTrainCommand.message(for: $0) }?.contains("--scaling-rounds") == true, "\(arguments)")
+        }
+        let ok = try BenchTrainCommand.parse(["--scaling-rounds", "4", "--threads", "2"])
+        #expect(ok.scalingRounds == 4 && ok.threads == 2)
+    }
+
     @Test func theInferenceProfileTableListsStepsAndFusedKinds() throws {
         var g = SeededGenerator(seed: 3)
         let model = Sequential<Float>(named: [
