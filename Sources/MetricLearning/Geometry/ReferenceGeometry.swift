@@ -185,6 +185,21 @@ struct ReferenceGeometry<T: BLASScalar> {
         return Matrix(rows: rows, columns: columns, elements: elements)
     }
 
+    /// A `rows × columns` matrix of zeros, its rows zeroed in parallel over `pool`
+    /// (`splitRows`: each worker writes its rows into its own cache, where the loss's pass over
+    /// those rows then finds them).
+    static func zeros(rows: Int, columns: Int, pool: ThreadPool?) -> Matrix<T> {
+        var matrix = unfilled(rows: rows, columns: columns)
+        guard rows > 0, columns > 0 else { return matrix }
+        matrix.withUnsafeMutableBufferPointer { p in
+            let out = SendablePointer(p.baseAddress!)
+            splitRows(rows, pool: pool) { range in
+                (out.pointer + range.lowerBound * columns).update(repeating: 0, count: range.count * columns)
+            }
+        }
+        return matrix
+    }
+
     /// `D²` and/or `D` of one row of the memory block from its Gram entries (flat offset `row`).
     @inline(__always)
     private static func memoryDistances(row: Int, norm ni: T, memoryNorms mn: UnsafePointer<T>, count n: Int,

@@ -80,16 +80,13 @@ public struct NPairLoss: HardNegativeMiningLoss, Codable, Equatable {
             owner[pair.first] = true
             owner[pair.second] = true
         }
-        var w = ReferenceGeometry<T>.unfilled(rows: rows, columns: n)
+        var w = ReferenceGeometry<T>.zeros(rows: rows, columns: n, pool: pool)
         var pairTerms = [T](repeating: 0, count: 2 * pairs.count)
         gram.withUnsafeBufferPointer { pg in
             w.withUnsafeMutableBufferPointer { pw in
                 pairTerms.withUnsafeMutableBufferPointer { pt in
                     memoryLabels.withUnsafeBufferPointer { my in
                         let wOut = SendablePointer(pw.baseAddress!), termOut = SendablePointer(pt.baseAddress!)
-                        ReferenceGeometry<T>.splitRows(rows, pool: pool) { range in
-                            (wOut.pointer + range.lowerBound * n).update(repeating: 0, count: range.count * n)
-                        }
                         ReferenceGeometry<T>.splitRows(pairs.count, pool: pool) { range in
                             let v = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(1, n))
                             let columns = UnsafeMutablePointer<Int32>.allocate(capacity: Swift.max(1, n))
