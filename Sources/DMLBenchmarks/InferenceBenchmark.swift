@@ -62,7 +62,7 @@ public enum InferenceBenchmark {
     /// `convolution`; OpenBLAS threads are the caller's setting (`BLASThreads`).
     public static func run(model: Sequential<Float>, input shape: TensorShape, batchSize: Int, iterations: Int = 5,
                            warmup: Int = 1, convolution: ConvolutionAlgorithm = .automatic, threads: Int = 1,
-                           poolSpin: Double = 100e-6, profile: Bool = false, seed: UInt64 = 1) -> InferenceBenchmarkResult {
+                           poolSpin: Double = ThreadPool.defaultSpinDuration, profile: Bool = false, seed: UInt64 = 1) -> InferenceBenchmarkResult {
         let pool = ThreadPool(threads: threads, spinDuration: poolSpin)
         model.use(pool: pool)
         defer { model.use(pool: nil) }

@@ -144,12 +144,38 @@ public enum TrainingBenchmark {
     /// after `warmup` untimed ones (see `run(model:input:…)`).
     public static func run(batchSize: Int = 128, iterations: Int = 20, warmup: Int = 3,
                            embeddingDimension: Int = 512, convolution: ConvolutionAlgorithm = .automatic,
-                           threads: Int = 1, poolSpin: Double = 100e-6, profile: Bool = false, seed: UInt64 = 1,
+                           threads: Int = 1, poolSpin: Double = ThreadPool.defaultSpinDuration, profile: Bool = false, seed: UInt64 = 1,
                            afterStep: ((Sequential<Float>, Matrix<Float>) -> Void)? = nil) -> TrainingBenchmarkResult {
         let model: Sequential<Float> = ModelPresets.fashionMNIST(embeddingDimension: embeddingDimension, seed: seed)
         return run(model: model, input: TensorShape(channels: 1, height: 28, width: 28), batchSize: batchSize,
                    iterations: iterations, warmup: warmup, convolution: convolution, threads: threads,
                    poolSpin: poolSpin, profile: profile, seed: seed, afterStep: afterStep)
+    }
+
+    /// `copies` independent single-thread runs of `run(batchSize:…)` at the same time, one on
+    /// each thread of a pool of `copies` threads: each builds its own model, inputs and optimizer
+    /// (a single-thread pool, nothing shared with the others), so the sum of their images/s is
+    /// what this machine gives `copies` cores of perfectly parallel work in this process at this
+    /// moment — the yardstick a `copies`-thread run's scaling is judged against on a shared host
+    /// (`dml bench train --scaling-rounds`). OpenBLAS must be single-threaded (the caller's
+    /// `BLASThreads` setting, which is process-wide). Results in copy order.
+    public static func runIndependent(copies: Int, batchSize: Int = 128, iterations: Int = 20, warmup: Int = 3,
+                                      embeddingDimension: Int = 512, convolution: ConvolutionAlgorithm = .automatic,
+                                      poolSpin: Double = ThreadPool.defaultSpinDuration, seed: UInt64 = 1) -> [TrainingBenchmarkResult] {
+        precondition(copies >= 1, "runIndependent needs at least one copy")
+        let pool = ThreadPool(threads: copies, spinDuration: poolSpin)
+        let results = UnsafeMutablePointer<TrainingBenchmarkResult?>.allocate(capacity: copies)
+        results.initialize(repeating: nil, count: copies)
+        defer { results.deinitialize(count: copies); results.deallocate() }
+        let slots = SendablePointer(results)
+        pool.parallelFor(count: copies, minimumChunk: 1) { range, _ in
+            for copy in range {
+                slots.pointer[copy] = run(batchSize: batchSize, iterations: iterations, warmup: warmup,
+                                          embeddingDimension: embeddingDimension, convolution: convolution, threads: 1,
+                                          poolSpin: poolSpin, seed: seed)
+            }
+        }
+        return (0..<copies).map { results[$0]! }
     }
 
     /// Times `iterations` steps of forward + backward + update of any `model` whose output is a
@@ -164,7 +190,7 @@ public enum TrainingBenchmark {
     /// (to time per-step checks such as the trainer's divergence guard).
     public static func run(model: Sequential<Float>, input shape: TensorShape, batchSize: Int, iterations: Int = 20,
                            warmup: Int = 3, convolution: ConvolutionAlgorithm = .automatic,
-                           threads: Int = 1, poolSpin: Double = 100e-6, profile: Bool = false, seed: UInt64 = 1,
+                           threads: Int = 1, poolSpin: Double = ThreadPool.defaultSpinDuration, profile: Bool = false, seed: UInt64 = 1,
                            afterStep: ((Sequential<Float>, Matrix<Float>) -> Void)? = nil) -> TrainingBenchmarkResult {
         let pool = ThreadPool(threads: threads, spinDuration: poolSpin)
         model.use(pool: pool)

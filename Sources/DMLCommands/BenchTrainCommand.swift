@@ -38,10 +38,10 @@ public struct BenchTrainCommand: ParsableCommand {
     var unfused = false
     @Option(help: ArgumentHelp("Conv2D.algorithm of every convolution: perSample, batched, im2col (batched or per sample by layer shape), winograd (Winograd F(2×2, 3×3) for every 3×3 stride-1 layer) or automatic (the default).", visibility: .hidden))
     var convolution = ConvolutionAlgorithm.automatic
-    @Option(name: .customLong("scaling-rounds"), help: "Small CNN: this many rounds of a run at 1 thread then one at --threads (A B A B), each run's images/s and host steal, and the median of the rounds' ratios (the 2-thread target's measure).")
+    @Option(name: .customLong("scaling-rounds"), help: "Small CNN: this many rounds of a run at 1 thread, one at --threads and --threads independent 1-thread runs at once (the machine's own scaling), each run's images/s and host steal, and the medians of the rounds' ratios (the 2-thread target's measure).")
     var scalingRounds: Int?
     @Option(name: .customLong("pool-spin"), help: ArgumentHelp("Microseconds the pool's idle threads poll for the next parallel region before blocking (ThreadPool.spinDuration; 0: block at once).", visibility: .hidden))
-    var poolSpin = 100.0
+    var poolSpin = ThreadPool.defaultSpinDuration * 1e6
 
     public init() {}
 
@@ -100,12 +100,17 @@ public struct BenchTrainCommand: ParsableCommand {
         }
     }
 
-    /// `rounds` alternating runs of the small CNN at 1 thread and at `threads`, each printed, then
-    /// the per-round ratios and their median.
+    /// `rounds` rounds of the small CNN at 1 thread, at `threads`, and as `threads` independent
+    /// 1-thread runs at once (`TrainingBenchmark.runIndependent`, their images/s added: the
+    /// machine's own scaling in that round), each printed; then the medians of the rounds'
+    /// ratios `threads`/1, independent/1 and `threads`/independent (the share of the machine's
+    /// parallel capacity the pooled run reaches, which the host's noise moves far less than the
+    /// plain ratio).
     func printScaling(rounds: Int) {
-        var ratios = [Double]()
-        print("| round | 1 thread images/s | \(threads) threads images/s | ratio | host steal (1 / \(threads)) |")
-        print("| ---: | ---: | ---: | ---: | --- |")
+        var ratios = [Double](), machine = [Double](), efficiency = [Double]()
+        print("| round | 1 thread images/s | \(threads) threads images/s | \(threads) × 1 thread, independent | "
+              + "\(threads) threads / 1 | independent / 1 | \(threads) threads / independent | host steal (1 / \(threads) / independent) |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
         func steal(_ r: TrainingBenchmarkResult) -> String { r.hostStealShare.map { String(format: "%.1f %%", $0 * 100) } ?? "–" }
         for round in 1...rounds {
             let results = [1, threads].map { t in
@@ -114,14 +119,27 @@ public struct BenchTrainCommand: ParsableCommand {
                                           convolution: convolution, threads: t, poolSpin: poolSpin * 1e-6)
                 }
             }
-            let ratio = results[1].imagesPerSecond / results[0].imagesPerSecond
-            ratios.append(ratio)
-            print(String(format: "| %d | %.0f | %.0f | %.2f× | ", round, results[0].imagesPerSecond, results[1].imagesPerSecond, ratio)
-                  + "\(steal(results[0])) / \(steal(results[1])) |")
+            let independent = BLASThreads.with(1) {
+                TrainingBenchmark.runIndependent(copies: threads, batchSize: batchSize, iterations: iterations, warmup: warmup,
+                                                 embeddingDimension: embeddingSize, convolution: convolution, poolSpin: poolSpin * 1e-6)
+            }
+            let one = results[0].imagesPerSecond, pooled = results[1].imagesPerSecond
+            let together = independent.reduce(0) { $0 + $1.imagesPerSecond }
+            ratios.append(pooled / one)
+            machine.append(together / one)
+            efficiency.append(pooled / together)
+            print(String(format: "| %d | %.0f | %.0f | %.0f | %.2f× | %.2f× | %.2f | ", round, one, pooled, together,
+                         pooled / one, together / one, pooled / together)
+                  + "\(steal(results[0])) / \(steal(results[1])) / \(steal(independent[0])) |")
         }
-        let sorted = ratios.sorted()
-        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        print(String(format: "\(threads) threads / 1 thread: %.2f–%.2f×, median %.2f× over %d rounds", sorted.first!, sorted.last!, median, rounds))
+        func summary(_ values: [Double]) -> String {
+            let sorted = values.sorted(), n = sorted.count
+            let median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+            return String(format: "%.2f–%.2f, median %.2f", sorted.first!, sorted.last!, median)
+        }
+        print("\(threads) threads / 1 thread: \(summary(ratios))× over \(rounds) rounds")
+        print("\(threads) independent 1-thread runs / 1 thread (the machine): \(summary(machine))×")
+        print("\(threads) threads / \(threads) independent runs: \(summary(efficiency))")
     }
 
     public func run() throws {

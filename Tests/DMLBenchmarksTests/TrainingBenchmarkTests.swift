@@ -16,6 +16,19 @@ import DMLBenchmarks
         #expect(result.description.contains("images/s"))
     }
 
+    @Test("independent copies: one single-thread run each, all reported in copy order")
+    func independentCopiesEachRunOnOneThread() {
+        let results = TrainingBenchmark.runIndependent(copies: 3, batchSize: 2, iterations: 2, warmup: 1, embeddingDimension: 8)
+        #expect(results.count == 3)
+        for result in results {
+            #expect(result.threads == 1 && result.batchSize == 2 && result.iterations == 2)
+            #expect(result.secondsPerIteration > 0 && result.imagesPerSecond.isFinite && result.imagesPerSecond > 0)
+            #expect(result.parameterCount == 288 + 18_432 + 73_728 + 448 + 1_032)
+            // A single-thread pool has no helpers, so no region reached a barrier.
+            #expect(result.barrierSecondsPerIteration == 0)
+        }
+    }
+
     @Test func theProfileCountsEveryLeafOnceByKind() throws {
         var g = SeededGenerator(seed: 4)
         let block = Residual<Float>(named: [
