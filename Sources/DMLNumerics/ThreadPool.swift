@@ -40,13 +40,13 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// The default spin window, 5 ms: long enough that an idle worker polls through the gaps
     /// of a training step (the loss, the optimizer's bookkeeping, the serial head) and of the
-    /// next step's start, short enough that a pool left idle stops burning CPU at once. On a
-    /// virtual machine a worker that blocks lets its vCPU halt, and the hypervisor may give
-    /// the physical core to another guest: the next region then waits for the vCPU to be
-    /// scheduled again, and the host's steal rises. Measured (docs/networks.md, "The pool's
-    /// spin window"): the small CNN at 2 threads against 1, windows alternated in two sets of 12
-    /// and 10 rounds, medians 1.70× and 1.65× with 100 µs (the earlier default), 1.81–1.90× with
-    /// 1, 2, 5 and 20 ms. (Intel's OpenMP keeps its workers spinning for 200 ms by default.)
+    /// next step's start, short enough that a pool left idle stops using CPU within 5 ms. On a
+    /// virtual machine a worker that blocks lets its vCPU halt, and the hypervisor may give the
+    /// physical core to another guest: the next region then waits for the vCPU to be scheduled
+    /// again, and the host's steal rises. Measured (docs/networks.md, "Session 7: the pool's
+    /// spin window"): the small CNN at 2 threads against 1, the windows alternated in two sets
+    /// of 12 and 10 rounds, medians 1.70× and 1.65× with 100 µs (the earlier default),
+    /// 1.81–1.90× with 1, 2, 5 and 20 ms. (Intel's OpenMP spins for 200 ms by default.)
     public static let defaultSpinDuration = 5e-3
 
     /// A pool of `threads` compute threads (the caller and `threads − 1` background threads)

@@ -16,7 +16,7 @@ import DMLBenchmarks
         #expect(result.description.contains("images/s"))
     }
 
-    @Test("independent copies: one single-thread run each, all reported in copy order")
+    @Test("independent copies: one single-thread run each, every copy reported")
     func independentCopiesEachRunOnOneThread() {
         let results = TrainingBenchmark.runIndependent(copies: 3, batchSize: 2, iterations: 2, warmup: 1, embeddingDimension: 8)
         #expect(results.count == 3)
