@@ -59,14 +59,15 @@ extension OptimizerKernels {
         // compiler knows, so the scalar loop stays scalar: a square root and a division each);
         // every lane does the scalar loop's operations in the same order, so the bits agree.
         var i = 0
+        typealias Lanes = UnalignedVector<Self>
         while i + 8 <= count {
-            let weight = load8(w + i) * shrink
-            let grad = load8(g + i) + lambda * weight
-            let mi = b1 * load8(m + i) + a1 * grad
-            let vi = b2 * load8(v + i) + a2 * grad * grad
-            store8(mi, m + i)
-            store8(vi, v + i)
-            store8(weight - stepSize * mi / (vi.squareRoot() / rootCorrection + eps), w + i)
+            let weight = Lanes.load8(w + i) * shrink
+            let grad = Lanes.load8(g + i) + lambda * weight
+            let mi = b1 * Lanes.load8(m + i) + a1 * grad
+            let vi = b2 * Lanes.load8(v + i) + a2 * grad * grad
+            Lanes.store(mi, m + i)
+            Lanes.store(vi, v + i)
+            Lanes.store(weight - stepSize * mi / (vi.squareRoot() / rootCorrection + eps), w + i)
             i += 8
         }
         while i < count {
@@ -80,17 +81,6 @@ extension OptimizerKernels {
             i += 1
         }
     }
-
-    /// Eight values from `p` (no alignment needed).
-    @inlinable @inline(__always)
-    static func load8(_ p: UnsafePointer<Self>) -> SIMD8<Self> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Self>.self) }
-
-    @inlinable @inline(__always)
-    static func load8(_ p: UnsafeMutablePointer<Self>) -> SIMD8<Self> { load8(UnsafePointer(p)) }
-
-    /// Eight values to `p` (no alignment needed).
-    @inlinable @inline(__always)
-    static func store8(_ v: SIMD8<Self>, _ p: UnsafeMutablePointer<Self>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Self>.self) }
 
     @inlinable
     public static func sgdUpdate(weights w: UnsafeMutablePointer<Self>, gradients g: UnsafePointer<Self>, momentumBuffer b: UnsafeMutablePointer<Self>, count: Int, hyper: SGDStepConstants) {

@@ -84,29 +84,8 @@ extension Float: WinogradLane {}
 extension Double: WinogradLane {}
 extension SIMD4: WinogradLane where Scalar: FloatingPoint {}
 
-/// Unaligned vector loads and stores for the Winograd transforms.
-@usableFromInline
-enum WinogradVector<Scalar: SIMDScalar> {
-    @inlinable @inline(__always)
-    static func load4(_ p: UnsafePointer<Scalar>) -> SIMD4<Scalar> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Scalar>.self)
-    }
-
-    @inlinable @inline(__always)
-    static func load8(_ p: UnsafePointer<Scalar>) -> SIMD8<Scalar> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Scalar>.self)
-    }
-
-    @inlinable @inline(__always)
-    static func store(_ v: SIMD4<Scalar>, _ p: UnsafeMutablePointer<Scalar>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Scalar>.self)
-    }
-
-    @inlinable @inline(__always)
-    static func store(_ v: SIMD8<Scalar>, _ p: UnsafeMutablePointer<Scalar>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Scalar>.self)
-    }
-
+/// The Winograd transforms' gather of tile columns, beside the unaligned loads and stores.
+extension UnalignedVector {
     /// Columns `q, q + 1, q + 2, q + 3` of four consecutive tiles (tile `i` starting at column
     /// `q + 2i`) of one row: elements `q … q + 9`.
     @inlinable @inline(__always)
@@ -304,7 +283,7 @@ extension WinogradKernels {
                     // Four tiles at a time while their columns (up to 2·tx + 9 < frameWidth) exist.
                     while tx + 4 <= tw {
                         let q = 2 * tx, o = out + tx
-                        typealias Vector = WinogradVector<Self>
+                        typealias Vector = UnalignedVector<Self>
                         WinogradButterfly.input(Vector.tileColumns(r0 + q), Vector.tileColumns(r1 + q),
                                                 Vector.tileColumns(r2 + q), Vector.tileColumns(r3 + q)) { k, value in
                             Vector.store(value, o + k * stride)
@@ -345,7 +324,7 @@ extension WinogradKernels {
                     // Four tiles with both output columns at a time, interleaved into 8 columns.
                     while tx + 4 <= pairs {
                         let e = src + tx
-                        typealias Vector = WinogradVector<Self>
+                        typealias Vector = UnalignedVector<Self>
                         let (y00, y01, y10, y11) = WinogradButterfly.output({ Vector.load4(e + $0 * stride) }, bias: SIMD4(repeating: b))
                         let q = 2 * tx
                         var top = SIMD8<Self>(), bottom = SIMD8<Self>()
@@ -392,7 +371,7 @@ extension WinogradKernels {
                     // Four tiles with both rows and both columns at a time.
                     while hasSecondRow && tx + 4 <= pairs {
                         let q = 2 * tx, e = out + tx
-                        typealias Vector = WinogradVector<Self>
+                        typealias Vector = UnalignedVector<Self>
                         let top = Vector.load8(row0 + q), bottom = Vector.load8(row0 + ow + q)
                         WinogradButterfly.outputGradient(top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf) { k, value in
                             Vector.store(value, e + k * stride)
