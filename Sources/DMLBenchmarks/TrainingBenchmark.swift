@@ -164,18 +164,14 @@ public enum TrainingBenchmark {
                                       poolSpin: Double = ThreadPool.defaultSpinDuration, seed: UInt64 = 1) -> [TrainingBenchmarkResult] {
         precondition(copies >= 1, "runIndependent needs at least one copy")
         let pool = ThreadPool(threads: copies, spinDuration: poolSpin)
-        let results = UnsafeMutablePointer<TrainingBenchmarkResult?>.allocate(capacity: copies)
-        results.initialize(repeating: nil, count: copies)
-        defer { results.deinitialize(count: copies); results.deallocate() }
-        let slots = SendablePointer(results)
-        pool.parallelFor(count: copies, minimumChunk: 1) { range, _ in
-            for copy in range {
-                slots.pointer[copy] = run(batchSize: batchSize, iterations: iterations, warmup: warmup,
-                                          embeddingDimension: embeddingDimension, convolution: convolution, threads: 1,
-                                          poolSpin: poolSpin, seed: seed)
+        // One block per copy, so each of the pool's threads runs one; the blocks' results come
+        // back in block order.
+        return pool.reduce(count: copies, blockSize: 1, initial: []) { range in
+            range.map { _ in
+                run(batchSize: batchSize, iterations: iterations, warmup: warmup, embeddingDimension: embeddingDimension,
+                    convolution: convolution, threads: 1, poolSpin: poolSpin, seed: seed)
             }
-        }
-        return (0..<copies).map { results[$0]! }
+        } combine: { $0 + $1 }
     }
 
     /// Times `iterations` steps of forward + backward + update of any `model` whose output is a
